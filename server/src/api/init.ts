@@ -1,0 +1,27 @@
+import { initTRPC } from '@trpc/server';
+import type { OpenApiMeta } from 'trpc-to-openapi';
+import { currentRequestContext } from '../core/request-context.ts';
+import type { Context } from './context.ts';
+import { httpStatusOf, toErrorEnvelope } from './error-envelope.ts';
+
+/**
+ * The one tRPC instance. No transformer: trpc-to-openapi ignores transformers, so dates
+ * travel as ISO strings on both protocols. Errors are shaped into the API's envelope here:
+ * a tRPC error is `{ message, code, data: { code, message, request_id, issues?, httpStatus, path } }`.
+ */
+export const t = initTRPC
+  .context<Context>()
+  .meta<OpenApiMeta>()
+  .create({
+    errorFormatter({ shape, error, ctx }) {
+      const envelope = toErrorEnvelope(error, {
+        requestId: ctx?.requestId ?? currentRequestContext()?.request_id ?? 'none',
+        exposeInternalMessage: ctx?.config.nodeEnv === 'development',
+      });
+      return {
+        message: envelope.message,
+        code: shape.code,
+        data: { ...envelope, httpStatus: httpStatusOf(envelope.code), path: shape.data.path },
+      };
+    },
+  });

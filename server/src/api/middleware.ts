@@ -1,0 +1,61 @@
+import type { TRPCError } from '@trpc/server';
+import { AppError } from '../core/errors.ts';
+import type { Logger } from '../core/logging.ts';
+import { currentRequestContext, runWithRequestContext } from '../core/request-context.ts';
+import { errorCodeOf, toTrpcError } from './error-envelope.ts';
+import { t } from './init.ts';
+
+function causeChain(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  let cause = error instanceof Error ? error.cause : undefined;
+  while (cause !== undefined && chain.length < 10) {
+    chain.push(cause);
+    cause = cause instanceof Error ? cause.cause : undefined;
+  }
+  return chain;
+}
+
+async function logUnhandledException(
+  logger: Logger,
+  { error, procedure, type, getRawInput }: { error: TRPCError; procedure: string; type: string; getRawInput: () => Promise<unknown> },
+) {
+  const original = error.cause ?? error;
+  logger.error('unhandled_exception', {
+    procedure,
+    type,
+    error: {
+      name: original.name,
+      message: original.message,
+      stack: original.stack,
+    },
+    cause_chain: causeChain(original),
+    input: await getRawInput().catch(() => '[unreadable input]'),
+  });
+}
+
+/**
+ * Outermost middleware of every procedure, on both protocols and for each call of a batch:
+ * runs the call with `procedure` in the request context, turns an AppError into the tRPC
+ * error its code names, writes `procedure_call`, and `unhandled_exception` (stack, cause
+ * chain, redacted input) for anything that is not an AppError.
+ */
+export const logProcedureCall = t.middleware(async ({ ctx, path, type, next, getRawInput }) => {
+  const started = performance.now();
+  const parent = currentRequestContext();
+  const result = parent ? await runWithRequestContext({ ...parent, procedure: path }, next) : await next();
+  const fields = { procedure: path, type, duration_ms: Math.round((performance.now() - started) * 100) / 100 };
+
+  if (result.ok) {
+    ctx.logger.info('procedure_call', { ...fields, ok: true, code: null });
+    return result;
+  }
+  const appError = result.error.cause instanceof AppError ? result.error.cause : undefined;
+  const error = appError ? toTrpcError(appError) : result.error;
+  const code = errorCodeOf(error);
+  ctx.logger.info('procedure_call', { ...fields, ok: false, code });
+  if (code === 'INTERNAL') {
+    await logUnhandledException(ctx.logger, { error, procedure: path, type, getRawInput });
+  }
+  if (appError) throw error;
+  return result;
+});

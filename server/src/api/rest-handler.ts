@@ -1,0 +1,80 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ErrorEnvelope } from '@orders/shared';
+import { createOpenApiNodeHttpHandler } from 'trpc-to-openapi';
+import { AppError, CODE_FOR_TRPC } from '../core/errors.ts';
+import { readJsonBody } from '../core/http/json-body.ts';
+import { sendError } from '../core/http/send.ts';
+import { currentRequestContext } from '../core/request-context.ts';
+import type { AppDeps } from './context.ts';
+import { createContextFactory } from './context.ts';
+import type { AppRouter } from './router.ts';
+
+const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+interface TrpcToOpenApiErrorBody {
+  message?: string;
+  code?: string;
+  data?: Partial<ErrorEnvelope>;
+}
+
+/**
+ * trpc-to-openapi spreads our tRPC error shape into its body and then overwrites `code`
+ * with tRPC's code name; this puts the API's envelope back: `{ code, message, request_id, issues? }`.
+ */
+function toRestErrorBody(body: string, requestId: string): string {
+  let parsed: TrpcToOpenApiErrorBody;
+  try {
+    parsed = JSON.parse(body) as TrpcToOpenApiErrorBody;
+  } catch {
+    return body;
+  }
+  const data = parsed.data;
+  const envelope: ErrorEnvelope = {
+    code:
+      data?.code ??
+      CODE_FOR_TRPC[(parsed.code ?? 'INTERNAL_SERVER_ERROR') as keyof typeof CODE_FOR_TRPC] ??
+      'INTERNAL',
+    message: data?.message ?? parsed.message ?? 'Internal server error',
+    request_id: data?.request_id ?? requestId,
+    ...(data?.issues ? { issues: data.issues } : {}),
+  };
+  return JSON.stringify(envelope);
+}
+
+/**
+ * REST over the same procedures, through trpc-to-openapi's node handler. The body is read
+ * here first (its own reader answers malformed JSON with 500 and ignores JSON sent with a
+ * charset), so bad JSON is 400, a wrong content type 415 and a large body 413, in our envelope.
+ */
+export function createRestHandler(deps: AppDeps & { appRouter: AppRouter; basePath: string }) {
+  const createContext = createContextFactory(deps);
+  const openApiHandler = createOpenApiNodeHttpHandler({
+    router: deps.appRouter,
+    createContext,
+    maxBodySize: deps.config.http.maxBodyBytes,
+  });
+
+  return async function handleRest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestId = currentRequestContext()?.request_id ?? 'none';
+    if (METHODS_WITH_BODY.has(req.method ?? '')) {
+      try {
+        const body = await readJsonBody(req, deps.config.http.maxBodyBytes);
+        Object.assign(req, { body: body ?? {} });
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        const headers: Record<string, string> = error.code === 'PAYLOAD_TOO_LARGE' ? { Connection: 'close' } : {};
+        sendError(res, { code: error.code, message: error.message, request_id: requestId }, headers);
+        return;
+      }
+      // The body is parsed: trpc-to-openapi must not insist on a content type for it again.
+      req.headers['content-type'] = 'application/json';
+    }
+    req.url = (req.url ?? '/').slice(deps.basePath.length) || '/';
+
+    const end = res.end.bind(res) as (chunk?: unknown) => ServerResponse;
+    res.end = ((chunk?: unknown) =>
+      end(res.statusCode >= 400 && typeof chunk === 'string' ? toRestErrorBody(chunk, requestId) : chunk)) as typeof res.end;
+
+    await openApiHandler(req, res);
+  };
+}

@@ -1,0 +1,106 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createHTTPHandler } from '@trpc/server/adapters/standalone';
+import { createContextFactory, type AppDeps } from './api/context.ts';
+import { createOpenApiDocument } from './api/openapi.ts';
+import { createPanel } from './api/panel.ts';
+import { createRestHandler } from './api/rest-handler.ts';
+import { appRouter } from './api/router.ts';
+import { logAccessWhenDone } from './core/http/access-log.ts';
+import { clientIp } from './core/http/client-ip.ts';
+import { applyCors } from './core/http/cors.ts';
+import { resolveRequestId } from './core/http/request-id.ts';
+import { DOCS_CSP, PANEL_CSP, setSecurityHeaders } from './core/http/security-headers.ts';
+import { sendError, sendJson } from './core/http/send.ts';
+import { createSwaggerUi } from './core/http/swagger-ui.ts';
+import type { Readiness } from './core/readiness.ts';
+import { runWithRequestContext, type RequestContext } from './core/request-context.ts';
+
+export interface AppOptions extends AppDeps {
+  checkReadiness: () => Promise<Readiness>;
+  version: string;
+}
+
+/** The path without its query string, without allocating a URL. */
+function pathOf(url: string): string {
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}
+
+function under(path: string, prefix: string): boolean {
+  return path === prefix || path.startsWith(`${prefix}/`);
+}
+
+/**
+ * The one request handler: tRPC at /trpc, REST at /api, the OpenAPI document, Swagger UI
+ * at /docs, the tRPC panel at /panel, and health probes. Every request gets a request id,
+ * security headers, CORS, a request context for its log lines, and an access line.
+ */
+export function createApp(options: AppOptions) {
+  const { config, logger } = options;
+  const openApiJson = JSON.stringify(createOpenApiDocument(appRouter, options.version));
+  const trpc = createHTTPHandler({
+    router: appRouter,
+    basePath: '/trpc/',
+    createContext: createContextFactory(options),
+    maxBodySize: config.http.maxBodyBytes,
+    maxBatchSize: config.http.maxBatchSize,
+  });
+  const rest = createRestHandler({ ...options, appRouter, basePath: '/api' });
+  const docs = createSwaggerUi({ basePath: '/docs', openApiUrl: '/openapi.json' });
+  const panel = config.panelEnabled ? createPanel(appRouter, { basePath: '/panel', trpcUrl: '/trpc' }) : undefined;
+
+  async function route(req: IncomingMessage, res: ServerResponse, context: RequestContext): Promise<void> {
+    const path = context.path;
+    if (under(path, '/trpc')) {
+      trpc(req, res);
+      return;
+    }
+    if (under(path, '/api')) return rest(req, res);
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+      if (path === '/readyz') {
+        const readiness = await options.checkReadiness();
+        return sendJson(res, readiness.ready ? 200 : 503, { status: readiness.ready ? 'ready' : 'not_ready', ...readiness });
+      }
+      if (path === '/openapi.json') {
+        res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-cache' });
+        res.end(openApiJson);
+        return;
+      }
+      if (under(path, '/docs')) {
+        res.setHeader('Content-Security-Policy', DOCS_CSP);
+        if (await docs(res, path.slice('/docs'.length))) return;
+      }
+      if (panel && under(path, '/panel')) {
+        res.setHeader('Content-Security-Policy', PANEL_CSP);
+        if (await panel(res, path.slice('/panel'.length))) return;
+      }
+    }
+    sendError(res, { code: 'ROUTE_NOT_FOUND', message: `No route for ${req.method ?? 'GET'} ${path}`, request_id: context.request_id });
+  }
+
+  return function handleRequest(req: IncomingMessage, res: ServerResponse): void {
+    const incomingId = req.headers['x-request-id'];
+    const context: RequestContext = {
+      request_id: resolveRequestId(Array.isArray(incomingId) ? incomingId[0] : incomingId),
+      method: req.method ?? 'GET',
+      path: pathOf(req.url ?? '/'),
+      ip: clientIp(req, config.http.trustProxy),
+      user_id: null,
+      role: null,
+    };
+    res.setHeader('X-Request-Id', context.request_id);
+    setSecurityHeaders(res);
+    logAccessWhenDone(res, { logger, context });
+    if (applyCors(req, res, config.http.corsOrigins)) return;
+
+    runWithRequestContext(context, () => route(req, res, context)).catch((error: unknown) => {
+      logger.error('unhandled_exception', { error, where: 'http' });
+      if (!res.headersSent) {
+        sendError(res, { code: 'INTERNAL', message: 'Internal server error', request_id: context.request_id });
+      } else {
+        res.destroy();
+      }
+    });
+  };
+}

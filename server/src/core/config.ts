@@ -1,0 +1,184 @@
+import { z } from 'zod';
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const positiveInt = (max: number) => z.coerce.number<string>().int('must be a whole number').min(1).max(max);
+
+/** Durations like `15m`, `30d`, `900s` or plain seconds. */
+const durationSeconds = z
+  .string()
+  .regex(/^\d+[smhd]?$/, 'must be a duration like 900, 15m, 12h or 30d')
+  .transform((text) => {
+    const unit = text.at(-1) ?? 's';
+    const factor = { s: 1, m: 60, h: 3600, d: 86_400 }[unit] ?? 1;
+    return Number.parseInt(text, 10) * factor;
+  });
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'fatal'] as const;
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number<string>().int('must be a whole number').min(0).max(65_535).default(3000),
+  DATABASE_URL: z
+    .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' })
+    .optional(),
+  PGLITE_DIR: z.string().min(1).default('.data/pglite'),
+  MIGRATE_ON_START: booleanFlag.optional(),
+  DB_POOL_MAX: positiveInt(200).default(10),
+  DB_STATEMENT_TIMEOUT_MS: positiveInt(600_000).default(10_000),
+  DB_CONNECT_TIMEOUT_MS: positiveInt(600_000).default(5_000),
+  LOG_LEVEL: z
+    .string()
+    .transform((level) => level.toLowerCase())
+    .pipe(z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }))
+    .optional(),
+  LOG_FILE: z.string().min(1).optional(),
+  JWT_SECRET: z.string().optional(),
+  JWT_ISSUER: z.string().min(1).default('orders-service'),
+  JWT_AUDIENCE: z.string().min(1).default('orders-api'),
+  ACCESS_TOKEN_TTL: durationSeconds.default(900),
+  REFRESH_TOKEN_TTL: durationSeconds.default(30 * 86_400),
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((list) =>
+      list
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z.union([z.literal('*'), z.url({ error: 'each origin must be a URL like https://app.example.com' })]),
+      ),
+    ),
+  TRUST_PROXY: booleanFlag.default(false),
+  MAX_BODY_BYTES: positiveInt(100 * 1024 * 1024).default(1024 * 1024),
+  MAX_BATCH_SIZE: positiveInt(1000).default(20),
+  SHUTDOWN_TIMEOUT_MS: positiveInt(600_000).default(10_000),
+  WEB_CONCURRENCY: positiveInt(64).default(1),
+  PANEL_ENABLED: booleanFlag.optional(),
+  ADMIN_EMAIL: z.email().default('admin@example.com'),
+  ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+  PAYMENT_GATEWAY: z.enum(['simulated']).default('simulated'),
+  PAYMENT_GATEWAY_LATENCY_MS: z.coerce.number<string>().int().min(0).max(60_000).default(0),
+  PAYMENT_GATEWAY_TIMEOUT_MS: positiveInt(120_000).default(5_000),
+});
+
+/** Used only when NODE_ENV is development and no secret is configured. */
+const DEVELOPMENT_JWT_SECRET = 'development-only-secret-do-not-use-in-production!';
+const MIN_SECRET_BYTES = 32;
+
+function toConfig(env: z.infer<typeof EnvSchema>) {
+  const embeddedDatabase = env.DATABASE_URL === undefined;
+  return {
+    nodeEnv: env.NODE_ENV,
+    isProduction: env.NODE_ENV === 'production',
+    host: env.HOST,
+    port: env.PORT,
+    database: {
+      url: env.DATABASE_URL,
+      pgliteDir: env.PGLITE_DIR,
+      poolMax: env.DB_POOL_MAX,
+      statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
+      connectTimeoutMs: env.DB_CONNECT_TIMEOUT_MS,
+      migrateOnStart: env.MIGRATE_ON_START ?? (embeddedDatabase || env.NODE_ENV === 'development'),
+    },
+    log: {
+      // Development shows the SQL (`db_query` is a debug line); elsewhere info and up.
+      level: env.LOG_LEVEL ?? (env.NODE_ENV === 'development' ? 'debug' : 'info'),
+      file: env.LOG_FILE,
+      logQueries: env.NODE_ENV === 'development',
+    },
+    jwt: {
+      secret: env.JWT_SECRET ?? DEVELOPMENT_JWT_SECRET,
+      issuer: env.JWT_ISSUER,
+      audience: env.JWT_AUDIENCE,
+      accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL,
+      refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL,
+    },
+    http: {
+      corsOrigins: env.CORS_ORIGINS,
+      trustProxy: env.TRUST_PROXY,
+      maxBodyBytes: env.MAX_BODY_BYTES,
+      maxBatchSize: env.MAX_BATCH_SIZE,
+      shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    },
+    webConcurrency: env.WEB_CONCURRENCY,
+    panelEnabled: env.PANEL_ENABLED ?? env.NODE_ENV !== 'production',
+    admin: { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD },
+    paymentGateway: {
+      kind: env.PAYMENT_GATEWAY,
+      latencyMs: env.PAYMENT_GATEWAY_LATENCY_MS,
+      timeoutMs: env.PAYMENT_GATEWAY_TIMEOUT_MS,
+    },
+  };
+}
+
+export type Config = ReturnType<typeof toConfig>;
+
+/** One readable line per bad variable: `PORT: must be a whole number (got "abc")`. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+  }
+}
+
+function crossFieldProblems(env: z.infer<typeof EnvSchema>): string[] {
+  const problems: string[] = [];
+  if (env.DATABASE_URL === undefined && env.WEB_CONCURRENCY > 1) {
+    problems.push('WEB_CONCURRENCY: the embedded database serves one process; set DATABASE_URL to run several workers');
+  }
+  if (env.NODE_ENV === 'development') return problems;
+  const secretBytes = Buffer.byteLength(env.JWT_SECRET ?? '', 'utf8');
+  if (env.JWT_SECRET === undefined) {
+    problems.push(`JWT_SECRET: is required when NODE_ENV is ${env.NODE_ENV}`);
+  } else if (env.JWT_SECRET !== undefined && secretBytes < MIN_SECRET_BYTES) {
+    problems.push(`JWT_SECRET: must be at least ${MIN_SECRET_BYTES} bytes (got ${secretBytes})`);
+  }
+  if (env.NODE_ENV === 'production' && env.CORS_ORIGINS.includes('*')) {
+    problems.push('CORS_ORIGINS: a wildcard (*) is not allowed in production; list exact origins');
+  }
+  return problems;
+}
+
+const SECRET_VARIABLES = new Set(['JWT_SECRET', 'ADMIN_PASSWORD', 'DATABASE_URL']);
+
+/**
+ * Reads the environment once, at start. Empty strings count as unset, so `PORT=` in a
+ * `.env` file means "use the default". Throws a ConfigError naming every bad variable.
+ */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const env = Object.fromEntries(
+    Object.entries(source).filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = String(issue.path[0] ?? '(environment)');
+        const got = SECRET_VARIABLES.has(name) ? '' : ` (got ${JSON.stringify(env[name])})`;
+        return `${name}: ${issue.message}${env[name] === undefined ? '' : got}`;
+      }),
+    );
+  }
+  const problems = crossFieldProblems(parsed.data);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return toConfig(parsed.data);
+}
+
+/** The config as it may be logged: secrets replaced, a database URL without its password. */
+export function describeConfig(config: Config) {
+  const databaseUrl = config.database.url === undefined ? undefined : new URL(config.database.url);
+  if (databaseUrl?.password) databaseUrl.password = '[REDACTED]';
+  return {
+    ...config,
+    database: { ...config.database, url: databaseUrl?.toString() ?? '(embedded PGlite)' },
+    jwt: { ...config.jwt, secret: '[REDACTED]' },
+    admin: { email: config.admin.email, password: config.admin.password ? '[REDACTED]' : undefined },
+  };
+}

@@ -1,0 +1,86 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect, sql, type Dialect, type LogEvent } from 'kysely';
+import { PGliteDialect } from 'kysely-pglite-dialect';
+import pg from 'pg';
+import type { Database } from '../models/index.ts';
+import type { Logger } from './logging.ts';
+import { redactSqlParameters } from './sql-redaction.ts';
+
+export type Db = Kysely<Database>;
+
+export interface DatabaseOptions {
+  /** A postgres:// URL; unset means embedded PGlite in `pgliteDir`. */
+  url?: string | undefined;
+  pgliteDir: string;
+  poolMax: number;
+  statementTimeoutMs: number;
+  connectTimeoutMs: number;
+  /** Write a `db_query` line per query (development). */
+  logQueries: boolean;
+}
+
+export interface DatabaseHandle {
+  db: Db;
+  kind: 'postgres' | 'pglite';
+  /** Answers when the database does, throws otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+function queryLogger(logger: Logger) {
+  return (event: LogEvent) => {
+    const { sql: text, parameters } = event.query;
+    const fields = {
+      sql: text,
+      params: redactSqlParameters(text, parameters),
+      duration_ms: Math.round(event.queryDurationMillis * 100) / 100,
+    };
+    if (event.level === 'error') {
+      logger.debug('db_query', { ...fields, error: event.error });
+    } else {
+      logger.debug('db_query', fields);
+    }
+  };
+}
+
+function postgresDialect(options: DatabaseOptions & { url: string }, logger: Logger): Dialect {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolMax,
+    connectionTimeoutMillis: options.connectTimeoutMs,
+    statement_timeout: options.statementTimeoutMs,
+    idleTimeoutMillis: 30_000,
+  });
+  // An idle client losing its connection emits here; without a listener it would crash the process.
+  pool.on('error', (error) => {
+    logger.error('db_pool_error', { reason: error.message, error });
+  });
+  return new PostgresDialect({ pool });
+}
+
+async function pgliteDialect(directory: string): Promise<Dialect> {
+  const absolute = resolve(directory);
+  // PGlite creates its data folder but not the folders above it.
+  mkdirSync(dirname(absolute), { recursive: true });
+  const pglite = await PGlite.create(absolute);
+  return new PGliteDialect(pglite);
+}
+
+export async function createDatabase(options: DatabaseOptions, logger: Logger): Promise<DatabaseHandle> {
+  const url = options.url;
+  const dialect = url === undefined ? await pgliteDialect(options.pgliteDir) : postgresDialect({ ...options, url }, logger);
+  const db = new Kysely<Database>({
+    dialect,
+    ...(options.logQueries ? { log: queryLogger(logger) } : {}),
+  });
+  return {
+    db,
+    kind: url === undefined ? 'pglite' : 'postgres',
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
+    close: () => db.destroy(),
+  };
+}

@@ -1,0 +1,63 @@
+import type { ErrorCode } from '@orders/shared';
+import type { TRPC_ERROR_CODE_KEY } from '@trpc/server';
+
+/** Each stable code's HTTP status and the tRPC code that carries it, in one table. */
+export const ERROR_TABLE: Record<ErrorCode, { status: number; trpc: TRPC_ERROR_CODE_KEY }> = {
+  BAD_REQUEST: { status: 400, trpc: 'BAD_REQUEST' },
+  VALIDATION_FAILED: { status: 400, trpc: 'BAD_REQUEST' },
+  MALFORMED_JSON: { status: 400, trpc: 'PARSE_ERROR' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, trpc: 'UNSUPPORTED_MEDIA_TYPE' },
+  PAYLOAD_TOO_LARGE: { status: 413, trpc: 'PAYLOAD_TOO_LARGE' },
+  UNAUTHORIZED: { status: 401, trpc: 'UNAUTHORIZED' },
+  INVALID_CREDENTIALS: { status: 401, trpc: 'UNAUTHORIZED' },
+  FORBIDDEN: { status: 403, trpc: 'FORBIDDEN' },
+  NOT_FOUND: { status: 404, trpc: 'NOT_FOUND' },
+  ROUTE_NOT_FOUND: { status: 404, trpc: 'NOT_FOUND' },
+  PRODUCT_NOT_FOUND: { status: 404, trpc: 'NOT_FOUND' },
+  METHOD_NOT_ALLOWED: { status: 405, trpc: 'METHOD_NOT_SUPPORTED' },
+  CONFLICT: { status: 409, trpc: 'CONFLICT' },
+  RATE_LIMITED: { status: 429, trpc: 'TOO_MANY_REQUESTS' },
+  DATABASE_UNAVAILABLE: { status: 503, trpc: 'SERVICE_UNAVAILABLE' },
+  INTERNAL: { status: 500, trpc: 'INTERNAL_SERVER_ERROR' },
+};
+
+/** The code a tRPC error gets when nothing more specific was thrown. */
+export const CODE_FOR_TRPC: Partial<Record<TRPC_ERROR_CODE_KEY, ErrorCode>> = {
+  PARSE_ERROR: 'MALFORMED_JSON',
+  BAD_REQUEST: 'BAD_REQUEST',
+  UNAUTHORIZED: 'UNAUTHORIZED',
+  FORBIDDEN: 'FORBIDDEN',
+  NOT_FOUND: 'NOT_FOUND',
+  METHOD_NOT_SUPPORTED: 'METHOD_NOT_ALLOWED',
+  CONFLICT: 'CONFLICT',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  TOO_MANY_REQUESTS: 'RATE_LIMITED',
+  SERVICE_UNAVAILABLE: 'DATABASE_UNAVAILABLE',
+};
+
+/**
+ * A failure the client should hear about: a stable code, a message written for humans, and
+ * `context` for the log (never sent to the client).
+ *
+ * @example
+ * throw new AppError('PRODUCT_NOT_FOUND', `No product ${productId}`, { context: { productId } });
+ */
+export class AppError extends Error {
+  override name = 'AppError';
+  readonly status: number;
+  readonly context: Record<string, unknown> | undefined;
+  /** Extra response headers, e.g. `Retry-After` on RATE_LIMITED. */
+  readonly headers: Record<string, string> | undefined;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options: { context?: Record<string, unknown>; headers?: Record<string, string>; cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.status = ERROR_TABLE[code].status;
+    this.context = options.context;
+    this.headers = options.headers;
+  }
+}

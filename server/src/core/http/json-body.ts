@@ -1,0 +1,40 @@
+import type { IncomingMessage } from 'node:http';
+import { AppError } from '../errors.ts';
+
+function isJsonContentType(contentType: string | undefined): boolean {
+  return contentType?.split(';')[0]?.trim().toLowerCase() === 'application/json';
+}
+
+/**
+ * Reads a JSON request body with a size limit: 415 when it is not JSON, 413 past
+ * `maxBytes` (checked against Content-Length before reading, and while reading), 400 when
+ * it does not parse. An empty body is `undefined`, whatever its content type.
+ */
+export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+  const declared = Number(req.headers['content-length'] ?? Number.NaN);
+  if (declared > maxBytes) throw tooLarge(maxBytes);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) throw tooLarge(maxBytes);
+    chunks.push(chunk);
+  }
+  if (size === 0) return undefined;
+  if (!isJsonContentType(req.headers['content-type'])) {
+    throw new AppError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `Content-Type must be application/json (got ${req.headers['content-type'] ?? 'none'})`,
+    );
+  }
+  const text = Buffer.concat(chunks).toString('utf8').replace(/^\uFEFF/, '');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new AppError('MALFORMED_JSON', `Request body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+function tooLarge(maxBytes: number): AppError {
+  return new AppError('PAYLOAD_TOO_LARGE', `Request body is larger than the limit of ${maxBytes} bytes`);
+}

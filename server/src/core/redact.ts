@@ -1,0 +1,122 @@
+/**
+ * Makes any value safe to log: secrets replaced by `[REDACTED]`, cycles, depth and size
+ * bounded, errors turned into plain objects with their stack and cause chain. Never throws.
+ */
+
+export const REDACTED = '[REDACTED]';
+
+/**
+ * Keys whose values are secrets, at any depth: a key that starts with password/secret
+ * (`password_confirmation`), or ends with a secret's name (`accessToken`, `password_hash`,
+ * `Authorization`, `set-cookie`, `creditCard`). `tokenType` or `accessTokenTtl` are not secrets.
+ */
+const SECRET_KEY =
+  /^(pass(word|wd|phrase)|secret)|(pass(word|wd|phrase)|secret|token|authori[sz]ation|cookie|api[-_]?key|private[-_]?key|credentials?|hash|cvc|cvv|card|card[-_]?number|pin)$/i;
+
+/** A JWT anywhere in a string (three base64url parts, the first a JSON header). */
+const JWT_PATTERN = /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;
+/** An Authorization-style credential inside free text: `Bearer abc…`, `Basic abc…`. */
+const SCHEME_CREDENTIAL = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi;
+/** An argon2 or bcrypt password hash. */
+const PASSWORD_HASH = /^\$(argon2(id|i|d)|2[aby])\$/;
+
+export interface RedactLimits {
+  maxDepth: number;
+  maxStringLength: number;
+  maxArrayItems: number;
+  maxObjectKeys: number;
+}
+
+export const DEFAULT_LIMITS: RedactLimits = {
+  maxDepth: 8,
+  maxStringLength: 4_000,
+  maxArrayItems: 50,
+  maxObjectKeys: 100,
+};
+
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEY.test(key);
+}
+
+export function redactString(text: string, limits: RedactLimits = DEFAULT_LIMITS): string {
+  if (PASSWORD_HASH.test(text)) return REDACTED;
+  let safe = text;
+  if (safe.includes('eyJ')) safe = safe.replace(JWT_PATTERN, REDACTED);
+  if (/bearer|basic/i.test(safe)) safe = safe.replace(SCHEME_CREDENTIAL, `$1 ${REDACTED}`);
+  if (safe.length > limits.maxStringLength) {
+    safe = `${safe.slice(0, limits.maxStringLength)}…[truncated ${safe.length - limits.maxStringLength} chars]`;
+  }
+  return safe;
+}
+
+function errorToObject(error: Error): Record<string, unknown> {
+  const plain: Record<string, unknown> = { name: error.name, message: error.message, stack: error.stack };
+  for (const [key, value] of Object.entries(error)) plain[key] ??= value;
+  if (error.cause !== undefined) plain.cause = error.cause;
+  return plain;
+}
+
+export function redact(value: unknown, limits: RedactLimits = DEFAULT_LIMITS): unknown {
+  const seen = new WeakSet<object>();
+
+  const walk = (current: unknown, depth: number): unknown => {
+    switch (typeof current) {
+      case 'string':
+        return redactString(current, limits);
+      case 'number':
+      case 'boolean':
+      case 'undefined':
+        return current;
+      case 'bigint':
+        return current.toString();
+      case 'symbol':
+        return current.toString();
+      case 'function':
+        return `[Function ${current.name || 'anonymous'}]`;
+      case 'object':
+        break;
+    }
+    if (current === null) return null;
+    const object = current as object;
+    if (seen.has(object)) return '[Circular]';
+    if (depth >= limits.maxDepth) return '[Truncated: too deep]';
+    if (object instanceof Date) return Number.isNaN(object.getTime()) ? 'Invalid Date' : object.toISOString();
+    if (Buffer.isBuffer(object)) return `[Buffer ${object.length} bytes]`;
+    if (object instanceof URL) return redactString(object.toString(), limits);
+    seen.add(object);
+    try {
+      if (Array.isArray(object)) {
+        const items = object.slice(0, limits.maxArrayItems).map((item) => walk(item, depth + 1));
+        if (object.length > limits.maxArrayItems) items.push(`[…${object.length - limits.maxArrayItems} more]`);
+        return items;
+      }
+      if (object instanceof Map) return walk(Object.fromEntries(object), depth);
+      if (object instanceof Set) return walk([...object], depth);
+      const source = object instanceof Error ? errorToObject(object) : object;
+      const result: Record<string, unknown> = {};
+      let count = 0;
+      for (const key of Object.keys(source)) {
+        if (count++ >= limits.maxObjectKeys) {
+          result['…'] = `${Object.keys(source).length - limits.maxObjectKeys} more keys`;
+          break;
+        }
+        const child = readProperty(source, key);
+        result[key] = isSecretKey(key) && child !== undefined && child !== null ? REDACTED : walk(child, depth + 1);
+      }
+      return result;
+    } finally {
+      seen.delete(object);
+    }
+  };
+
+  return walk(value, 0);
+}
+
+/** A getter that throws must not break logging. */
+function readProperty(source: object, key: string): unknown {
+  try {
+    return (source as Record<string, unknown>)[key];
+  } catch (error) {
+    return `[Unreadable: ${error instanceof Error ? error.message : 'getter threw'}]`;
+  }
+}

@@ -1,0 +1,33 @@
+import { REDACTED, isSecretKey, redact } from './redact.ts';
+
+/**
+ * Finds which `$n` placeholders of a Kysely-compiled statement are bound to secret columns
+ * (`password_hash`, `token_hash` …), so a SQL log line never carries a hash or a token.
+ * Kysely quotes identifiers, so `"col" = $3` and `insert into "t" ("a", "b") values ($1, $2)`
+ * are the two shapes to read.
+ */
+function secretPlaceholders(text: string): Set<number> {
+  const secret = new Set<number>();
+  for (const match of text.matchAll(/"([a-z0-9_]+)"\s*(?:=|<>|!=|in\s*\()\s*\$(\d+)/gi)) {
+    if (isSecretKey(match[1] ?? '')) secret.add(Number(match[2]));
+  }
+  const insert = /insert\s+into\s+"[^"]+"\s*\(([^)]*)\)\s*values\s*(.*)$/is.exec(text);
+  if (insert) {
+    const columns = [...(insert[1] ?? '').matchAll(/"([^"]+)"/g)].map((column) => column[1] ?? '');
+    for (const tuple of (insert[2] ?? '').matchAll(/\(([^()]*)\)/g)) {
+      const placeholders = (tuple[1] ?? '').split(',').map((item) => item.trim());
+      placeholders.forEach((placeholder, index) => {
+        const column = columns[index];
+        const number = /^\$(\d+)$/.exec(placeholder)?.[1];
+        if (column && number && isSecretKey(column)) secret.add(Number(number));
+      });
+    }
+  }
+  return secret;
+}
+
+export function redactSqlParameters(text: string, parameters: readonly unknown[]): unknown[] {
+  if (parameters.length === 0) return [];
+  const secret = secretPlaceholders(text);
+  return parameters.map((value, index) => (secret.has(index + 1) ? REDACTED : redact(value)));
+}

@@ -1,0 +1,130 @@
+import cluster from 'node:cluster';
+import { config as loadDotenv } from 'dotenv';
+import packageJson from '../package.json' with { type: 'json' };
+import { createApp } from './app.ts';
+import { ConfigError, describeConfig, loadConfig, type Config } from './core/config.ts';
+import { createDatabase } from './core/db.ts';
+import { startHttpServer } from './core/http-server.ts';
+import { createLogger, type Logger } from './core/logging.ts';
+import { migrateToLatest } from './core/migrations.ts';
+import { createReadinessCheck } from './core/readiness.ts';
+import { seedDemoProducts } from './services/seed.ts';
+
+function readConfig(): Config {
+  loadDotenv({ quiet: true });
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`orders-service cannot start.\n${error.message}\nSee .env.example for every variable and its default.\n`);
+    process.exit(1);
+  }
+}
+
+/** Every way out of the process writes its reason and flushes the log first. */
+function exitOnFatalErrors(logger: Logger): void {
+  const die = (event: string) => (error: unknown) => {
+    logger.fatal(event, { error });
+    void logger.flush().finally(() => process.exit(1));
+  };
+  process.on('uncaughtException', die('uncaught_exception'));
+  process.on('unhandledRejection', die('unhandled_rejection'));
+}
+
+async function runServer(config: Config, logger: Logger, { migrate }: { migrate: boolean }): Promise<void> {
+  const database = await createDatabase({ ...config.database, logQueries: config.log.logQueries }, logger);
+  if (migrate) {
+    const outcome = await migrateToLatest(database.db, logger);
+    if (outcome.wasEmpty && database.kind === 'pglite') {
+      logger.info('db_seeded', { products: await seedDemoProducts(database.db) });
+    }
+  }
+  const app = createApp({
+    db: database.db,
+    logger,
+    config,
+    version: packageJson.version,
+    checkReadiness: createReadinessCheck({ db: database.db, ping: database.ping }),
+  });
+  const running = await startHttpServer(app, {
+    host: config.host,
+    port: config.port,
+    shutdownTimeoutMs: config.http.shutdownTimeoutMs,
+  });
+  logger.info('server_started', {
+    url: running.url,
+    pid: process.pid,
+    database: database.kind,
+    docs: `${running.url}/docs`,
+    panel: config.panelEnabled ? `${running.url}/panel` : null,
+  });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('server_stopping', { signal, timeout_ms: config.http.shutdownTimeoutMs });
+    const { forced } = await running.stop();
+    await database.close();
+    logger.info('server_stopped', { signal, forced_connections_closed: forced });
+    await logger.flush();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/**
+ * With WEB_CONCURRENCY > 1 the primary migrates once, forks the workers, restarts any that
+ * dies, and passes SIGTERM/SIGINT on to them, exiting when they all have.
+ */
+async function runPrimary(config: Config, logger: Logger): Promise<void> {
+  if (config.database.migrateOnStart) {
+    const database = await createDatabase({ ...config.database, logQueries: false }, logger);
+    await migrateToLatest(database.db, logger);
+    await database.close();
+  }
+  let stopping = false;
+  const fork = () => {
+    const worker = cluster.fork({ ORDERS_WORKER: '1' });
+    logger.info('worker_started', { worker_pid: worker.process.pid });
+  };
+  cluster.on('exit', (worker, code, signal) => {
+    logger[stopping ? 'info' : 'error']('worker_exited', { worker_pid: worker.process.pid, code, signal });
+    if (!stopping) {
+      fork();
+    } else if (Object.keys(cluster.workers ?? {}).length === 0) {
+      logger.info('server_stopped', { workers: config.webConcurrency });
+      void logger.flush().then(() => process.exit(0));
+    }
+  });
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('server_stopping', { signal, workers: config.webConcurrency });
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  for (let index = 0; index < config.webConcurrency; index++) fork();
+}
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const logger = createLogger({ level: config.log.level, file: config.log.file });
+  exitOnFatalErrors(logger);
+  if (cluster.isPrimary) logger.info('config_loaded', { config: describeConfig(config) });
+  try {
+    if (config.webConcurrency > 1 && cluster.isPrimary) {
+      await runPrimary(config, logger);
+    } else {
+      await runServer(config, logger, { migrate: config.database.migrateOnStart && cluster.isPrimary });
+    }
+  } catch (error) {
+    logger.fatal('startup_failed', { reason: error instanceof Error ? error.message : String(error), error });
+    await logger.flush();
+    process.exit(1);
+  }
+}
+
+await main();

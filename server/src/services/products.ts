@@ -1,0 +1,71 @@
+import type { ListProductsInput, Page, Product } from '@orders/shared';
+import { sql } from 'kysely';
+import type { Db } from '../core/db.ts';
+import { AppError } from '../core/errors.ts';
+import type { ProductRow } from '../models/index.ts';
+
+const PRODUCT_COLUMNS = [
+  'id',
+  'sku',
+  'name',
+  'description',
+  'price_amount',
+  'currency',
+  'stock',
+  'active',
+  'created_at',
+  'updated_at',
+] as const;
+
+export function toProduct(row: ProductRow): Product {
+  return {
+    id: row.id,
+    sku: row.sku,
+    name: row.name,
+    description: row.description,
+    price: { amount: row.price_amount, currency: row.currency },
+    stock: row.stock,
+    active: row.active,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}
+
+/** Escapes LIKE wildcards so a search for `50%` means the text "50%". */
+function likePattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+}
+
+export async function listProducts(
+  db: Db,
+  options: ListProductsInput & { includeInactive: boolean },
+): Promise<Page<Product>> {
+  let query = db.selectFrom('products');
+  if (!options.includeInactive) query = query.where('active', '=', true);
+  if (options.q !== undefined) {
+    const pattern = likePattern(options.q);
+    query = query.where((eb) => eb.or([eb('name', 'ilike', pattern), eb('sku', 'ilike', pattern)]));
+  }
+  const [rows, count] = await Promise.all([
+    query
+      .select(PRODUCT_COLUMNS)
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(options.limit)
+      .offset(options.offset)
+      .execute(),
+    query.select(sql<string>`count(*)`.as('total')).executeTakeFirstOrThrow(),
+  ]);
+  return { items: rows.map(toProduct), total: Number(count.total), limit: options.limit, offset: options.offset };
+}
+
+export async function getProduct(
+  db: Db,
+  { productId, includeInactive }: { productId: string; includeInactive: boolean },
+): Promise<Product> {
+  const row = await db.selectFrom('products').select(PRODUCT_COLUMNS).where('id', '=', productId).executeTakeFirst();
+  if (!row || (!row.active && !includeInactive)) {
+    throw new AppError('PRODUCT_NOT_FOUND', `No product with id ${productId}`, { context: { product_id: productId } });
+  }
+  return toProduct(row);
+}

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+
+/**
+ * Every stable error code the API answers with. Clients branch on these, never on messages.
+ * Adding a code is fine; renaming or removing one breaks clients.
+ */
+export const ERROR_CODES = [
+  'BAD_REQUEST',
+  'VALIDATION_FAILED',
+  'MALFORMED_JSON',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'PAYLOAD_TOO_LARGE',
+  'UNAUTHORIZED',
+  'INVALID_CREDENTIALS',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'ROUTE_NOT_FOUND',
+  'PRODUCT_NOT_FOUND',
+  'METHOD_NOT_ALLOWED',
+  'CONFLICT',
+  'RATE_LIMITED',
+  'DATABASE_UNAVAILABLE',
+  'INTERNAL',
+] as const;
+export const ErrorCodeSchema = z.enum(ERROR_CODES);
+export type ErrorCode = z.infer<typeof ErrorCodeSchema>;
+
+export const ValidationIssueSchema = z
+  .object({
+    path: z.string().meta({ description: 'dotted path of the field, empty for the whole input', example: 'limit' }),
+    message: z.string().meta({ example: 'Too big: expected number to be <=100' }),
+    code: z.string().meta({ description: 'zod issue code', example: 'too_big' }),
+  })
+  .meta({ id: 'ValidationIssue' });
+export type ValidationIssue = z.infer<typeof ValidationIssueSchema>;
+
+/** The body of every REST error, and the `data` of every tRPC error. */
+export const ErrorEnvelopeSchema = z
+  .object({
+    code: ErrorCodeSchema,
+    message: z.string(),
+    request_id: z.string(),
+    issues: z.array(ValidationIssueSchema).optional(),
+  })
+  .meta({ id: 'Error' });
+export type ErrorEnvelope = z.infer<typeof ErrorEnvelopeSchema>;

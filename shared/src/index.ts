@@ -1,0 +1,4 @@
+export * from './errors.ts';
+export * from './money.ts';
+export * from './pagination.ts';
+export * from './products.ts';

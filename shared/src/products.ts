@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { MoneySchema } from './money.ts';
+import { PageQuerySchema, pageOf } from './pagination.ts';
+
+export const ProductIdSchema = z
+  .string()
+  .regex(/^prd_[0-9A-Za-z]{1,40}$/, 'must be a product id like prd_…')
+  .meta({ example: 'prd_01JD4X8ZQ0M3V6N2' });
+
+export const ProductSchema = z
+  .object({
+    id: ProductIdSchema,
+    sku: z.string(),
+    name: z.string(),
+    description: z.string().nullable(),
+    price: MoneySchema,
+    stock: z.int().min(0),
+    active: z.boolean(),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+  })
+  .meta({ id: 'Product' });
+export type Product = z.infer<typeof ProductSchema>;
+
+/** Every field has a default, so the input itself may be left out: `v1.products.list()`. */
+export const ListProductsInputSchema = PageQuerySchema.extend({
+  q: z.string().trim().min(1).max(100).optional().meta({ description: 'matches name or sku' }),
+}).prefault({});
+export type ListProductsInput = z.infer<typeof ListProductsInputSchema>;
+
+export const ProductPageSchema = pageOf(ProductSchema).meta({ id: 'ProductPage' });
+
+export const GetProductInputSchema = z.strictObject({ productId: ProductIdSchema });
+export type GetProductInput = z.infer<typeof GetProductInputSchema>;
