@@ -2,7 +2,7 @@ import type { TRPCError } from '@trpc/server';
 import { AppError } from '../core/errors.ts';
 import type { Logger } from '../core/logging.ts';
 import { currentRequestContext, runWithRequestContext } from '../core/request-context.ts';
-import { errorCodeOf, toTrpcError } from './error-envelope.ts';
+import { errorCodeOf, httpStatusOf, toTrpcError } from './error-envelope.ts';
 import { t } from './init.ts';
 
 function causeChain(error: unknown): unknown[] {
@@ -52,7 +52,16 @@ export const logProcedureCall = t.middleware(async ({ ctx, path, type, next, get
   const appError = result.error.cause instanceof AppError ? result.error.cause : undefined;
   const error = appError ? toTrpcError(appError) : result.error;
   const code = errorCodeOf(error);
-  ctx.logger.info('procedure_call', { ...fields, ok: false, code });
+  const status = httpStatusOf(code);
+  // A refused call is the caller's problem (WARN); a failed one is ours (ERROR).
+  ctx.logger[status >= 500 ? 'error' : 'warn']('procedure_call', {
+    ...fields,
+    ok: false,
+    code,
+    status,
+    reason: error.message,
+    ...(appError?.context ? { context: appError.context } : {}),
+  });
   if (code === 'INTERNAL') {
     await logUnhandledException(ctx.logger, { error, procedure: path, type, getRawInput });
   }

@@ -1,0 +1,60 @@
+import { createApp } from '../src/app.ts';
+import { loadConfig, type Config } from '../src/core/config.ts';
+import type { DatabaseHandle } from '../src/core/db.ts';
+import { startHttpServer, type RunningServer } from '../src/core/http-server.ts';
+import { createLogger, type Logger } from '../src/core/logging.ts';
+import { migrateToLatest } from '../src/core/migrations.ts';
+import { createReadinessCheck } from '../src/core/readiness.ts';
+import { LogCapture } from './log-capture.ts';
+import { createTestDatabase, type TestDatabase } from './test-database.ts';
+
+export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
+
+export interface TestApp {
+  url: string;
+  config: Config;
+  logs: LogCapture;
+  logger: Logger;
+  database: DatabaseHandle;
+  testDatabase: TestDatabase;
+  server: RunningServer;
+  close(): Promise<void>;
+}
+
+/**
+ * The real app on a real, migrated database of its own, listening on a free port, with
+ * every log line captured. `env` overrides configuration variables as a .env file would.
+ */
+export async function startTestApp(
+  env: Record<string, string> = {},
+  { logQueries = true }: { logQueries?: boolean } = {},
+): Promise<TestApp> {
+  const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'debug', PORT: '0', ...env });
+  const logs = new LogCapture();
+  const logger = createLogger({ level: config.log.level, destination: logs });
+  const testDatabase = await createTestDatabase();
+  const database = await testDatabase.open(logger, { logQueries });
+  await migrateToLatest(database.db, logger);
+  const app = createApp({
+    db: database.db,
+    logger,
+    config,
+    version: '0.0.0-test',
+    checkReadiness: createReadinessCheck({ db: database.db, ping: database.ping }),
+  });
+  const server = await startHttpServer(app, { host: '127.0.0.1', port: 0, shutdownTimeoutMs: 2_000 });
+  return {
+    url: server.url,
+    config,
+    logs,
+    logger,
+    database,
+    testDatabase,
+    server,
+    close: async () => {
+      await server.stop();
+      await database.close();
+      await testDatabase.drop();
+    },
+  };
+}
