@@ -7,11 +7,12 @@ let mugId: string;
 
 beforeAll(async () => {
   app = await startTestApp();
-  [mugId] = await insertProducts(app.database.db, [
+  const ids = await insertProducts(app.database.db, [
     { name: 'Blue mug', sku: 'MUG-BLUE', price_amount: 1290, stock: 7 },
     { name: 'Green cap', sku: 'CAP-GREEN' },
     { name: 'Hidden', sku: 'HIDDEN-1', active: false },
   ]);
+  mugId = ids[0] ?? '';
 });
 afterAll(() => app.close());
 
