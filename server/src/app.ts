@@ -57,10 +57,11 @@ export function createApp(options: AppOptions) {
     }
     if (under(path, '/api')) return rest(req, res);
     if (req.method === 'GET' || req.method === 'HEAD') {
-      if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+      if (path === '/healthz') return sendJson(res, { status: 200, body: { status: 'ok' } });
       if (path === '/readyz') {
         const readiness = await options.checkReadiness();
-        return sendJson(res, readiness.ready ? 200 : 503, { status: readiness.ready ? 'ready' : 'not_ready', ...readiness });
+        const body = { status: readiness.ready ? 'ready' : 'not_ready', ...readiness };
+        return sendJson(res, { status: readiness.ready ? 200 : 503, body });
       }
       if (path === '/openapi.json') {
         res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-cache' });

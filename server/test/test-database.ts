@@ -58,7 +58,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     url: undefined,
     pgliteDir,
     open: (logger, { logQueries = false } = {}) => createDatabase({ ...options, pgliteDir, logQueries }, logger),
-    drop: async () => rmSync(folder, { recursive: true, force: true }),
+    drop: () => Promise.resolve(rmSync(folder, { recursive: true, force: true })),
   };
 }
 

@@ -25,8 +25,8 @@ export interface DatabaseHandle {
   db: Db;
   kind: 'postgres' | 'pglite';
   /** Answers when the database does, throws otherwise. */
-  ping(): Promise<void>;
-  close(): Promise<void>;
+  ping: () => Promise<void>;
+  close: () => Promise<void>;
 }
 
 function queryLogger(logger: Logger) {

@@ -77,7 +77,7 @@ export function redact(value: unknown, limits: RedactLimits = DEFAULT_LIMITS): u
         break;
     }
     if (current === null) return null;
-    const object = current as object;
+    const object = current;
     if (seen.has(object)) return '[Circular]';
     if (depth >= limits.maxDepth) return '[Truncated: too deep]';
     if (object instanceof Date) return Number.isNaN(object.getTime()) ? 'Invalid Date' : object.toISOString();

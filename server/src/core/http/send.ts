@@ -2,7 +2,10 @@ import type { ServerResponse } from 'node:http';
 import type { ErrorEnvelope } from '@orders/shared';
 import { ERROR_TABLE } from '../errors.ts';
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  { status, body, headers = {} }: { status: number; body: unknown; headers?: Record<string, string> },
+): void {
   const payload = JSON.stringify(body);
   res.writeHead(status, {
     ...headers,
@@ -14,5 +17,5 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 
 /** Answers with the API's error envelope at the status its code names. */
 export function sendError(res: ServerResponse, envelope: ErrorEnvelope, headers: Record<string, string> = {}): void {
-  sendJson(res, ERROR_TABLE[envelope.code].status, envelope, headers);
+  sendJson(res, { status: ERROR_TABLE[envelope.code].status, body: envelope, headers });
 }
