@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
-import { createContextFactory, type AppDeps } from './api/context.ts';
+import { createContextFactory, type AppDeps, type RequestDeps } from './api/context.ts';
+import { toTrpcError } from './api/error-envelope.ts';
 import { createOpenApiDocument } from './api/openapi.ts';
 import { createPanel } from './api/panel.ts';
 import { createRestHandler } from './api/rest-handler.ts';
@@ -8,11 +9,14 @@ import { appRouter } from './api/router.ts';
 import { logAccessWhenDone } from './core/http/access-log.ts';
 import { clientIp } from './core/http/client-ip.ts';
 import { applyCors } from './core/http/cors.ts';
+import { declaresBodyOver, payloadTooLarge } from './core/http/json-body.ts';
 import { resolveRequestId } from './core/http/request-id.ts';
 import { DOCS_CSP, PANEL_CSP, setSecurityHeaders } from './core/http/security-headers.ts';
 import { sendError, sendJson } from './core/http/send.ts';
 import { createSwaggerUi } from './core/http/swagger-ui.ts';
+import { createRateLimiter } from './core/rate-limit.ts';
 import type { Readiness } from './core/readiness.ts';
+import { createTokenService } from './core/security.ts';
 import { runWithRequestContext, type RequestContext } from './core/request-context.ts';
 
 export interface AppOptions extends AppDeps {
@@ -37,15 +41,33 @@ function under(path: string, prefix: string): boolean {
  */
 export function createApp(options: AppOptions) {
   const { config, logger } = options;
+  const deps: RequestDeps = {
+    ...options,
+    tokens: createTokenService(config.jwt),
+    rateLimiter: createRateLimiter(options.db, { windowSeconds: config.rateLimit.windowSeconds }),
+  };
   const openApiJson = JSON.stringify(createOpenApiDocument(appRouter, options.version));
   const trpc = createHTTPHandler({
     router: appRouter,
     basePath: '/trpc/',
-    createContext: createContextFactory(options),
+    createContext: createContextFactory(deps),
     maxBodySize: config.http.maxBodyBytes,
     maxBatchSize: config.http.maxBatchSize,
+    // tRPC reads a body only when a call needs it: a large body sent to a query would be drained
+    // and answered 405. A body declared over the limit is refused first, 413 on every call, as on REST.
+    middleware: (req, res, next) => {
+      if (!declaresBodyOver(req, config.http.maxBodyBytes)) {
+        next();
+        return;
+      }
+      res.setHeader('Connection', 'close');
+      next(toTrpcError(payloadTooLarge(config.http.maxBodyBytes)));
+    },
+    // tRPC writes its own Vary, replacing the `Vary: Origin` that CORS set: add it back, or a
+    // cache could hand one origin's answer (with its Access-Control-Allow-Origin) to another.
+    responseMeta: () => ({ headers: new Headers({ vary: 'Origin' }) }),
   });
-  const rest = createRestHandler({ ...options, appRouter, basePath: '/api' });
+  const rest = createRestHandler({ ...deps, appRouter, basePath: '/api' });
   const docs = createSwaggerUi({ basePath: '/docs', openApiUrl: '/openapi.json' });
   const panel = config.panelEnabled ? createPanel(appRouter, { basePath: '/panel', trpcUrl: '/trpc' }) : undefined;
 

@@ -16,6 +16,9 @@ export const ERROR_CODES = [
   'NOT_FOUND',
   'ROUTE_NOT_FOUND',
   'PRODUCT_NOT_FOUND',
+  'USER_NOT_FOUND',
+  'EMAIL_TAKEN',
+  'SKU_TAKEN',
   'METHOD_NOT_ALLOWED',
   'CONFLICT',
   'RATE_LIMITED',
@@ -40,6 +43,10 @@ export const ErrorEnvelopeSchema = z
     code: ErrorCodeSchema,
     message: z.string(),
     request_id: z.string(),
+    reason: z
+      .string()
+      .optional()
+      .meta({ description: 'why authentication was refused, e.g. "Expired Token" (401/403 only)', example: 'Expired Token' }),
     issues: z.array(ValidationIssueSchema).optional(),
   })
   .meta({ id: 'Error' });

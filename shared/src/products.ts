@@ -32,3 +32,20 @@ export const ProductPageSchema = pageOf(ProductSchema).meta({ id: 'ProductPage' 
 
 export const GetProductInputSchema = z.strictObject({ productId: ProductIdSchema });
 export type GetProductInput = z.infer<typeof GetProductInputSchema>;
+
+export const CreateProductInputSchema = z.strictObject({
+  sku: z
+    .string()
+    .trim()
+    .regex(/^[A-Z0-9][A-Z0-9-]{0,63}$/, 'must be 1-64 capital letters, digits or dashes, e.g. MUG-001')
+    .meta({ example: 'MUG-001' }),
+  name: z.string().trim().min(1).max(200).meta({ example: 'Ceramic mug' }),
+  description: z.string().trim().max(5000).nullable().optional(),
+  price: MoneySchema,
+  stock: z.int().min(0).max(1_000_000),
+  active: z.boolean().optional().meta({ description: 'defaults to true' }),
+});
+export type CreateProductInput = z.infer<typeof CreateProductInputSchema>;
+
+export const UpdateProductInputSchema = CreateProductInputSchema.partial().extend({ productId: ProductIdSchema });
+export type UpdateProductInput = z.infer<typeof UpdateProductInputSchema>;

@@ -1,20 +1,59 @@
 import type { Config } from '../core/config.ts';
 import type { Db } from '../core/db.ts';
-import type { HeaderSource } from '../core/http/headers.ts';
+import { readHeader, type HeaderSource } from '../core/http/headers.ts';
 import type { Logger } from '../core/logging.ts';
-import { currentRequestContext } from '../core/request-context.ts';
+import type { RateLimiter } from '../core/rate-limit.ts';
+import { currentRequestContext, setRequestUser } from '../core/request-context.ts';
+import type { TokenService } from '../core/security.ts';
+import { checkAccessToken, type AccessCheck } from '../services/auth.ts';
 
-/** What the app gives every request: built once in main.ts, passed down, never global. */
+/** What the app gives every request: built once at start, passed down, never global. */
 export interface AppDeps {
   db: Db;
   logger: Logger;
   config: Config;
 }
 
-export interface ContextInput extends AppDeps {
+/** AppDeps plus what createApp derives from them once: the token service and the rate limiter. */
+export interface RequestDeps extends AppDeps {
+  tokens: TokenService;
+  rateLimiter: RateLimiter;
+}
+
+export interface ContextInput extends RequestDeps {
   requestId: string;
+  ip: string;
   /** The incoming request's headers; absent for server-side callers. */
   req?: HeaderSource | undefined;
+  /** Lets a procedure set response headers (Retry-After, WWW-Authenticate). */
+  setHeader?: ((name: string, value: string) => void) | undefined;
+}
+
+const BEARER = /^Bearer[ ]+([^\s]+)[ ]*$/i;
+
+/**
+ * Reads the Authorization header and checks its token, once per request however many
+ * procedures of a batch ask, and writes `auth_success` or `auth_failure` with the exact reason.
+ */
+function authenticatorFor(input: ContextInput): () => Promise<AccessCheck> {
+  let result: Promise<AccessCheck> | undefined;
+  const check = async (): Promise<AccessCheck> => {
+    const header = input.req ? readHeader(input.req, 'authorization') : undefined;
+    if (header === undefined || header.trim() === '') return { ok: false, reason: 'Missing Header' };
+    const token = BEARER.exec(header)?.[1];
+    if (token === undefined) return { ok: false, reason: 'Malformed Header' };
+    return checkAccessToken(input, token);
+  };
+  return () =>
+    (result ??= check().then((outcome) => {
+      if (outcome.ok) {
+        setRequestUser(outcome.user);
+        input.logger.info('auth_success', { user_id: outcome.user.id, role: outcome.user.role, auth_method: 'access_token' });
+      } else {
+        input.logger.warn('auth_failure', { reason: outcome.reason, ...(outcome.detail ? { context: outcome.detail } : {}) });
+      }
+      return outcome;
+    }));
 }
 
 /** Builds a context from plain values; tests call it directly with `createCaller`. */
@@ -23,17 +62,37 @@ export function createContextInner(input: ContextInput) {
     db: input.db,
     logger: input.logger,
     config: input.config,
+    tokens: input.tokens,
+    rateLimiter: input.rateLimiter,
     requestId: input.requestId,
-    req: input.req,
+    ip: input.ip,
+    userAgent: input.req ? readHeader(input.req, 'user-agent') : undefined,
+    /** Whether the caller sent credentials at all (public procedures then check them). */
+    hasAuthorization: input.req ? readHeader(input.req, 'authorization') !== undefined : false,
+    authenticate: authenticatorFor(input),
+    setHeader: input.setHeader ?? (() => undefined),
   };
 }
 
 export type Context = ReturnType<typeof createContextInner>;
 
+interface HeaderWritable {
+  setHeader(name: string, value: string): unknown;
+  headersSent?: boolean;
+}
+
 /** The adapter-facing factory, shared by the tRPC and REST handlers. */
-export function createContextFactory(deps: AppDeps) {
-  return function createContext({ req }: { req: HeaderSource }): Context {
-    const requestId = currentRequestContext()?.request_id ?? 'none';
-    return createContextInner({ ...deps, requestId, req });
+export function createContextFactory(deps: RequestDeps) {
+  return function createContext({ req, res }: { req: HeaderSource; res: HeaderWritable }): Context {
+    const request = currentRequestContext();
+    return createContextInner({
+      ...deps,
+      requestId: request?.request_id ?? 'none',
+      ip: request?.ip ?? 'unknown',
+      req,
+      setHeader: (name, value) => {
+        if (!res.headersSent) res.setHeader(name, value);
+      },
+    });
   };
 }

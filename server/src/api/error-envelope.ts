@@ -22,7 +22,12 @@ export function toErrorEnvelope(
 ): ErrorEnvelope {
   const cause = error.cause;
   if (cause instanceof AppError) {
-    return { code: cause.code, message: cause.message, request_id: requestId };
+    return {
+      code: cause.code,
+      message: cause.message,
+      request_id: requestId,
+      ...(cause.reason === undefined ? {} : { reason: cause.reason }),
+    };
   }
   if (cause instanceof z.ZodError && error.code === 'BAD_REQUEST') {
     return {
@@ -47,6 +52,8 @@ export function toErrorEnvelope(
 export function errorCodeOf(error: TRPCError): ErrorCode {
   if (error.cause instanceof AppError) return error.cause.code;
   if (error.cause instanceof z.ZodError && error.code === 'BAD_REQUEST') return 'VALIDATION_FAILED';
+  // tRPC reports input that is not JSON (the `input` query parameter, a body) as BAD_REQUEST.
+  if (error.cause instanceof SyntaxError && error.code === 'BAD_REQUEST') return 'MALFORMED_JSON';
   return CODE_FOR_TRPC[error.code] ?? 'INTERNAL';
 }
 

@@ -1,8 +1,8 @@
 import type { TRPCError } from '@trpc/server';
 import { AppError } from '../core/errors.ts';
 import type { Logger } from '../core/logging.ts';
-import { currentRequestContext, runWithRequestContext } from '../core/request-context.ts';
-import { errorCodeOf, httpStatusOf, toTrpcError } from './error-envelope.ts';
+import { runInProcedure } from '../core/request-context.ts';
+import { httpStatusOf, toErrorEnvelope, toTrpcError } from './error-envelope.ts';
 import { t } from './init.ts';
 
 function causeChain(error: unknown): unknown[] {
@@ -41,8 +41,7 @@ async function logUnhandledException(
  */
 export const logProcedureCall = t.middleware(async ({ ctx, path, type, next, getRawInput }) => {
   const started = performance.now();
-  const parent = currentRequestContext();
-  const result = parent ? await runWithRequestContext({ ...parent, procedure: path }, next) : await next();
+  const result = await runInProcedure(path, next);
   const fields = { procedure: path, type, duration_ms: Math.round((performance.now() - started) * 100) / 100 };
 
   if (result.ok) {
@@ -51,15 +50,16 @@ export const logProcedureCall = t.middleware(async ({ ctx, path, type, next, get
   }
   const appError = result.error.cause instanceof AppError ? result.error.cause : undefined;
   const error = appError ? toTrpcError(appError) : result.error;
-  const code = errorCodeOf(error);
+  const { code, message } = toErrorEnvelope(error, { requestId: ctx.requestId, exposeInternalMessage: true });
   const status = httpStatusOf(code);
+  for (const [name, value] of Object.entries(appError?.headers ?? {})) ctx.setHeader(name, value);
   // A refused call is the caller's problem (WARN); a failed one is ours (ERROR).
   ctx.logger[status >= 500 ? 'error' : 'warn']('procedure_call', {
     ...fields,
     ok: false,
     code,
     status,
-    reason: error.message,
+    reason: message,
     ...(appError?.context ? { context: appError.context } : {}),
   });
   if (code === 'INTERNAL') {

@@ -5,8 +5,7 @@ import { AppError, CODE_FOR_TRPC } from '../core/errors.ts';
 import { readJsonBody } from '../core/http/json-body.ts';
 import { sendError } from '../core/http/send.ts';
 import { currentRequestContext } from '../core/request-context.ts';
-import type { AppDeps } from './context.ts';
-import { createContextFactory } from './context.ts';
+import { createContextFactory, type RequestDeps } from './context.ts';
 import type { AppRouter } from './router.ts';
 
 const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -36,6 +35,7 @@ function toRestErrorBody(body: string, requestId: string): string {
       'INTERNAL',
     message: data?.message ?? parsed.message ?? 'Internal server error',
     request_id: data?.request_id ?? requestId,
+    ...(data?.reason ? { reason: data.reason } : {}),
     ...(data?.issues ? { issues: data.issues } : {}),
   };
   return JSON.stringify(envelope);
@@ -46,7 +46,7 @@ function toRestErrorBody(body: string, requestId: string): string {
  * here first (its own reader answers malformed JSON with 500 and ignores JSON sent with a
  * charset), so bad JSON is 400, a wrong content type 415 and a large body 413, in our envelope.
  */
-export function createRestHandler(deps: AppDeps & { appRouter: AppRouter; basePath: string }) {
+export function createRestHandler(deps: RequestDeps & { appRouter: AppRouter; basePath: string }) {
   const createContext = createContextFactory(deps);
   const openApiHandler = createOpenApiNodeHttpHandler({
     router: deps.appRouter,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isSecretKey, REDACTED } from './redact.ts';
 
 const booleanFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
@@ -56,6 +57,9 @@ const EnvSchema = z.object({
       ),
     ),
   TRUST_PROXY: booleanFlag.default(false),
+  RATE_LIMIT_WINDOW_SECONDS: positiveInt(86_400).default(60),
+  RATE_LIMIT_PER_IP: positiveInt(1_000_000).default(30),
+  RATE_LIMIT_PER_EMAIL: positiveInt(1_000_000).default(10),
   MAX_BODY_BYTES: positiveInt(100 * 1024 * 1024).default(1024 * 1024),
   MAX_BATCH_SIZE: positiveInt(1000).default(20),
   SHUTDOWN_TIMEOUT_MS: positiveInt(600_000).default(10_000),
@@ -106,6 +110,11 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
       maxBodyBytes: env.MAX_BODY_BYTES,
       maxBatchSize: env.MAX_BATCH_SIZE,
       shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    },
+    rateLimit: {
+      windowSeconds: env.RATE_LIMIT_WINDOW_SECONDS,
+      perIp: env.RATE_LIMIT_PER_IP,
+      perEmail: env.RATE_LIMIT_PER_EMAIL,
     },
     webConcurrency: env.WEB_CONCURRENCY,
     panelEnabled: env.PANEL_ENABLED ?? env.NODE_ENV !== 'production',
@@ -175,6 +184,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
 export function describeConfig(config: Config) {
   const databaseUrl = config.database.url === undefined ? undefined : new URL(config.database.url);
   if (databaseUrl?.password) databaseUrl.password = '[REDACTED]';
+  // libpq-style URLs may carry the password as `?password=` (pg reads it there too).
+  for (const key of [...(databaseUrl?.searchParams.keys() ?? [])]) {
+    if (isSecretKey(key)) databaseUrl?.searchParams.set(key, REDACTED);
+  }
   return {
     ...config,
     database: { ...config.database, url: databaseUrl?.toString() ?? '(embedded PGlite)' },

@@ -14,6 +14,9 @@ export const ERROR_TABLE: Record<ErrorCode, { status: number; trpc: TRPC_ERROR_C
   NOT_FOUND: { status: 404, trpc: 'NOT_FOUND' },
   ROUTE_NOT_FOUND: { status: 404, trpc: 'NOT_FOUND' },
   PRODUCT_NOT_FOUND: { status: 404, trpc: 'NOT_FOUND' },
+  USER_NOT_FOUND: { status: 404, trpc: 'NOT_FOUND' },
+  EMAIL_TAKEN: { status: 409, trpc: 'CONFLICT' },
+  SKU_TAKEN: { status: 409, trpc: 'CONFLICT' },
   METHOD_NOT_ALLOWED: { status: 405, trpc: 'METHOD_NOT_SUPPORTED' },
   CONFLICT: { status: 409, trpc: 'CONFLICT' },
   RATE_LIMITED: { status: 429, trpc: 'TOO_MANY_REQUESTS' },
@@ -49,15 +52,18 @@ export class AppError extends Error {
   readonly context: Record<string, unknown> | undefined;
   /** Extra response headers, e.g. `Retry-After` on RATE_LIMITED. */
   readonly headers: Record<string, string> | undefined;
+  /** The exact reason of an authentication refusal (`Expired Token`), told to the client too. */
+  readonly reason: string | undefined;
 
   constructor(
     readonly code: ErrorCode,
     message: string,
-    options: { context?: Record<string, unknown>; headers?: Record<string, string>; cause?: unknown } = {},
+    options: { context?: Record<string, unknown>; headers?: Record<string, string>; reason?: string; cause?: unknown } = {},
   ) {
     super(message, { cause: options.cause });
     this.status = ERROR_TABLE[code].status;
     this.context = options.context;
     this.headers = options.headers;
+    this.reason = options.reason;
   }
 }

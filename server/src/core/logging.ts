@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import winston from 'winston';
 import { redact } from './redact.ts';
-import { currentRequestContext } from './request-context.ts';
+import { currentProcedure, currentRequestContext } from './request-context.ts';
 
 const LEVELS = { fatal: 0, error: 1, warn: 2, info: 3, debug: 4 } as const;
 export type LogLevel = keyof typeof LEVELS;
@@ -29,13 +29,14 @@ const MESSAGE = Symbol.for('message');
  * context, then the caller's fields, all redacted. One JSON object, one line.
  */
 const jsonLine = winston.format((info) => {
-  const { level, message, ...fields } = info;
-  const context = currentRequestContext();
+  const { level, message, fields } = info;
+  const procedure = currentProcedure();
   const line = {
     level: level.toUpperCase(),
     timestamp: new Date().toISOString(),
     event: message,
-    ...context,
+    ...currentRequestContext(),
+    ...(procedure === undefined ? {} : { procedure }),
     ...(redact(fields) as Record<string, unknown>),
   };
   (info as Record<symbol, unknown>)[MESSAGE] = JSON.stringify(line);
@@ -64,8 +65,10 @@ export function createLogger(options: LoggerOptions): Logger {
     exitOnError: false,
   });
 
+  // The fields travel untouched under one key: winston would otherwise copy them (running
+  // getters, which may throw) and fold a `message` field into the event name.
   const write = (level: LogLevel) => (event: string, fields?: LogFields) => {
-    winstonLogger.log(level, event, fields ?? {});
+    winstonLogger.log({ level, message: event, fields: fields ?? {} });
   };
 
   return {

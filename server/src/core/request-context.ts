@@ -2,8 +2,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 
 /**
  * What every log line written during a request carries. The object is created once per
- * request and filled in as the request learns more (the user after auth, the procedure
- * when one runs), so lines written later carry more.
+ * request and filled in as the request learns more (the user after auth), so lines written
+ * later carry more, the access line included.
  */
 export interface RequestContext {
   request_id: string;
@@ -12,16 +12,40 @@ export interface RequestContext {
   ip: string;
   user_id: string | null;
   role: string | null;
+}
+
+/** The request's shared context, plus the procedure running in this async branch (one per batch call). */
+interface Scope {
+  context: RequestContext;
   procedure?: string;
 }
 
-const storage = new AsyncLocalStorage<RequestContext>();
+const storage = new AsyncLocalStorage<Scope>();
 
 export function runWithRequestContext<Result>(context: RequestContext, fn: () => Result): Result {
-  return storage.run(context, fn);
+  return storage.run({ context }, fn);
+}
+
+/** Runs `fn` with `procedure` set for its log lines; the request's context stays shared. */
+export function runInProcedure<Result>(procedure: string, fn: () => Result): Result {
+  const scope = storage.getStore();
+  return scope ? storage.run({ context: scope.context, procedure }, fn) : fn();
 }
 
 /** The current request's context, or undefined outside a request (start-up, jobs, seed). */
 export function currentRequestContext(): RequestContext | undefined {
-  return storage.getStore();
+  return storage.getStore()?.context;
+}
+
+/** The tRPC procedure this async branch runs, if any. */
+export function currentProcedure(): string | undefined {
+  return storage.getStore()?.procedure;
+}
+
+/** Records who the request is acting for; later lines (and the access line) carry it. */
+export function setRequestUser(user: { id: string; role: string }): void {
+  const context = storage.getStore()?.context;
+  if (!context) return;
+  context.user_id = user.id;
+  context.role = user.role;
 }

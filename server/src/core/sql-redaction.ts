@@ -8,8 +8,10 @@ import { REDACTED, isSecretKey, redact } from './redact.ts';
  */
 function secretPlaceholders(text: string): Set<number> {
   const secret = new Set<number>();
-  for (const match of text.matchAll(/"([a-z0-9_]+)"\s*(?:=|<>|!=|in\s*\()\s*\$(\d+)/gi)) {
-    if (isSecretKey(match[1] ?? '')) secret.add(Number(match[2]));
+  // `"col" = $3`, or every placeholder of `"col" in ($3, $4)`.
+  for (const match of text.matchAll(/"([a-z0-9_]+)"\s*(?:(?:=|<>|!=)\s*(\$\d+)|(?:not\s+)?in\s*\(([^)]*)\))/gi)) {
+    if (!isSecretKey(match[1] ?? '')) continue;
+    for (const placeholder of (match[2] ?? match[3] ?? '').matchAll(/\$(\d+)/g)) secret.add(Number(placeholder[1]));
   }
   const insert = /insert\s+into\s+"[^"]+"\s*\(([^)]*)\)\s*values\s*(.*)$/is.exec(text);
   if (insert) {

@@ -1,6 +1,10 @@
 import type { ProductsTable } from './products.ts';
+import type { RateLimitsTable, RefreshTokensTable, UsersTable } from './users.ts';
 
 /** Every table Kysely may query, by name. */
 export interface Database {
   products: ProductsTable;
+  users: UsersTable;
+  refresh_tokens: RefreshTokensTable;
+  rate_limits: RateLimitsTable;
 }

@@ -1,2 +1,3 @@
 export type { Database } from './database.ts';
 export type * from './products.ts';
+export type * from './users.ts';

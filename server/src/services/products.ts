@@ -1,7 +1,8 @@
-import type { ListProductsInput, Page, Product } from '@orders/shared';
+import type { CreateProductInput, ListProductsInput, Page, Product, UpdateProductInput } from '@orders/shared';
 import { sql } from 'kysely';
 import type { Db } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
+import { newId } from '../core/ids.ts';
 import type { ProductRow } from '../models/index.ts';
 
 const PRODUCT_COLUMNS = [
@@ -68,4 +69,55 @@ export async function getProduct(
     throw new AppError('PRODUCT_NOT_FOUND', `No product with id ${productId}`, { context: { product_id: productId } });
   }
   return toProduct(row);
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
+}
+
+export async function createProduct(db: Db, input: CreateProductInput): Promise<Product> {
+  try {
+    const row = await db
+      .insertInto('products')
+      .values({
+        id: newId('prd'),
+        sku: input.sku,
+        name: input.name,
+        description: input.description ?? null,
+        price_amount: input.price.amount,
+        currency: input.price.currency,
+        stock: input.stock,
+        active: input.active ?? true,
+      })
+      .returning(PRODUCT_COLUMNS)
+      .executeTakeFirstOrThrow();
+    return toProduct(row);
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new AppError('SKU_TAKEN', `A product with SKU ${input.sku} exists already`);
+    throw error;
+  }
+}
+
+export async function updateProduct(db: Db, { productId, ...changes }: UpdateProductInput): Promise<Product> {
+  try {
+    const row = await db
+      .updateTable('products')
+      .set({
+        ...(changes.sku === undefined ? {} : { sku: changes.sku }),
+        ...(changes.name === undefined ? {} : { name: changes.name }),
+        ...(changes.description === undefined ? {} : { description: changes.description }),
+        ...(changes.price === undefined ? {} : { price_amount: changes.price.amount, currency: changes.price.currency }),
+        ...(changes.stock === undefined ? {} : { stock: changes.stock }),
+        ...(changes.active === undefined ? {} : { active: changes.active }),
+        updated_at: new Date(),
+      })
+      .where('id', '=', productId)
+      .returning(PRODUCT_COLUMNS)
+      .executeTakeFirst();
+    if (!row) throw new AppError('PRODUCT_NOT_FOUND', `No product with id ${productId}`, { context: { product_id: productId } });
+    return toProduct(row);
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new AppError('SKU_TAKEN', `A product with SKU ${changes.sku} exists already`);
+    throw error;
+  }
 }

@@ -11,13 +11,12 @@ function isJsonContentType(contentType: string | undefined): boolean {
  * it does not parse. An empty body is `undefined`, whatever its content type.
  */
 export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
-  const declared = Number(req.headers['content-length'] ?? Number.NaN);
-  if (declared > maxBytes) throw tooLarge(maxBytes);
+  if (declaresBodyOver(req, maxBytes)) throw payloadTooLarge(maxBytes);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > maxBytes) throw tooLarge(maxBytes);
+    if (size > maxBytes) throw payloadTooLarge(maxBytes);
     chunks.push(chunk);
   }
   if (size === 0) return undefined;
@@ -35,6 +34,11 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
   }
 }
 
-function tooLarge(maxBytes: number): AppError {
+/** True when the request's Content-Length announces a body over `maxBytes`: refuse it before reading a byte. */
+export function declaresBodyOver(req: IncomingMessage, maxBytes: number): boolean {
+  return Number(req.headers['content-length'] ?? Number.NaN) > maxBytes;
+}
+
+export function payloadTooLarge(maxBytes: number): AppError {
   return new AppError('PAYLOAD_TOO_LARGE', `Request body is larger than the limit of ${maxBytes} bytes`);
 }

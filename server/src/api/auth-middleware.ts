@@ -1,0 +1,50 @@
+import { AppError } from '../core/errors.ts';
+import type { AuthUser } from '../services/auth.ts';
+import { t } from './init.ts';
+
+/** RFC 6750: a refused bearer token says why in `WWW-Authenticate`. */
+function wwwAuthenticate(reason: string): string {
+  if (reason === 'Missing Header') return 'Bearer realm="orders-service"';
+  const error = reason === 'Malformed Header' ? 'invalid_request' : 'invalid_token';
+  return `Bearer realm="orders-service", error="${error}", error_description="${reason}"`;
+}
+
+function refused(reason: string): AppError {
+  return new AppError('UNAUTHORIZED', `Authentication failed: ${reason}`, {
+    reason,
+    headers: { 'WWW-Authenticate': wwwAuthenticate(reason) },
+  });
+}
+
+/** Requires a valid access token of a user who exists and is not disabled; narrows `ctx.user`. */
+export const requireUser = t.middleware(async ({ ctx, next }) => {
+  const auth = await ctx.authenticate();
+  if (!auth.ok) {
+    throw refused(auth.reason);
+  }
+  return next({ ctx: { user: auth.user } });
+});
+
+/**
+ * For public procedures whose answer depends on who asks (admins see inactive products):
+ * no Authorization header means anonymous; a header that fails is refused like anywhere else.
+ */
+export const identifyViewer = t.middleware(async ({ ctx, next }) => {
+  let viewer: AuthUser | null = null;
+  if (ctx.hasAuthorization) {
+    const auth = await ctx.authenticate();
+    if (!auth.ok) throw refused(auth.reason);
+    viewer = auth.user;
+  }
+  return next({ ctx: { viewer } });
+});
+
+/** Requires the admin role, read from the database at this request: a demotion counts at once. */
+export const requireAdmin = t.middleware(async ({ ctx, next }) => {
+  const auth = await ctx.authenticate();
+  if (auth.ok && auth.user.role !== 'admin') {
+    ctx.logger.warn('auth_failure', { reason: 'Insufficient Role', context: { user_id: auth.user.id, role: auth.user.role, required: 'admin' } });
+    throw new AppError('FORBIDDEN', 'This needs the admin role', { reason: 'Insufficient Role' });
+  }
+  return next();
+});

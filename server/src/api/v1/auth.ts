@@ -1,0 +1,60 @@
+import {
+  AuthSessionSchema,
+  LoginInputSchema,
+  OkSchema,
+  RefreshTokenInputSchema,
+  RegisterInputSchema,
+  UserSchema,
+} from '@orders/shared';
+import { z } from 'zod';
+import { login, logout, refreshSession, register } from '../../services/auth.ts';
+import { getUser } from '../../services/users.ts';
+import type { Context } from '../context.ts';
+import { enforceRateLimits } from '../rate-limits.ts';
+import { protectedProcedure, publicProcedure, router } from '../trpc.ts';
+import { route, type ApiVersion } from '../versioning.ts';
+
+const clientOf = (ctx: Context) => ({ ip: ctx.ip, userAgent: ctx.userAgent });
+
+export function authRouter(version: ApiVersion) {
+  return router({
+    register: publicProcedure
+      .meta(route(version, { method: 'POST', path: '/auth/register', operationId: 'auth.register', tags: ['auth'], summary: 'Create a customer account and open a session' }))
+      .input(RegisterInputSchema)
+      .output(AuthSessionSchema)
+      .mutation(async ({ ctx, input }) => {
+        await enforceRateLimits(ctx, { action: 'register' });
+        return register(ctx, { ...input, client: clientOf(ctx) });
+      }),
+
+    login: publicProcedure
+      .meta(route(version, { method: 'POST', path: '/auth/login', operationId: 'auth.login', tags: ['auth'], summary: 'Open a session with email and password', description: 'A wrong email and a wrong password give the same 401 INVALID_CREDENTIALS.' }))
+      .input(LoginInputSchema)
+      .output(AuthSessionSchema)
+      .mutation(async ({ ctx, input }) => {
+        await enforceRateLimits(ctx, { action: 'login', email: input.email });
+        return login(ctx, { ...input, client: clientOf(ctx) });
+      }),
+
+    refresh: publicProcedure
+      .meta(route(version, { method: 'POST', path: '/auth/refresh', operationId: 'auth.refresh', tags: ['auth'], summary: 'Trade a refresh token for a new session', description: 'The presented token is spent. Presenting a spent token again revokes its whole family.' }))
+      .input(RefreshTokenInputSchema)
+      .output(AuthSessionSchema)
+      .mutation(async ({ ctx, input }) => {
+        await enforceRateLimits(ctx, { action: 'refresh' });
+        return refreshSession(ctx, { refreshToken: input.refreshToken, client: clientOf(ctx) });
+      }),
+
+    logout: publicProcedure
+      .meta(route(version, { method: 'POST', path: '/auth/logout', operationId: 'auth.logout', tags: ['auth'], summary: 'Revoke the session of a refresh token' }))
+      .input(RefreshTokenInputSchema)
+      .output(OkSchema)
+      .mutation(({ ctx, input }) => logout(ctx, input)),
+
+    me: protectedProcedure
+      .meta(route(version, { method: 'GET', path: '/auth/me', operationId: 'auth.me', tags: ['auth'], summary: 'The signed-in user', protect: true }))
+      .input(z.strictObject({}).prefault({}))
+      .output(UserSchema)
+      .query(({ ctx }) => getUser(ctx.db, { userId: ctx.user.id })),
+  });
+}
