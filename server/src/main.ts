@@ -1,4 +1,4 @@
-import cluster from 'node:cluster';
+import cluster, { type Worker } from 'node:cluster';
 import { config as loadDotenv } from 'dotenv';
 import packageJson from '../package.json' with { type: 'json' };
 import { createApp } from './app.ts';
@@ -8,7 +8,30 @@ import { startHttpServer } from './core/http-server.ts';
 import { createLogger, type Logger } from './core/logging.ts';
 import { migrateToLatest } from './core/migrations.ts';
 import { createReadinessCheck } from './core/readiness.ts';
-import { seedDemoProducts } from './services/seed.ts';
+import { DEMO_CUSTOMER, seedDemoProducts, seedUsers } from './services/seed.ts';
+
+/** The embedded database's first admin when ADMIN_PASSWORD is unset: a local playground only. */
+const DEV_ADMIN_PASSWORD = 'admin-password-dev';
+
+/**
+ * In development, tells a new user where to click and how to sign in. Written to stderr as
+ * text, not to the JSON log: the demo passwords are public by design, but logs never carry one.
+ */
+function printWelcome(config: Config, url: string): void {
+  if (config.nodeEnv !== 'development') return;
+  const adminPassword = config.admin.password ? '(ADMIN_PASSWORD)' : DEV_ADMIN_PASSWORD;
+  process.stderr.write(
+    [
+      '',
+      `  orders-service is up at ${url}`,
+      `  Swagger UI   ${url}/docs      (Authorize with the accessToken from POST /api/v1/auth/login)`,
+      ...(config.panelEnabled ? [`  tRPC panel   ${url}/panel     (Headers: Authorization: Bearer <accessToken>)`] : []),
+      `  Customer     ${DEMO_CUSTOMER.email} / ${DEMO_CUSTOMER.password}`,
+      `  Admin        ${config.admin.email} / ${adminPassword}   (seeded on the embedded database; else pnpm db:seed)`,
+      '',
+    ].join('\n') + '\n',
+  );
+}
 
 function readConfig(): Config {
   loadDotenv({ quiet: true });
@@ -36,7 +59,10 @@ async function runServer(config: Config, logger: Logger, { migrate }: { migrate:
   if (migrate) {
     const outcome = await migrateToLatest(database.db, logger);
     if (outcome.wasEmpty && database.kind === 'pglite') {
-      logger.info('db_seeded', { products: await seedDemoProducts(database.db) });
+      const products = await seedDemoProducts(database.db);
+      const fallback = config.nodeEnv === 'development' ? DEV_ADMIN_PASSWORD : undefined;
+      const users = await seedUsers(database.db, { email: config.admin.email, password: config.admin.password ?? fallback });
+      logger.info('db_seeded', { products, admin_created: users.adminCreated, customer_created: users.customerCreated });
     }
   }
   const app = createApp({
@@ -58,6 +84,7 @@ async function runServer(config: Config, logger: Logger, { migrate }: { migrate:
     docs: `${running.url}/docs`,
     panel: config.panelEnabled ? `${running.url}/panel` : null,
   });
+  printWelcome(config, running.url);
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -85,15 +112,20 @@ async function runPrimary(config: Config, logger: Logger): Promise<void> {
     await database.close();
   }
   let stopping = false;
+  // Counted here: during a worker's 'exit' event cluster.workers may still list it (Node
+  // removes it only after both 'exit' and 'disconnect', in either order).
+  const live = new Set<Worker>();
   const fork = () => {
     const worker = cluster.fork({ ORDERS_WORKER: '1' });
+    live.add(worker);
     logger.info('worker_started', { worker_pid: worker.process.pid });
   };
   cluster.on('exit', (worker, code, signal) => {
+    live.delete(worker);
     logger[stopping ? 'info' : 'error']('worker_exited', { worker_pid: worker.process.pid, code, signal });
     if (!stopping) {
       fork();
-    } else if (Object.keys(cluster.workers ?? {}).length === 0) {
+    } else if (live.size === 0) {
       logger.info('server_stopped', { workers: config.webConcurrency });
       void logger.flush().then(() => process.exit(0));
     }
@@ -102,7 +134,7 @@ async function runPrimary(config: Config, logger: Logger): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info('server_stopping', { signal, workers: config.webConcurrency });
-    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
+    for (const worker of live) worker.process.kill(signal);
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -1,13 +1,23 @@
 import { migrateToLatest } from '../core/migrations.ts';
-import { seedDemoProducts } from '../services/seed.ts';
+import { DEMO_CUSTOMER, seedDemoProducts, seedUsers } from '../services/seed.ts';
 import { openToolContext } from './tool-context.ts';
 
 /** `pnpm db:seed`: migrates, then inserts the demo data that is missing. Safe to run again. */
-const { logger, database } = await openToolContext();
+const { config, logger, database } = await openToolContext();
 try {
   await migrateToLatest(database.db, logger);
   const products = await seedDemoProducts(database.db);
-  process.stdout.write(`seeded: ${products} new demo products\n`);
+  const users = await seedUsers(database.db, config.admin);
+  process.stdout.write(
+    [
+      `seeded: ${products} new demo products`,
+      config.admin.password
+        ? `admin ${config.admin.email}: ${users.adminCreated ? 'created' : 'exists already'}`
+        : 'admin: skipped (set ADMIN_PASSWORD to create one)',
+      `demo customer ${DEMO_CUSTOMER.email} / ${DEMO_CUSTOMER.password}: ${users.customerCreated ? 'created' : 'exists already'}`,
+      '',
+    ].join('\n'),
+  );
 } catch (error) {
   logger.error('db_seed_failed', { error });
   process.exitCode = 1;

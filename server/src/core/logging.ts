@@ -31,14 +31,18 @@ const MESSAGE = Symbol.for('message');
 const jsonLine = winston.format((info) => {
   const { level, message, fields } = info;
   const procedure = currentProcedure();
-  const line = {
-    level: level.toUpperCase(),
-    timestamp: new Date().toISOString(),
-    event: message,
+  const line: Record<string, unknown> = {
+    level: undefined,
+    timestamp: undefined,
+    event: undefined,
     ...currentRequestContext(),
     ...(procedure === undefined ? {} : { procedure }),
     ...(redact(fields) as Record<string, unknown>),
   };
+  // Set last so no caller field can replace them; their keys stay first in the line.
+  line.level = level.toUpperCase();
+  line.timestamp = new Date().toISOString();
+  line.event = message;
   (info as Record<symbol, unknown>)[MESSAGE] = JSON.stringify(line);
   return info;
 });
@@ -67,8 +71,9 @@ export function createLogger(options: LoggerOptions): Logger {
 
   // The fields travel untouched under one key: winston would otherwise copy them (running
   // getters, which may throw) and fold a `message` field into the event name.
+  const isLevelEnabled = (level: LogLevel) => LEVELS[level] <= LEVELS[options.level];
   const write = (level: LogLevel) => (event: string, fields?: LogFields) => {
-    winstonLogger.log({ level, message: event, fields: fields ?? {} });
+    if (isLevelEnabled(level)) winstonLogger.log({ level, message: event, fields: fields ?? {} });
   };
 
   return {
@@ -77,7 +82,7 @@ export function createLogger(options: LoggerOptions): Logger {
     warn: write('warn'),
     info: write('info'),
     debug: write('debug'),
-    isLevelEnabled: (level) => LEVELS[level] <= LEVELS[options.level],
+    isLevelEnabled,
     flush: () =>
       Promise.all(
         streams.map(

@@ -1,6 +1,7 @@
 import type { Db } from '../core/db.ts';
 import { newId } from '../core/ids.ts';
-import type { NewProductRow } from '../models/index.ts';
+import { hashPassword } from '../core/security.ts';
+import type { NewProductRow, UserRole } from '../models/index.ts';
 
 const DEMO_PRODUCTS: Omit<NewProductRow, 'id'>[] = [
   { sku: 'MUG-001', name: 'Ceramic mug', description: 'Stoneware, 350 ml, dishwasher safe.', price_amount: 1290, currency: 'EUR', stock: 120 },
@@ -12,6 +13,9 @@ const DEMO_PRODUCTS: Omit<NewProductRow, 'id'>[] = [
   { sku: 'BOTTLE-750', name: 'Steel bottle, 750 ml', description: 'Keeps drinks cold for 24 h.', price_amount: 2990, currency: 'EUR', stock: 0 },
 ];
 
+/** The demo customer every development database has; its password is public by design. */
+export const DEMO_CUSTOMER = { email: 'customer@example.com', password: 'customer-password', name: 'Demo Customer' };
+
 /** Inserts the demo catalogue; safe to run again (existing SKUs are left as they are). */
 export async function seedDemoProducts(db: Db): Promise<number> {
   const result = await db
@@ -20,4 +24,35 @@ export async function seedDemoProducts(db: Db): Promise<number> {
     .onConflict((conflict) => conflict.column('sku').doNothing())
     .executeTakeFirst();
   return Number(result.numInsertedOrUpdatedRows ?? 0);
+}
+
+async function ensureUser(
+  db: Db,
+  user: { email: string; password: string; name: string; role: UserRole },
+): Promise<boolean> {
+  const exists = await db.selectFrom('users').select('id').where('email', '=', user.email.toLowerCase()).executeTakeFirst();
+  if (exists) return false;
+  await db
+    .insertInto('users')
+    .values({
+      id: newId('usr'),
+      email: user.email.toLowerCase(),
+      password_hash: await hashPassword(user.password),
+      name: user.name,
+      role: user.role,
+    })
+    .execute();
+  return true;
+}
+
+/**
+ * The admin from ADMIN_EMAIL / ADMIN_PASSWORD (skipped without a password) and the demo
+ * customer. Existing accounts are left as they are, passwords included.
+ */
+export async function seedUsers(db: Db, admin: { email: string; password: string | undefined }) {
+  const adminCreated = admin.password
+    ? await ensureUser(db, { email: admin.email, password: admin.password, name: 'Admin', role: 'admin' })
+    : false;
+  const customerCreated = await ensureUser(db, { ...DEMO_CUSTOMER, role: 'customer' });
+  return { adminCreated, customerCreated };
 }
