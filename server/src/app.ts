@@ -17,11 +17,15 @@ import { createSwaggerUi } from './core/http/swagger-ui.ts';
 import { createRateLimiter } from './core/rate-limit.ts';
 import type { Readiness } from './core/readiness.ts';
 import { createTokenService } from './core/security.ts';
+import { createCursorCodec } from './services/orders/index.ts';
+import { createPaymentGateway, type PaymentGateway } from './services/payment-gateway/index.ts';
 import { runWithRequestContext, type RequestContext } from './core/request-context.ts';
 
 export interface AppOptions extends AppDeps {
   checkReadiness: () => Promise<Readiness>;
   version: string;
+  /** Another payment gateway than PAYMENT_GATEWAY names (tests count or stall charges). */
+  gateway?: PaymentGateway;
 }
 
 /** The path without its query string, without allocating a URL. */
@@ -45,6 +49,8 @@ export function createApp(options: AppOptions) {
     ...options,
     tokens: createTokenService(config.jwt),
     rateLimiter: createRateLimiter(options.db, { windowSeconds: config.rateLimit.windowSeconds }),
+    gateway: options.gateway ?? createPaymentGateway(config.paymentGateway),
+    cursors: createCursorCodec(config.jwt.secret),
   };
   const openApiJson = JSON.stringify(createOpenApiDocument(appRouter, options.version));
   const trpc = createHTTPHandler({

@@ -19,6 +19,16 @@ export const ERROR_CODES = [
   'USER_NOT_FOUND',
   'EMAIL_TAKEN',
   'SKU_TAKEN',
+  'ORDER_NOT_FOUND',
+  'OUT_OF_STOCK',
+  'CURRENCY_MISMATCH',
+  'PAYMENT_DECLINED',
+  'PAYMENT_GATEWAY_UNAVAILABLE',
+  'INVALID_STATE_TRANSITION',
+  'IDEMPOTENCY_KEY_REUSED',
+  'IDEMPOTENCY_KEY_IN_PROGRESS',
+  'INVALID_IDEMPOTENCY_KEY',
+  'INVALID_CURSOR',
   'METHOD_NOT_ALLOWED',
   'CONFLICT',
   'RATE_LIMITED',
@@ -51,3 +61,7 @@ export const ErrorEnvelopeSchema = z
   })
   .meta({ id: 'Error' });
 export type ErrorEnvelope = z.infer<typeof ErrorEnvelopeSchema>;
+
+export function isErrorCode(value: string): value is ErrorCode {
+  return (ERROR_CODES as readonly string[]).includes(value);
+}

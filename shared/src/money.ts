@@ -6,9 +6,9 @@ export const CurrencySchema = z
   .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code of three capital letters, e.g. EUR')
   .meta({ example: 'EUR' });
 
-/** An amount in integer minor units (cents) and its currency. */
+/** An amount in integer minor units (cents) and its currency; strict, like every input. */
 export const MoneySchema = z
-  .object({
+  .strictObject({
     amount: z.int().min(0).max(1_000_000_000).meta({ description: 'integer minor units', example: 1999 }),
     currency: CurrencySchema,
   })

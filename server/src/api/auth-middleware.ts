@@ -2,18 +2,19 @@ import { AppError } from '../core/errors.ts';
 import type { AuthUser } from '../services/auth.ts';
 import { t } from './init.ts';
 
-/** RFC 6750: a refused bearer token says why in `WWW-Authenticate`. */
-function wwwAuthenticate(reason: string): string {
-  if (reason === 'Missing Header') return 'Bearer realm="orders-service"';
+/**
+ * The `WWW-Authenticate` challenge every 401 carries (RFC 9110 requires one). RFC 6750: a
+ * refused token says why; a request without credentials, or a failed login (whose reason
+ * the client must not learn), gets the bare challenge.
+ */
+export function bearerChallenge(reason: string | undefined): string {
+  if (reason === undefined || reason === 'Missing Header') return 'Bearer realm="orders-service"';
   const error = reason === 'Malformed Header' ? 'invalid_request' : 'invalid_token';
   return `Bearer realm="orders-service", error="${error}", error_description="${reason}"`;
 }
 
 function refused(reason: string): AppError {
-  return new AppError('UNAUTHORIZED', `Authentication failed: ${reason}`, {
-    reason,
-    headers: { 'WWW-Authenticate': wwwAuthenticate(reason) },
-  });
+  return new AppError('UNAUTHORIZED', `Authentication failed: ${reason}`, { reason });
 }
 
 /** Requires a valid access token of a user who exists and is not disabled; narrows `ctx.user`. */

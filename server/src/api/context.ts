@@ -6,6 +6,8 @@ import type { RateLimiter } from '../core/rate-limit.ts';
 import { currentRequestContext, setRequestUser } from '../core/request-context.ts';
 import type { TokenService } from '../core/security.ts';
 import { checkAccessToken, type AccessCheck } from '../services/auth.ts';
+import type { CursorCodec } from '../services/orders/index.ts';
+import type { PaymentGateway } from '../services/payment-gateway/index.ts';
 
 /** What the app gives every request: built once at start, passed down, never global. */
 export interface AppDeps {
@@ -14,10 +16,12 @@ export interface AppDeps {
   config: Config;
 }
 
-/** AppDeps plus what createApp derives from them once: the token service and the rate limiter. */
+/** AppDeps plus what createApp derives from them once. */
 export interface RequestDeps extends AppDeps {
   tokens: TokenService;
   rateLimiter: RateLimiter;
+  gateway: PaymentGateway;
+  cursors: CursorCodec;
 }
 
 export interface ContextInput extends RequestDeps {
@@ -64,9 +68,13 @@ export function createContextInner(input: ContextInput) {
     config: input.config,
     tokens: input.tokens,
     rateLimiter: input.rateLimiter,
+    gateway: input.gateway,
+    cursors: input.cursors,
     requestId: input.requestId,
     ip: input.ip,
     userAgent: input.req ? readHeader(input.req, 'user-agent') : undefined,
+    /** One request header, the same way on both protocols. */
+    header: (name: string) => (input.req ? readHeader(input.req, name) : undefined),
     /** Whether the caller sent credentials at all (public procedures then check them). */
     hasAuthorization: input.req ? readHeader(input.req, 'authorization') !== undefined : false,
     authenticate: authenticatorFor(input),

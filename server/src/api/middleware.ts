@@ -2,6 +2,7 @@ import type { TRPCError } from '@trpc/server';
 import { AppError } from '../core/errors.ts';
 import type { Logger } from '../core/logging.ts';
 import { runInProcedure } from '../core/request-context.ts';
+import { bearerChallenge } from './auth-middleware.ts';
 import { httpStatusOf, toErrorEnvelope, toTrpcError } from './error-envelope.ts';
 import { t } from './init.ts';
 
@@ -52,7 +53,8 @@ export const logProcedureCall = t.middleware(async ({ ctx, path, type, next, get
   const error = appError ? toTrpcError(appError) : result.error;
   const { code, message } = toErrorEnvelope(error, { requestId: ctx.requestId, exposeInternalMessage: true });
   const status = httpStatusOf(code);
-  for (const [name, value] of Object.entries(appError?.headers ?? {})) ctx.setHeader(name, value);
+  const headers = { ...(status === 401 ? { 'WWW-Authenticate': bearerChallenge(appError?.reason) } : {}), ...appError?.headers };
+  for (const [name, value] of Object.entries(headers)) ctx.setHeader(name, value);
   // A refused call is the caller's problem (WARN); a failed one is ours (ERROR).
   ctx.logger[status >= 500 ? 'error' : 'warn']('procedure_call', {
     ...fields,

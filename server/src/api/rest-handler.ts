@@ -6,6 +6,7 @@ import { readJsonBody } from '../core/http/json-body.ts';
 import { sendError } from '../core/http/send.ts';
 import { currentRequestContext } from '../core/request-context.ts';
 import { createContextFactory, type RequestDeps } from './context.ts';
+import { keepBodyInputsStrict } from './rest-input-coercion.ts';
 import type { AppRouter } from './router.ts';
 
 const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -48,6 +49,7 @@ function toRestErrorBody(body: string, requestId: string): string {
  */
 export function createRestHandler(deps: RequestDeps & { appRouter: AppRouter; basePath: string }) {
   const createContext = createContextFactory(deps);
+  keepBodyInputsStrict(deps.appRouter);
   const openApiHandler = createOpenApiNodeHttpHandler({
     router: deps.appRouter,
     createContext,

@@ -1,3 +1,4 @@
+import type { IdempotencyKeysTable, OrderItemsTable, OrdersTable, PaymentsTable } from './orders.ts';
 import type { ProductsTable } from './products.ts';
 import type { RateLimitsTable, RefreshTokensTable, UsersTable } from './users.ts';
 
@@ -7,4 +8,8 @@ export interface Database {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
   rate_limits: RateLimitsTable;
+  orders: OrdersTable;
+  order_items: OrderItemsTable;
+  payments: PaymentsTable;
+  idempotency_keys: IdempotencyKeysTable;
 }

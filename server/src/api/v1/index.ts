@@ -1,6 +1,7 @@
 import { router } from '../trpc.ts';
 import type { ApiVersion } from '../versioning.ts';
 import { authRouter } from './auth.ts';
+import { listOrdersV1, ordersRouter } from './orders.ts';
 import { productsRouter } from './products.ts';
 import { usersRouter } from './users.ts';
 
@@ -10,9 +11,13 @@ export function sharedRouters(version: ApiVersion) {
     auth: authRouter(version),
     users: usersRouter(version),
     products: productsRouter(version),
+    orders: ordersRouter(version),
   };
 }
 
+const shared = sharedRouters('v1');
+
 export const v1Router = router({
-  ...sharedRouters('v1'),
+  ...shared,
+  orders: router({ ...shared.orders._def.record, list: listOrdersV1 }),
 });

@@ -1,0 +1,55 @@
+import type { AnyRouter } from '@trpc/server';
+
+/** The parts of a zod 4 schema's definition that coercion and its wrappers live in. */
+interface SchemaDef {
+  type: string;
+  coerce?: boolean;
+  shape?: Record<string, unknown>;
+  innerType?: unknown;
+  element?: unknown;
+  in?: unknown;
+  out?: unknown;
+  options?: readonly unknown[];
+  getter?: () => unknown;
+}
+
+const COERCIBLE = new Set(['number', 'boolean', 'bigint', 'date']);
+const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+function defOf(schema: unknown): SchemaDef | undefined {
+  const def = (schema as { _zod?: { def?: SchemaDef } } | null | undefined)?._zod?.def;
+  return typeof def?.type === 'string' ? def : undefined;
+}
+
+const alwaysOff = () => false;
+const ignore = () => undefined;
+
+function pinOff(schema: unknown, seen: Set<SchemaDef>): void {
+  const def = defOf(schema);
+  if (!def || seen.has(def)) return;
+  seen.add(def);
+  if (COERCIBLE.has(def.type)) {
+    if (def.coerce !== true) Object.defineProperty(def, 'coerce', { get: alwaysOff, set: ignore, configurable: true });
+    return;
+  }
+  const inner = [def.innerType, def.element, def.in, def.out, ...(def.options ?? []), ...Object.values(def.shape ?? {})];
+  if (def.type === 'lazy' && def.getter) inner.push(def.getter());
+  for (const child of inner) pinOff(child, seen);
+}
+
+/**
+ * trpc-to-openapi turns zod coercion on (`def.coerce = true`) in the input schema of every
+ * procedure it serves, JSON bodies included, and does it on the schema objects tRPC uses too:
+ * `{"disabled":"false"}` would then lock an account, on both protocols. A query string needs
+ * coercion; a JSON body carries its own types. So, once at start, coercion is pinned off in the
+ * inputs of every procedure whose REST route takes a body (a schema written with `z.coerce`
+ * keeps it).
+ */
+export function keepBodyInputsStrict(router: AnyRouter): void {
+  const seen = new Set<SchemaDef>();
+  for (const procedure of Object.values(router._def.procedures as Record<string, { _def: { meta?: unknown; inputs: unknown[] } }>)) {
+    const method = (procedure._def.meta as { openapi?: { method?: string } } | undefined)?.openapi?.method;
+    if (method === undefined || !METHODS_WITH_BODY.has(method)) continue;
+    for (const input of procedure._def.inputs) pinOff(input, seen);
+  }
+}

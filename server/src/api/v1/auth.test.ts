@@ -1,0 +1,459 @@
+import type { AuthSession, User } from '@orders/shared';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  PROTOCOLS,
+  SecretLedger,
+  callApi,
+  expectAuthFailureLogged,
+  expectError,
+  forgeToken,
+  newPassword,
+  registerUser,
+  setRole,
+  uniqueEmail,
+  unsignedToken,
+  withoutRequestId,
+  type ApiResponse,
+  type Protocol,
+  type TestUser,
+} from '../../../test/api-client.ts';
+import { accessLine, waitForLines } from '../../../test/http-client.ts';
+import { startTestApp, type TestApp } from '../../../test/test-app.ts';
+import { digestToken } from '../../core/security.ts';
+
+let app: TestApp;
+const secrets = new SecretLedger();
+let customer: TestUser;
+let disabled: TestUser;
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+beforeAll(async () => {
+  // Rate limits have their own tests; here one account logs in many times.
+  app = await startTestApp({ RATE_LIMIT_PER_IP: '10000', RATE_LIMIT_PER_EMAIL: '10000' });
+  customer = await registerUser(app, { secrets, label: 'customer' });
+  disabled = await registerUser(app, { secrets, label: 'disabled' });
+  await sql`update users set disabled_at = now() where id = ${disabled.id}`.execute(app.database.db);
+});
+
+afterAll(async () => {
+  try {
+    await app.logger.flush();
+    expect(secrets.size).toBeGreaterThan(10);
+    secrets.expectNoneIn(app.logs.text);
+  } finally {
+    await app.close();
+  }
+});
+
+const me = (protocol: Protocol, options: { token?: string; headers?: Record<string, string> } = {}) =>
+  callApi<User>(app.url, 'auth.me', { protocol, ...options });
+
+const login = (protocol: Protocol, input: { email: string; password: string }) =>
+  callApi<AuthSession>(app.url, 'auth.login', { protocol, input });
+
+const refresh = (protocol: Protocol, refreshToken: string) =>
+  callApi<AuthSession>(app.url, 'auth.refresh', { protocol, input: { refreshToken } });
+
+const logout = (protocol: Protocol, refreshToken: string) =>
+  callApi<{ ok: true }>(app.url, 'auth.logout', { protocol, input: { refreshToken } });
+
+async function loginAs(user: TestUser, protocol: Protocol = 'rest'): Promise<AuthSession> {
+  const res = await login(protocol, { email: user.email, password: user.password });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  secrets.addSession(res.data);
+  return res.data;
+}
+
+/** RFC 6750: a refused token says why; a request without credentials gets the bare challenge (on both protocols). */
+function expectChallenge(res: ApiResponse, reason: string): void {
+  const header = res.headers.get('www-authenticate');
+  if (reason === 'Missing Header') {
+    expect(header).toBe('Bearer realm="orders-service"');
+    return;
+  }
+  const error = reason === 'Malformed Header' ? 'invalid_request' : 'invalid_token';
+  expect(header).toBe(`Bearer realm="orders-service", error="${error}", error_description="${reason}"`);
+}
+
+/** A failed login still challenges (every 401 must), but never says which part was wrong. */
+function expectLoginChallenge(res: ApiResponse): void {
+  expect(res.headers.get('www-authenticate')).toBe('Bearer realm="orders-service"');
+}
+
+/** A token refusal: 401 UNAUTHORIZED with the reason in the body, the header and the log. */
+async function expectTokenRefused(res: ApiResponse, reason: string): Promise<void> {
+  expectError(res, { status: 401, code: 'UNAUTHORIZED', reason });
+  expectChallenge(res, reason);
+  await expectAuthFailureLogged(app.logs, res, reason);
+  expect(app.logs.events('auth_success', { request_id: res.requestId })).toEqual([]);
+}
+
+describe('access tokens: one exact reason per refusal, on both protocols', () => {
+  interface TokenCase {
+    reason: string;
+    /** What the request sends, built when the test runs (users exist by then). */
+    headers: () => Record<string, string>;
+  }
+  const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+  const forged = (token: string) => {
+    secrets.add(token);
+    return bearer(token);
+  };
+  const cases: (TokenCase & { name: string })[] = [
+    { name: 'no Authorization header', reason: 'Missing Header', headers: () => ({}) },
+    { name: 'another scheme', reason: 'Malformed Header', headers: () => ({ authorization: 'Basic dXNlcjpwYXNz' }) },
+    { name: 'Bearer without a token', reason: 'Malformed Header', headers: () => ({ authorization: 'Bearer' }) },
+    { name: 'a token that is not a JWT', reason: 'Malformed Token', headers: () => bearer('not-a-jwt') },
+    {
+      name: 'a token signed with another secret',
+      reason: 'Invalid Signature',
+      headers: () => forged(forgeToken({ sub: customer.id }, { secret: 'another-secret-that-is-long-enough-0123456789' })),
+    },
+    {
+      name: 'an expired token',
+      reason: 'Expired Token',
+      headers: () => forged(forgeToken({ sub: customer.id, iat: nowSeconds() - 1000, exp: nowSeconds() - 100 })),
+    },
+    {
+      name: 'a token not valid before a time in the future',
+      reason: 'Token Not Yet Valid',
+      headers: () => forged(forgeToken({ sub: customer.id, nbf: nowSeconds() + 600 })),
+    },
+    {
+      name: 'an HS512 token signed with the right secret',
+      reason: 'Invalid Algorithm',
+      headers: () => forged(forgeToken({ sub: customer.id }, { algorithm: 'HS512' })),
+    },
+    { name: 'an unsigned token (alg none)', reason: 'Invalid Algorithm', headers: () => forged(unsignedToken({ sub: customer.id })) },
+    { name: 'a refresh token used as an access token', reason: 'Wrong Token Type', headers: () => bearer(customer.refreshToken) },
+    {
+      name: 'a token without a type',
+      reason: 'Wrong Token Type',
+      headers: () => forged(forgeToken({ sub: customer.id, typ: undefined })),
+    },
+    {
+      name: 'a token for another audience',
+      reason: 'Invalid Audience',
+      headers: () => forged(forgeToken({ sub: customer.id, aud: 'another-api' })),
+    },
+    {
+      name: 'a token from another issuer',
+      reason: 'Invalid Issuer',
+      headers: () => forged(forgeToken({ sub: customer.id, iss: 'someone-else' })),
+    },
+    {
+      name: 'a token without an expiry',
+      reason: 'Malformed Token',
+      headers: () => forged(forgeToken({ sub: customer.id, exp: undefined })),
+    },
+    { name: 'a valid token of a user who does not exist', reason: 'Unknown User', headers: () => forged(forgeToken({ sub: 'usr_NOBODY' })) },
+    { name: 'a valid token of a disabled user', reason: 'User Disabled', headers: () => bearer(disabled.accessToken) },
+  ];
+
+  for (const protocol of PROTOCOLS) {
+    describe(protocol, () => {
+      it.each(cases)('$name: 401 $reason', async ({ reason, headers }) => {
+        await expectTokenRefused(await me(protocol, { headers: headers() }), reason);
+      });
+    });
+  }
+
+  it('a forged token that is valid in every way is accepted (the refusals above are not an artefact of forging)', async () => {
+    const token = forgeToken({ sub: customer.id });
+    secrets.add(token);
+    const res = await me('rest', { token });
+    expect(res.status).toBe(200);
+    expect(res.data.id).toBe(customer.id);
+  });
+
+  it('a bad token on a public procedure is refused too, not treated as anonymous', async () => {
+    const res = await callApi(app.url, 'products.list', { protocol: 'rest', headers: { authorization: 'Bearer not-a-jwt' } });
+    await expectTokenRefused(res, 'Malformed Token');
+  });
+});
+
+
+describe('auth_success', () => {
+  for (const protocol of PROTOCOLS) {
+    it(`a valid access token writes auth_success with user_id and role, and the access line carries the user (${protocol})`, async () => {
+      const res = await me(protocol, { token: customer.accessToken });
+      expect(res.status).toBe(200);
+      expect(res.data).toMatchObject({ id: customer.id, email: customer.email, role: 'customer', disabled: false });
+      const [success] = await waitForLines(app.logs, { event: 'auth_success', filter: { request_id: res.requestId } });
+      expect(success).toMatchObject({ level: 'INFO', user_id: customer.id, role: 'customer', auth_method: 'access_token' });
+      expect(app.logs.events('auth_failure', { request_id: res.requestId })).toEqual([]);
+      const access = await accessLine(app.logs, res.requestId);
+      expect(access).toMatchObject({ status: 200, user_id: customer.id, role: 'customer' });
+    });
+
+    it(`login writes auth_success with user_id and role, and the access line carries the user (${protocol})`, async () => {
+      const res = await login(protocol, { email: customer.email, password: customer.password });
+      expect(res.status).toBe(200);
+      secrets.addSession(res.data);
+      expect(res.data).toMatchObject({ user: { id: customer.id, role: 'customer' }, tokenType: 'Bearer', expiresIn: 900 });
+      const [success] = await waitForLines(app.logs, { event: 'auth_success', filter: { request_id: res.requestId } });
+      expect(success).toMatchObject({ level: 'INFO', user_id: customer.id, role: 'customer', auth_method: 'login' });
+      expect(await accessLine(app.logs, res.requestId)).toMatchObject({ status: 200, user_id: customer.id, role: 'customer' });
+    });
+  }
+
+  it('an anonymous request has no user on its access line', async () => {
+    const res = await callApi(app.url, 'products.list', { protocol: 'rest' });
+    expect(res.status).toBe(200);
+    expect(await accessLine(app.logs, res.requestId)).toMatchObject({ user_id: null, role: null });
+    expect(app.logs.events('auth_success', { request_id: res.requestId })).toEqual([]);
+    expect(app.logs.events('auth_failure', { request_id: res.requestId })).toEqual([]);
+  });
+});
+
+describe('login', () => {
+  for (const protocol of PROTOCOLS) {
+    it(`Unknown Email: 401 INVALID_CREDENTIALS, the reason only in the log (${protocol})`, async () => {
+      const password = newPassword();
+      secrets.add(password);
+      const res = await login(protocol, { email: uniqueEmail('nobody'), password });
+      expectError(res, { status: 401, code: 'INVALID_CREDENTIALS' });
+      expectLoginChallenge(res);
+      await expectAuthFailureLogged(app.logs, res, 'Unknown Email');
+    });
+
+    it(`Wrong Password: 401 INVALID_CREDENTIALS, the reason only in the log (${protocol})`, async () => {
+      const password = newPassword();
+      secrets.add(password);
+      const res = await login(protocol, { email: customer.email, password });
+      expectError(res, { status: 401, code: 'INVALID_CREDENTIALS' });
+      expectLoginChallenge(res);
+      const line = await expectAuthFailureLogged(app.logs, res, 'Wrong Password');
+      expect(line.context).toEqual({ user_id: customer.id });
+    });
+
+    it(`a disabled account cannot log in, even with its password; the log says User Disabled (${protocol})`, async () => {
+      const res = await login(protocol, { email: disabled.email, password: disabled.password });
+      expectError(res, { status: 401, code: 'INVALID_CREDENTIALS' });
+      await expectAuthFailureLogged(app.logs, res, 'User Disabled');
+    });
+
+    it(`an unknown email and a wrong password answer byte for byte the same, apart from request_id (${protocol})`, async () => {
+      const password = newPassword();
+      secrets.add(password);
+      const unknown = await login(protocol, { email: uniqueEmail('nobody'), password });
+      const wrong = await login(protocol, { email: customer.email, password });
+      const lockedOut = await login(protocol, { email: disabled.email, password: disabled.password });
+      expect(unknown.status).toBe(401);
+      expect(wrong.status).toBe(unknown.status);
+      expect(lockedOut.status).toBe(unknown.status);
+      expect(JSON.stringify(withoutRequestId(wrong.body))).toBe(JSON.stringify(withoutRequestId(unknown.body)));
+      expect(JSON.stringify(withoutRequestId(lockedOut.body))).toBe(JSON.stringify(withoutRequestId(unknown.body)));
+      expect(wrong.headers.get('www-authenticate')).toBe(unknown.headers.get('www-authenticate'));
+      expect(wrong.headers.get('content-type')).toBe(unknown.headers.get('content-type'));
+      expect(unknown.requestId).not.toBe(wrong.requestId);
+    });
+  }
+
+  it('matches the email case-insensitively', async () => {
+    const res = await login('rest', { email: customer.email.toUpperCase(), password: customer.password });
+    expect(res.status).toBe(200);
+    secrets.addSession(res.data);
+    expect(res.data.user.id).toBe(customer.id);
+  });
+
+  it('issues tokens the service accepts, and stores only the refresh token digest', async () => {
+    const session = await loginAs(customer);
+    expect((await me('rest', { token: session.accessToken })).status).toBe(200);
+    const rows = await app.database.db.selectFrom('refresh_tokens').select(['token_hash', 'user_id']).where('user_id', '=', customer.id).execute();
+    expect(rows.map((row) => row.token_hash)).toContain(digestToken(session.refreshToken));
+    expect(rows.map((row) => row.token_hash)).not.toContain(session.refreshToken);
+  });
+});
+
+describe('register', () => {
+  for (const protocol of PROTOCOLS) {
+    it(`creates a customer, stores an argon2id hash, and opens a session (${protocol})`, async () => {
+      const email = uniqueEmail('New.User');
+      const password = newPassword();
+      secrets.add(password);
+      const res = await callApi<AuthSession>(app.url, 'auth.register', { protocol, input: { email, password, name: 'New User' } });
+      expect(res.status).toBe(200);
+      secrets.addSession(res.data);
+      expect(res.data).toMatchObject({
+        user: { email: email.toLowerCase(), name: 'New User', role: 'customer', disabled: false },
+        tokenType: 'Bearer',
+        expiresIn: 900,
+      });
+      const row = await app.database.db
+        .selectFrom('users')
+        .select(['id', 'email', 'role', 'password_hash', 'disabled_at'])
+        .where('id', '=', res.data.user.id)
+        .executeTakeFirstOrThrow();
+      expect(row).toMatchObject({ email: email.toLowerCase(), role: 'customer', disabled_at: null });
+      expect(row.password_hash.startsWith('$argon2id$')).toBe(true);
+      expect(row.password_hash).not.toContain(password);
+      const [success] = await waitForLines(app.logs, { event: 'auth_success', filter: { request_id: res.requestId } });
+      expect(success).toMatchObject({ user_id: res.data.user.id, role: 'customer', auth_method: 'register' });
+      expect((await me(protocol, { token: res.data.accessToken })).data.id).toBe(res.data.user.id);
+    });
+
+    it(`refuses role: 'admin' in the body (mass assignment) with 400 VALIDATION_FAILED and creates no user (${protocol})`, async () => {
+      const email = uniqueEmail('sneaky');
+      const password = newPassword();
+      secrets.add(password);
+      const res = await callApi(app.url, 'auth.register', { protocol, input: { email, password, name: 'Sneaky', role: 'admin' } });
+      const envelope = expectError(res, { status: 400, code: 'VALIDATION_FAILED' });
+      expect(envelope.issues).toEqual([expect.objectContaining({ code: 'unrecognized_keys', path: '' })]);
+      expect(envelope.message).toContain('role');
+      const rows = await app.database.db.selectFrom('users').select('id').where(sql<string>`lower(email)`, '=', email.toLowerCase()).execute();
+      expect(rows).toEqual([]);
+      expect(app.logs.events('auth_success', { request_id: res.requestId })).toEqual([]);
+    });
+  }
+
+  it('refuses an email that is taken, whatever its case, with 409 EMAIL_TAKEN', async () => {
+    const password = newPassword();
+    secrets.add(password);
+    const before = await countUsers();
+    const res = await callApi(app.url, 'auth.register', {
+      protocol: 'rest',
+      input: { email: customer.email.toUpperCase(), password, name: 'Twin' },
+    });
+    expectError(res, { status: 409, code: 'EMAIL_TAKEN' });
+    expect(await countUsers()).toBe(before);
+  });
+
+  it('refuses a password shorter than 12 characters, naming the field', async () => {
+    const res = await callApi(app.url, 'auth.register', {
+      protocol: 'rest',
+      input: { email: uniqueEmail('short'), password: 'short-pw', name: 'Short' },
+    });
+    const envelope = expectError(res, { status: 400, code: 'VALIDATION_FAILED' });
+    expect(envelope.issues?.map((issue) => issue.path)).toEqual(['password']);
+  });
+});
+
+async function countUsers(): Promise<number> {
+  const row = await app.database.db.selectFrom('users').select(sql<string>`count(*)`.as('total')).executeTakeFirstOrThrow();
+  return Number(row.total);
+}
+
+describe('refresh: rotation and reuse detection', () => {
+  for (const protocol of PROTOCOLS) {
+    it(`rotates: new tokens, the old refresh token spent and linked to its successor (${protocol})`, async () => {
+      const first = await loginAs(customer, protocol);
+      const res = await refresh(protocol, first.refreshToken);
+      expect(res.status).toBe(200);
+      secrets.addSession(res.data);
+      expect(res.data.user.id).toBe(customer.id);
+      expect(res.data.refreshToken).not.toBe(first.refreshToken);
+      expect(res.data.accessToken).not.toBe(first.accessToken);
+      expect((await me(protocol, { token: res.data.accessToken })).status).toBe(200);
+      const [success] = await waitForLines(app.logs, { event: 'auth_success', filter: { request_id: res.requestId } });
+      expect(success).toMatchObject({ user_id: customer.id, role: 'customer', auth_method: 'refresh' });
+
+      const rows = await familyRows(first.refreshToken);
+      const spent = rows.find((row) => row.token_hash === digestToken(first.refreshToken));
+      const fresh = rows.find((row) => row.token_hash === digestToken(res.data.refreshToken));
+      expect(rows).toHaveLength(2);
+      expect(spent?.revoked_at).toBeInstanceOf(Date);
+      expect(spent?.replaced_by).toBe(fresh?.id);
+      expect(fresh?.revoked_at).toBeNull();
+    });
+
+    it(`Refresh Token Reused: replaying a spent token is 401 and revokes the whole family (${protocol})`, async () => {
+      const first = await loginAs(customer, protocol);
+      const rotated = await refresh(protocol, first.refreshToken);
+      expect(rotated.status).toBe(200);
+      secrets.addSession(rotated.data);
+
+      const replay = await refresh(protocol, first.refreshToken);
+      expectError(replay, { status: 401, code: 'UNAUTHORIZED', reason: 'Refresh Token Reused' });
+      expectChallenge(replay, 'Refresh Token Reused');
+      await expectAuthFailureLogged(app.logs, replay, 'Refresh Token Reused');
+
+      const rows = await familyRows(first.refreshToken);
+      expect(rows.every((row) => row.revoked_at !== null)).toBe(true);
+
+      // The token the legitimate rotation gave is dead too: whoever holds it must log in again.
+      const legit = await refresh(protocol, rotated.data.refreshToken);
+      expectError(legit, { status: 401, code: 'UNAUTHORIZED', reason: 'Refresh Token Revoked' });
+      await expectAuthFailureLogged(app.logs, legit, 'Refresh Token Revoked');
+      expect(await familyRows(first.refreshToken)).toHaveLength(2);
+    });
+
+    it(`logout revokes the family: refreshing afterwards fails (${protocol})`, async () => {
+      const session = await loginAs(customer, protocol);
+      const res = await logout(protocol, session.refreshToken);
+      expect(res.status).toBe(200);
+      expect(res.data).toEqual({ ok: true });
+      expect((await familyRows(session.refreshToken)).every((row) => row.revoked_at !== null)).toBe(true);
+
+      const after = await refresh(protocol, session.refreshToken);
+      expectError(after, { status: 401, code: 'UNAUTHORIZED', reason: 'Refresh Token Revoked' });
+      await expectAuthFailureLogged(app.logs, after, 'Refresh Token Revoked');
+    });
+  }
+
+  it('refuses an access token presented as a refresh token: Wrong Token Type', async () => {
+    const res = await refresh('rest', customer.accessToken);
+    expectError(res, { status: 401, code: 'UNAUTHORIZED', reason: 'Wrong Token Type' });
+    await expectAuthFailureLogged(app.logs, res, 'Wrong Token Type');
+  });
+
+  it('refuses a forged refresh token that was never issued: Unknown Refresh Token', async () => {
+    const token = forgeToken({ sub: customer.id, typ: 'refresh', role: undefined, jti: 'rtk_NEVERISSUED', fam: 'rtk_NOFAMILY' });
+    secrets.add(token);
+    const res = await refresh('rest', token);
+    expectError(res, { status: 401, code: 'UNAUTHORIZED', reason: 'Unknown Refresh Token' });
+    await expectAuthFailureLogged(app.logs, res, 'Unknown Refresh Token');
+  });
+
+  it('refuses an expired refresh token: Expired Token', async () => {
+    const token = forgeToken({ sub: customer.id, typ: 'refresh', role: undefined, jti: 'rtk_OLD', fam: 'rtk_OLD', exp: nowSeconds() - 5 });
+    secrets.add(token);
+    const res = await refresh('trpc', token);
+    expectError(res, { status: 401, code: 'UNAUTHORIZED', reason: 'Expired Token' });
+    await expectAuthFailureLogged(app.logs, res, 'Expired Token');
+  });
+
+  it('a token refusal on refresh carries a Bearer challenge on REST', async () => {
+    const res = await refresh('rest', 'not-a-jwt');
+    expectError(res, { status: 401, code: 'UNAUTHORIZED', reason: 'Malformed Token' });
+    expectChallenge(res, 'Malformed Token');
+  });
+
+  it('logout with a token that is not a refresh token is 401 and revokes nothing', async () => {
+    const res = await logout('rest', customer.accessToken);
+    expectError(res, { status: 401, code: 'UNAUTHORIZED', reason: 'Wrong Token Type' });
+    expect((await refresh('rest', (await loginAs(customer)).refreshToken)).status).toBe(200);
+  });
+});
+
+async function familyRows(refreshToken: string) {
+  const db = app.database.db;
+  const own = await db.selectFrom('refresh_tokens').select('family_id').where('token_hash', '=', digestToken(refreshToken)).executeTakeFirstOrThrow();
+  return db
+    .selectFrom('refresh_tokens')
+    .select(['id', 'token_hash', 'revoked_at', 'replaced_by'])
+    .where('family_id', '=', own.family_id)
+    .orderBy('created_at')
+    .execute();
+}
+
+describe('the role is read at each request', () => {
+  it('Insufficient Role: a customer token on an admin procedure is 403 FORBIDDEN, logged with the reason', async () => {
+    const res = await callApi(app.url, 'users.list', { protocol: 'rest', token: customer.accessToken });
+    expectError(res, { status: 403, code: 'FORBIDDEN', reason: 'Insufficient Role' });
+    const line = await expectAuthFailureLogged(app.logs, res, 'Insufficient Role');
+    expect(line.context).toMatchObject({ user_id: customer.id, role: 'customer', required: 'admin' });
+  });
+
+  it('a token signed while the user was a customer works as admin once the database says admin', async () => {
+    const promoted = await registerUser(app, { secrets, label: 'promoted' });
+    expect((await callApi(app.url, 'users.list', { protocol: 'trpc', token: promoted.accessToken })).status).toBe(403);
+    await setRole(app, promoted.id, 'admin');
+    const res = await callApi(app.url, 'users.list', { protocol: 'trpc', token: promoted.accessToken });
+    expect(res.status).toBe(200);
+    const [success] = await waitForLines(app.logs, { event: 'auth_success', filter: { request_id: res.requestId } });
+    expect(success).toMatchObject({ user_id: promoted.id, role: 'admin' });
+  });
+});

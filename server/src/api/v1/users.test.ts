@@ -1,0 +1,223 @@
+import type { AuthSession, Page, User } from '@orders/shared';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  PROTOCOLS,
+  SecretLedger,
+  callApi,
+  expectAuthFailureLogged,
+  expectError,
+  registerUser,
+  type ApiVersion,
+  type ProcedureName,
+  type TestUser,
+} from '../../../test/api-client.ts';
+import { waitForLines } from '../../../test/http-client.ts';
+import { startTestApp, type TestApp } from '../../../test/test-app.ts';
+
+let app: TestApp;
+const secrets = new SecretLedger();
+let admin: TestUser;
+let customer: TestUser;
+
+beforeAll(async () => {
+  app = await startTestApp({ RATE_LIMIT_PER_IP: '10000', RATE_LIMIT_PER_EMAIL: '10000' });
+  admin = await registerUser(app, { secrets, label: 'admin', role: 'admin' });
+  customer = await registerUser(app, { secrets, label: 'customer' });
+});
+
+afterAll(async () => {
+  try {
+    await app.logger.flush();
+    expect(secrets.size).toBeGreaterThan(5);
+    secrets.expectNoneIn(app.logs.text);
+  } finally {
+    await app.close();
+  }
+});
+
+async function userRow(userId: string) {
+  return app.database.db.selectFrom('users').select(['role', 'disabled_at', 'updated_at']).where('id', '=', userId).executeTakeFirstOrThrow();
+}
+
+describe('admin procedures refuse customers with 403 Insufficient Role', () => {
+  const calls: { procedure: ProcedureName; input: () => Record<string, unknown> }[] = [
+    { procedure: 'users.list', input: () => ({}) },
+    { procedure: 'users.get', input: () => ({ userId: admin.id }) },
+    { procedure: 'users.update', input: () => ({ userId: customer.id, role: 'admin' }) },
+  ];
+  const versions: ApiVersion[] = ['v1', 'v2'];
+
+  for (const version of versions) {
+    for (const protocol of PROTOCOLS) {
+      it.each(calls)(`${version}.$procedure over ${protocol}`, async ({ procedure, input }) => {
+        const before = await userRow(customer.id);
+        const res = await callApi(app.url, procedure, { protocol, version, input: input(), token: customer.accessToken });
+        expectError(res, { status: 403, code: 'FORBIDDEN', reason: 'Insufficient Role' });
+        expect(res.headers.get('www-authenticate')).toBeNull();
+        await expectAuthFailureLogged(app.logs, res, 'Insufficient Role');
+        expect(await userRow(customer.id)).toEqual(before);
+      });
+    }
+  }
+
+  it('an anonymous caller is 401 Missing Header, not 403', async () => {
+    const res = await callApi(app.url, 'users.list', { protocol: 'rest' });
+    expectError(res, { status: 401, code: 'UNAUTHORIZED', reason: 'Missing Header' });
+    await expectAuthFailureLogged(app.logs, res, 'Missing Header');
+  });
+});
+
+describe('admins manage users', () => {
+  for (const version of ['v1', 'v2'] as const) {
+    for (const protocol of PROTOCOLS) {
+      it(`${version}.users.list and users.get over ${protocol}`, async () => {
+        const list = await callApi<Page<User>>(app.url, 'users.list', { protocol, version, input: { limit: 100 }, token: admin.accessToken });
+        expect(list.status).toBe(200);
+        expect(list.data.total).toBeGreaterThanOrEqual(2);
+        expect(list.data.items.map((user) => user.id)).toEqual(expect.arrayContaining([admin.id, customer.id]));
+        for (const user of list.data.items) expect(Object.keys(user).sort()).toEqual(['createdAt', 'disabled', 'email', 'id', 'name', 'role']);
+
+        const one = await callApi<User>(app.url, 'users.get', { protocol, version, input: { userId: customer.id }, token: admin.accessToken });
+        expect(one.status).toBe(200);
+        expect(one.data).toMatchObject({ id: customer.id, email: customer.email, role: 'customer', disabled: false });
+        const [success] = await waitForLines(app.logs, { event: 'auth_success', filter: { request_id: one.requestId } });
+        expect(success).toMatchObject({ user_id: admin.id, role: 'admin' });
+      });
+    }
+  }
+
+  it('filters the list by email or name', async () => {
+    const res = await callApi<Page<User>>(app.url, 'users.list', {
+      protocol: 'rest',
+      input: { q: customer.email.split('@')[0] ?? '' },
+      token: admin.accessToken,
+    });
+    expect(res.status).toBe(200);
+    expect(res.data.items.map((user) => user.id)).toEqual([customer.id]);
+    expect(res.data.total).toBe(1);
+  });
+
+  it('answers 404 USER_NOT_FOUND for an unknown user on get and update', async () => {
+    const get = await callApi(app.url, 'users.get', { protocol: 'rest', input: { userId: 'usr_NOBODY' }, token: admin.accessToken });
+    expectError(get, { status: 404, code: 'USER_NOT_FOUND' });
+    const update = await callApi(app.url, 'users.update', {
+      protocol: 'trpc',
+      input: { userId: 'usr_NOBODY', disabled: true },
+      token: admin.accessToken,
+    });
+    expectError(update, { status: 404, code: 'USER_NOT_FOUND' });
+  });
+
+  for (const protocol of PROTOCOLS) {
+    it(`refuses unknown keys and values of the wrong type in an update with 400, changing nothing (${protocol})`, async () => {
+      const before = await userRow(customer.id);
+      const bad: { input: Record<string, unknown>; path: string }[] = [
+        { input: { email: 'taken-over@example.com' }, path: '' },
+        { input: { role: 'superuser' }, path: 'role' },
+        // JSON has booleans: a string is not one, whatever it says.
+        { input: { disabled: 'false' }, path: 'disabled' },
+        { input: { disabled: 'yes' }, path: 'disabled' },
+        { input: { disabled: 1 }, path: 'disabled' },
+      ];
+      for (const { input, path } of bad) {
+        const res = await callApi(app.url, 'users.update', { protocol, input: { userId: customer.id, ...input }, token: admin.accessToken });
+        const envelope = expectError(res, { status: 400, code: 'VALIDATION_FAILED' });
+        expect(envelope.issues?.map((issue) => issue.path), JSON.stringify(input)).toEqual([path]);
+      }
+      expect(await userRow(customer.id)).toEqual(before);
+    });
+  }
+
+  it('an admin cannot disable or demote themselves (409 CONFLICT)', async () => {
+    for (const change of [{ disabled: true }, { role: 'customer' }]) {
+      const res = await callApi(app.url, 'users.update', {
+        protocol: 'rest',
+        input: { userId: admin.id, ...change },
+        token: admin.accessToken,
+      });
+      expectError(res, { status: 409, code: 'CONFLICT' });
+    }
+    expect(await userRow(admin.id)).toMatchObject({ role: 'admin', disabled_at: null });
+  });
+});
+
+describe('changes take effect at the next request', () => {
+  it('disabling a user locks out their unexpired access token (401 User Disabled), and their refresh token', async () => {
+    const victim = await registerUser(app, { secrets, label: 'victim' });
+    const login = await callApi<AuthSession>(app.url, 'auth.login', {
+      protocol: 'rest',
+      input: { email: victim.email, password: victim.password },
+    });
+    expect(login.status).toBe(200);
+    secrets.addSession(login.data);
+    expect((await callApi(app.url, 'auth.me', { protocol: 'rest', token: victim.accessToken })).status).toBe(200);
+
+    const res = await fetch(`${app.url}/api/v1/users/${victim.id}`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${admin.accessToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ disabled: true }),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ id: victim.id, disabled: true });
+    expect((await userRow(victim.id)).disabled_at).toBeInstanceOf(Date);
+    const live = await app.database.db
+      .selectFrom('refresh_tokens')
+      .select('id')
+      .where('user_id', '=', victim.id)
+      .where('revoked_at', 'is', null)
+      .execute();
+    expect(live).toEqual([]);
+
+    for (const protocol of PROTOCOLS) {
+      const me = await callApi(app.url, 'auth.me', { protocol, token: victim.accessToken });
+      expectError(me, { status: 401, code: 'UNAUTHORIZED', reason: 'User Disabled' });
+      await expectAuthFailureLogged(app.logs, me, 'User Disabled');
+    }
+    for (const refreshToken of [victim.refreshToken, login.data.refreshToken]) {
+      const refresh = await callApi(app.url, 'auth.refresh', { protocol: 'rest', input: { refreshToken } });
+      expectError(refresh, { status: 401, code: 'UNAUTHORIZED', reason: 'Refresh Token Revoked' });
+    }
+    const again = await callApi(app.url, 'auth.login', { protocol: 'rest', input: { email: victim.email, password: victim.password } });
+    expectError(again, { status: 401, code: 'INVALID_CREDENTIALS' });
+    await expectAuthFailureLogged(app.logs, again, 'User Disabled');
+
+    const enabled = await callApi<User>(app.url, 'users.update', {
+      protocol: 'trpc',
+      input: { userId: victim.id, disabled: false },
+      token: admin.accessToken,
+    });
+    expect(enabled.data).toMatchObject({ disabled: false });
+    const back = await callApi<AuthSession>(app.url, 'auth.login', { protocol: 'rest', input: { email: victim.email, password: victim.password } });
+    expect(back.status).toBe(200);
+    secrets.addSession(back.data);
+  });
+
+  it('demoting an admin refuses their next admin call (403), promoting lets a customer in at once', async () => {
+    const second = await registerUser(app, { secrets, label: 'second-admin', role: 'admin' });
+    expect((await callApi(app.url, 'users.list', { protocol: 'trpc', token: second.accessToken })).status).toBe(200);
+
+    const demote = await callApi<User>(app.url, 'users.update', {
+      protocol: 'rest',
+      input: { userId: second.id, role: 'customer' },
+      token: admin.accessToken,
+    });
+    expect(demote.status).toBe(200);
+    expect(demote.data.role).toBe('customer');
+    expect((await userRow(second.id)).role).toBe('customer');
+
+    for (const protocol of PROTOCOLS) {
+      const res = await callApi(app.url, 'users.list', { protocol, token: second.accessToken });
+      expectError(res, { status: 403, code: 'FORBIDDEN', reason: 'Insufficient Role' });
+      await expectAuthFailureLogged(app.logs, res, 'Insufficient Role');
+    }
+
+    const promote = await callApi<User>(app.url, 'users.update', {
+      protocol: 'trpc',
+      version: 'v2',
+      input: { userId: second.id, role: 'admin' },
+      token: admin.accessToken,
+    });
+    expect(promote.data.role).toBe('admin');
+    expect((await callApi(app.url, 'users.list', { protocol: 'rest', token: second.accessToken })).status).toBe(200);
+  });
+});

@@ -1,0 +1,59 @@
+import type { ColumnType, Insertable, Selectable } from 'kysely';
+
+export type OrderStatus = 'pending_payment' | 'paid' | 'payment_failed' | 'cancelled' | 'refunded';
+export type PaymentStatus = 'succeeded' | 'declined' | 'failed' | 'refunded';
+
+export interface OrdersTable {
+  id: string;
+  user_id: string;
+  status: OrderStatus;
+  currency: string;
+  total_amount: number;
+  created_at: ColumnType<Date, Date | string | undefined, never>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface OrderItemsTable {
+  order_id: string;
+  product_id: string;
+  product_name: string;
+  quantity: number;
+  unit_price_amount: number;
+  line_total_amount: number;
+}
+
+export interface PaymentsTable {
+  id: string;
+  order_id: string;
+  amount: number;
+  currency: string;
+  status: PaymentStatus;
+  gateway: string;
+  gateway_reference: string | null;
+  decline_code: string | null;
+  failure_reason: string | null;
+  payment_method: string;
+  refund_reference: string | null;
+  refunded_at: Date | null;
+  created_at: ColumnType<Date, Date | string | undefined, never>;
+}
+
+export interface IdempotencyKeysTable {
+  user_id: string;
+  key: string;
+  operation: string;
+  fingerprint: string;
+  state: 'in_progress' | 'done';
+  order_id: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  /** Reset when an expired key is taken over by a new request. */
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export type OrderRow = Selectable<OrdersTable>;
+export type NewOrderRow = Insertable<OrdersTable>;
+export type OrderItemRow = Selectable<OrderItemsTable>;
+export type PaymentRow = Selectable<PaymentsTable>;
+export type NewPaymentRow = Insertable<PaymentsTable>;
+export type IdempotencyKeyRow = Selectable<IdempotencyKeysTable>;

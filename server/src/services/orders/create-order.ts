@@ -1,0 +1,67 @@
+import type { CreateOrderInput, Order } from '@orders/shared';
+import { AppError } from '../../core/errors.ts';
+import { newId } from '../../core/ids.ts';
+import { withTransaction } from '../../core/transaction.ts';
+import { chargeAndRecord } from './charge.ts';
+import type { OrdersDeps } from './deps.ts';
+import { ORDER_COLUMNS } from './mappers.ts';
+import { reserveStock } from './stock.ts';
+
+/**
+ * Creates an order and charges it at once. One transaction reserves the stock and writes
+ * the order and its lines, or nothing at all; the gateway is called after it commits, so no
+ * transaction stays open across the network; a second transaction records the outcome.
+ */
+export async function createOrder(deps: OrdersDeps, input: CreateOrderInput & { userId: string }): Promise<Order> {
+  const productIds = input.items.map((item) => item.productId);
+  const order = await withTransaction(deps, 'create_order', async (trx) => {
+    const products = await trx
+      .selectFrom('products')
+      .select(['id', 'name', 'price_amount', 'currency'])
+      .where('id', 'in', productIds)
+      .where('active', '=', true)
+      .execute();
+    const byId = new Map(products.map((product) => [product.id, product]));
+    const missing = productIds.find((id) => !byId.has(id));
+    if (missing !== undefined) {
+      throw new AppError('PRODUCT_NOT_FOUND', `No product with id ${missing}`, { context: { product_id: missing } });
+    }
+    const currencies = [...new Set(products.map((product) => product.currency))];
+    const currency = currencies[0] ?? 'EUR';
+    if (currencies.length > 1) {
+      throw new AppError('CURRENCY_MISMATCH', `An order is paid in one currency; these products are priced in ${currencies.join(' and ')}`, {
+        context: { currencies },
+      });
+    }
+
+    await reserveStock(trx, input.items);
+
+    const lines = input.items.map((item) => {
+      const product = byId.get(item.productId);
+      if (!product) throw new Error(`product ${item.productId} disappeared`);
+      return {
+        product_id: product.id,
+        product_name: product.name,
+        quantity: item.quantity,
+        unit_price_amount: product.price_amount,
+        line_total_amount: product.price_amount * item.quantity,
+      };
+    });
+    const total = lines.reduce((sum, line) => sum + line.line_total_amount, 0);
+    if (!Number.isSafeInteger(total) || total > 2_147_483_647) {
+      throw new AppError('VALIDATION_FAILED', 'The order total is larger than a single payment may be', { context: { total } });
+    }
+    const row = await trx
+      .insertInto('orders')
+      .values({ id: newId('ord'), user_id: input.userId, status: 'pending_payment', currency, total_amount: total })
+      .returning(ORDER_COLUMNS)
+      .executeTakeFirstOrThrow();
+    await trx
+      .insertInto('order_items')
+      .values(lines.map((line) => ({ ...line, order_id: row.id })))
+      .execute();
+    return row;
+  });
+  deps.logger.info('order_created', { context: { order_id: order.id, total: order.total_amount, currency: order.currency, lines: input.items.length } });
+  return chargeAndRecord(deps, { order, paymentMethod: input.paymentMethod });
+}

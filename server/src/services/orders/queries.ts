@@ -1,0 +1,78 @@
+import type { ListOrdersInput, ListOrdersV2Input, Order, Page, Payment } from '@orders/shared';
+import { sql } from 'kysely';
+import type { Db } from '../../core/db.ts';
+import { AppError } from '../../core/errors.ts';
+import type { OrderRow } from '../../models/index.ts';
+import type { Actor } from './deps.ts';
+import { ORDER_COLUMNS, toPayment, withLines } from './mappers.ts';
+import type { OrderCursor } from './cursor.ts';
+
+export function orderNotFound(orderId: string): AppError {
+  return new AppError('ORDER_NOT_FOUND', `No order with id ${orderId}`, { context: { order_id: orderId } });
+}
+
+/**
+ * The order as the actor may see it: an owner their own, an admin any. Someone else's
+ * order is NOT_FOUND, never FORBIDDEN, so ids of other people's orders reveal nothing.
+ */
+export async function findVisibleOrder(db: Db, { orderId, actor }: { orderId: string; actor: Actor }): Promise<OrderRow> {
+  let query = db.selectFrom('orders').select(ORDER_COLUMNS).where('id', '=', orderId);
+  if (actor.role !== 'admin') query = query.where('user_id', '=', actor.id);
+  const row = await query.executeTakeFirst();
+  if (!row) throw orderNotFound(orderId);
+  return row;
+}
+
+export async function getOrder(db: Db, input: { orderId: string; actor: Actor }): Promise<Order> {
+  const [order] = await withLines(db, [await findVisibleOrder(db, input)]);
+  if (!order) throw orderNotFound(input.orderId);
+  return order;
+}
+
+/** Customers always see their own orders; an admin sees all, or one user's with `userId`. */
+function ownerFilter(actor: Actor, userId: string | undefined): string | undefined {
+  return actor.role === 'admin' ? userId : actor.id;
+}
+
+export async function listOrders(db: Db, { actor, ...input }: ListOrdersInput & { actor: Actor }): Promise<Page<Order>> {
+  let query = db.selectFrom('orders');
+  const owner = ownerFilter(actor, input.userId);
+  if (owner !== undefined) query = query.where('user_id', '=', owner);
+  if (input.status !== undefined) query = query.where('status', '=', input.status);
+  const [rows, count] = await Promise.all([
+    query.select(ORDER_COLUMNS).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(input.limit).offset(input.offset).execute(),
+    query.select(sql<string>`count(*)`.as('total')).executeTakeFirstOrThrow(),
+  ]);
+  return { items: await withLines(db, rows), total: Number(count.total), limit: input.limit, offset: input.offset };
+}
+
+/**
+ * Keyset paging on (created_at, id), newest first: a page starts strictly after the last row
+ * of the previous one, so orders created meanwhile cause no duplicate and no gap.
+ */
+export async function listOrdersAfter(
+  db: Db,
+  { actor, cursor, ...input }: Omit<ListOrdersV2Input, 'cursor'> & { actor: Actor; cursor: OrderCursor | undefined },
+): Promise<{ items: Order[]; last: { createdAt: string; id: string } | undefined; hasMore: boolean }> {
+  let query = db.selectFrom('orders').select([...ORDER_COLUMNS, sql<string>`created_at::text`.as('created_at_exact')]);
+  const owner = ownerFilter(actor, input.userId);
+  if (owner !== undefined) query = query.where('user_id', '=', owner);
+  if (input.status !== undefined) query = query.where('status', '=', input.status);
+  if (cursor) {
+    query = query.where(sql<boolean>`(created_at, id) < (${cursor.createdAt}::timestamptz, ${cursor.id})`);
+  }
+  const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(input.limit + 1).execute();
+  const page = rows.slice(0, input.limit);
+  const lastRow = page.at(-1);
+  return {
+    items: await withLines(db, page),
+    last: lastRow ? { createdAt: lastRow.created_at_exact, id: lastRow.id } : undefined,
+    hasMore: rows.length > input.limit,
+  };
+}
+
+export async function listPayments(db: Db, input: { orderId: string; actor: Actor }): Promise<{ items: Payment[] }> {
+  await findVisibleOrder(db, input);
+  const rows = await db.selectFrom('payments').selectAll().where('order_id', '=', input.orderId).orderBy('created_at').orderBy('id').execute();
+  return { items: rows.map(toPayment) };
+}
