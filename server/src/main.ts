@@ -8,7 +8,7 @@ import { startHttpServer } from './core/http-server.ts';
 import { createLogger, type Logger } from './core/logging.ts';
 import { migrateToLatest } from './core/migrations.ts';
 import { createReadinessCheck } from './core/readiness.ts';
-import { DEMO_CUSTOMER, seedDemoProducts, seedUsers } from './services/seed.ts';
+import { DEMO_CUSTOMER, seedDemoOrders, seedDemoProducts, seedUsers } from './services/seed.ts';
 
 /** The embedded database's first admin when ADMIN_PASSWORD is unset: a local playground only. */
 const DEV_ADMIN_PASSWORD = 'admin-password-dev';
@@ -62,7 +62,8 @@ async function runServer(config: Config, logger: Logger, { migrate }: { migrate:
       const products = await seedDemoProducts(database.db);
       const fallback = config.nodeEnv === 'development' ? DEV_ADMIN_PASSWORD : undefined;
       const users = await seedUsers(database.db, { email: config.admin.email, password: config.admin.password ?? fallback });
-      logger.info('db_seeded', { products, admin_created: users.adminCreated, customer_created: users.customerCreated });
+      const orders = await seedDemoOrders({ db: database.db, logger });
+      logger.info('db_seeded', { products, admin_created: users.adminCreated, customer_created: users.customerCreated, orders });
     }
   }
   const app = createApp({

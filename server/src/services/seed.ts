@@ -2,6 +2,8 @@ import type { Db } from '../core/db.ts';
 import { newId } from '../core/ids.ts';
 import { hashPassword } from '../core/security.ts';
 import type { NewProductRow, UserRole } from '../models/index.ts';
+import { cancelOrder, createOrder, type OrdersDeps } from './orders/index.ts';
+import { createSimulatedGateway } from './payment-gateway/index.ts';
 
 const DEMO_PRODUCTS: Omit<NewProductRow, 'id'>[] = [
   { sku: 'MUG-001', name: 'Ceramic mug', description: 'Stoneware, 350 ml, dishwasher safe.', price_amount: 1290, currency: 'EUR', stock: 120 },
@@ -55,4 +57,30 @@ export async function seedUsers(db: Db, admin: { email: string; password: string
     : false;
   const customerCreated = await ensureUser(db, { ...DEMO_CUSTOMER, role: 'customer' });
   return { adminCreated, customerCreated };
+}
+
+/**
+ * Two orders for the demo customer, placed through the real order flow on the simulated
+ * gateway: one paid, one paid and then cancelled (refunded). Skipped when they have orders.
+ */
+export async function seedDemoOrders(deps: Omit<OrdersDeps, 'gateway' | 'gatewayTimeoutMs'>): Promise<number> {
+  const customer = await deps.db.selectFrom('users').select(['id', 'role']).where('email', '=', DEMO_CUSTOMER.email).executeTakeFirst();
+  if (!customer) return 0;
+  const existing = await deps.db.selectFrom('orders').select('id').where('user_id', '=', customer.id).limit(1).executeTakeFirst();
+  if (existing) return 0;
+  const products = await deps.db.selectFrom('products').select('id').where('sku', 'in', ['MUG-001', 'STICKER-5', 'BOOK-TS']).orderBy('sku').execute();
+  const [book, mug, sticker] = products.map((product) => product.id);
+  if (!book || !mug || !sticker) return 0;
+  const orders: OrdersDeps = { ...deps, gateway: createSimulatedGateway({ latencyMs: 0 }), gatewayTimeoutMs: 5_000 };
+  await createOrder(orders, {
+    userId: customer.id,
+    items: [
+      { productId: mug, quantity: 2 },
+      { productId: sticker, quantity: 1 },
+    ],
+    paymentMethod: 'pm_card_visa',
+  });
+  const refunded = await createOrder(orders, { userId: customer.id, items: [{ productId: book, quantity: 1 }], paymentMethod: 'pm_card_mastercard' });
+  await cancelOrder(orders, { orderId: refunded.id, actor: customer });
+  return 2;
 }
