@@ -1,4 +1,5 @@
 import type { TRPCError } from '@trpc/server';
+import { isDatabaseUnavailable } from '../core/database-errors.ts';
 import { AppError } from '../core/errors.ts';
 import type { Logger } from '../core/logging.ts';
 import { runInProcedure } from '../core/request-context.ts';
@@ -34,6 +35,19 @@ async function logUnhandledException(
   });
 }
 
+/** The AppError a failure stands for: the one thrown, or DATABASE_UNAVAILABLE for a lost database. */
+function asAppError(cause: unknown): AppError | undefined {
+  if (cause instanceof AppError) return cause;
+  if (isDatabaseUnavailable(cause)) {
+    return new AppError('DATABASE_UNAVAILABLE', 'The database is not reachable right now; try again shortly', {
+      headers: { 'Retry-After': '5' },
+      context: { error: cause instanceof Error ? cause.message : String(cause) },
+      cause,
+    });
+  }
+  return undefined;
+}
+
 /**
  * Outermost middleware of every procedure, on both protocols and for each call of a batch:
  * runs the call with `procedure` in the request context, turns an AppError into the tRPC
@@ -49,7 +63,7 @@ export const logProcedureCall = t.middleware(async ({ ctx, path, type, next, get
     ctx.logger.info('procedure_call', { ...fields, ok: true, code: null });
     return result;
   }
-  const appError = result.error.cause instanceof AppError ? result.error.cause : undefined;
+  const appError = asAppError(result.error.cause);
   const error = appError ? toTrpcError(appError) : result.error;
   const { code, message } = toErrorEnvelope(error, { requestId: ctx.requestId, exposeInternalMessage: true });
   const status = httpStatusOf(code);
