@@ -1,9 +1,9 @@
 import type { CreateProductInput, ListProductsInput, Page, Product, UpdateProductInput } from '@orders/shared';
-import { sql } from 'kysely';
 import type { Db } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { ProductRow } from '../models/index.ts';
+import { containsPattern, countAsTotal, offsetPage } from './paging.ts';
 
 const PRODUCT_COLUMNS = [
   'id',
@@ -32,11 +32,6 @@ export function toProduct(row: ProductRow): Product {
   };
 }
 
-/** Escapes LIKE wildcards so a search for `50%` means the text "50%". */
-function likePattern(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
-}
-
 export async function listProducts(
   db: Db,
   options: ListProductsInput & { includeInactive: boolean },
@@ -44,20 +39,21 @@ export async function listProducts(
   let query = db.selectFrom('products');
   if (!options.includeInactive) query = query.where('active', '=', true);
   if (options.q !== undefined) {
-    const pattern = likePattern(options.q);
+    const pattern = containsPattern(options.q);
     query = query.where((eb) => eb.or([eb('name', 'ilike', pattern), eb('sku', 'ilike', pattern)]));
   }
-  const [rows, count] = await Promise.all([
-    query
+  return offsetPage({
+    rows: query
       .select(PRODUCT_COLUMNS)
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
       .limit(options.limit)
       .offset(options.offset)
       .execute(),
-    query.select(sql<string>`count(*)`.as('total')).executeTakeFirstOrThrow(),
-  ]);
-  return { items: rows.map(toProduct), total: Number(count.total), limit: options.limit, offset: options.offset };
+    count: query.select(countAsTotal).executeTakeFirstOrThrow(),
+    window: options,
+    map: (rows) => rows.map(toProduct),
+  });
 }
 
 export async function getProduct(

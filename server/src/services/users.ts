@@ -1,10 +1,10 @@
 import type { ListUsersInput, Page, UpdateUserInput, User } from '@orders/shared';
-import { sql } from 'kysely';
 import type { Db } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
 import type { Logger } from '../core/logging.ts';
 import { withTransaction } from '../core/transaction.ts';
 import type { UserRow } from '../models/index.ts';
+import { containsPattern, countAsTotal, offsetPage } from './paging.ts';
 
 export const USER_COLUMNS = ['id', 'email', 'name', 'role', 'disabled_at', 'created_at'] as const;
 type UserColumns = Pick<UserRow, (typeof USER_COLUMNS)[number]>;
@@ -33,20 +33,21 @@ export async function getUser(db: Db, { userId }: { userId: string }): Promise<U
 export async function listUsers(db: Db, options: ListUsersInput): Promise<Page<User>> {
   let query = db.selectFrom('users');
   if (options.q !== undefined) {
-    const pattern = `%${options.q.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+    const pattern = containsPattern(options.q);
     query = query.where((eb) => eb.or([eb('email', 'ilike', pattern), eb('name', 'ilike', pattern)]));
   }
-  const [rows, count] = await Promise.all([
-    query
+  return offsetPage({
+    rows: query
       .select(USER_COLUMNS)
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
       .limit(options.limit)
       .offset(options.offset)
       .execute(),
-    query.select(sql<string>`count(*)`.as('total')).executeTakeFirstOrThrow(),
-  ]);
-  return { items: rows.map(toUser), total: Number(count.total), limit: options.limit, offset: options.offset };
+    count: query.select(countAsTotal).executeTakeFirstOrThrow(),
+    window: options,
+    map: (rows) => rows.map(toUser),
+  });
 }
 
 /**

@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import type { Db } from '../../core/db.ts';
 import { AppError } from '../../core/errors.ts';
 import type { OrderRow } from '../../models/index.ts';
+import { countAsTotal, offsetPage } from '../paging.ts';
 import type { Actor } from './deps.ts';
 import { ORDER_COLUMNS, toPayment, withLines } from './mappers.ts';
 import type { OrderCursor } from './cursor.ts';
@@ -39,11 +40,12 @@ export async function listOrders(db: Db, { actor, ...input }: ListOrdersInput & 
   const owner = ownerFilter(actor, input.userId);
   if (owner !== undefined) query = query.where('user_id', '=', owner);
   if (input.status !== undefined) query = query.where('status', '=', input.status);
-  const [rows, count] = await Promise.all([
-    query.select(ORDER_COLUMNS).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(input.limit).offset(input.offset).execute(),
-    query.select(sql<string>`count(*)`.as('total')).executeTakeFirstOrThrow(),
-  ]);
-  return { items: await withLines(db, rows), total: Number(count.total), limit: input.limit, offset: input.offset };
+  return offsetPage({
+    rows: query.select(ORDER_COLUMNS).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(input.limit).offset(input.offset).execute(),
+    count: query.select(countAsTotal).executeTakeFirstOrThrow(),
+    window: input,
+    map: (rows) => withLines(db, rows),
+  });
 }
 
 /**
