@@ -17,6 +17,7 @@ import { createSwaggerUi } from './core/http/swagger-ui.ts';
 import { createRateLimiter } from './core/rate-limit.ts';
 import type { Readiness } from './core/readiness.ts';
 import { createTokenService } from './core/security.ts';
+import { createWorkTracker } from './core/work-tracker.ts';
 import { createCursorCodec } from './services/orders/index.ts';
 import { createPaymentGateway, type PaymentGateway } from './services/payment-gateway/index.ts';
 import { runWithRequestContext, type RequestContext } from './core/request-context.ts';
@@ -51,6 +52,7 @@ export function createApp(options: AppOptions) {
     rateLimiter: createRateLimiter(options.db, { windowSeconds: config.rateLimit.windowSeconds }),
     gateway: options.gateway ?? createPaymentGateway(config.paymentGateway),
     cursors: createCursorCodec(config.jwt.secret),
+    work: createWorkTracker(),
   };
   const openApiJson = JSON.stringify(createOpenApiDocument(appRouter, options.version));
   const trpc = createHTTPHandler({
@@ -108,7 +110,7 @@ export function createApp(options: AppOptions) {
     sendError(res, { code: 'ROUTE_NOT_FOUND', message: `No route for ${req.method ?? 'GET'} ${path}`, request_id: context.request_id });
   }
 
-  return function handleRequest(req: IncomingMessage, res: ServerResponse): void {
+  function handleRequest(req: IncomingMessage, res: ServerResponse): void {
     const incomingId = req.headers['x-request-id'];
     const context: RequestContext = {
       request_id: resolveRequestId(Array.isArray(incomingId) ? incomingId[0] : incomingId),
@@ -131,5 +133,9 @@ export function createApp(options: AppOptions) {
         res.destroy();
       }
     });
-  };
+  }
+
+  /** Waits for procedure calls still running (their clients may have gone) before the database closes. */
+  const drain = (timeoutMs: number) => deps.work.drained(timeoutMs);
+  return Object.assign(handleRequest, { drain });
 }

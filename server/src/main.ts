@@ -93,6 +93,8 @@ async function runServer(config: Config, logger: Logger, { migrate }: { migrate:
     stopping = true;
     logger.info('server_stopping', { signal, timeout_ms: config.http.shutdownTimeoutMs });
     const { forced } = await running.stop();
+    const work = await app.drain(config.http.shutdownTimeoutMs);
+    if (!work.drained) logger.warn('shutdown_work_abandoned', { active: work.active });
     await database.close();
     logger.info('server_stopped', { signal, forced_connections_closed: forced });
     await logger.flush();

@@ -5,6 +5,7 @@ import type { Logger } from '../core/logging.ts';
 import type { RateLimiter } from '../core/rate-limit.ts';
 import { currentRequestContext, setRequestUser } from '../core/request-context.ts';
 import type { TokenService } from '../core/security.ts';
+import type { WorkTracker } from '../core/work-tracker.ts';
 import { checkAccessToken, type AccessCheck } from '../services/auth.ts';
 import type { CursorCodec } from '../services/orders/index.ts';
 import type { PaymentGateway } from '../services/payment-gateway/index.ts';
@@ -22,6 +23,7 @@ export interface RequestDeps extends AppDeps {
   rateLimiter: RateLimiter;
   gateway: PaymentGateway;
   cursors: CursorCodec;
+  work: WorkTracker;
 }
 
 export interface ContextInput extends RequestDeps {
@@ -70,6 +72,7 @@ export function createContextInner(input: ContextInput) {
     rateLimiter: input.rateLimiter,
     gateway: input.gateway,
     cursors: input.cursors,
+    work: input.work,
     requestId: input.requestId,
     ip: input.ip,
     userAgent: input.req ? readHeader(input.req, 'user-agent') : undefined,

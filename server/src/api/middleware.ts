@@ -56,7 +56,7 @@ function asAppError(cause: unknown): AppError | undefined {
  */
 export const logProcedureCall = t.middleware(async ({ ctx, path, type, next, getRawInput }) => {
   const started = performance.now();
-  const result = await runInProcedure(path, next);
+  const result = await ctx.work.track(runInProcedure(path, next));
   const fields = { procedure: path, type, duration_ms: Math.round((performance.now() - started) * 100) / 100 };
 
   if (result.ok) {
@@ -67,7 +67,8 @@ export const logProcedureCall = t.middleware(async ({ ctx, path, type, next, get
   const error = appError ? toTrpcError(appError) : result.error;
   const { code, message } = toErrorEnvelope(error, { requestId: ctx.requestId, exposeInternalMessage: true });
   const status = httpStatusOf(code);
-  const headers = { ...(status === 401 ? { 'WWW-Authenticate': bearerChallenge(appError?.reason) } : {}), ...appError?.headers };
+  const challenge = status === 401 ? { 'WWW-Authenticate': bearerChallenge(appError?.reason) } : {};
+  const headers = { ...challenge, ...appError?.headers };
   for (const [name, value] of Object.entries(headers)) ctx.setHeader(name, value);
   // A refused call is the caller's problem (WARN); a failed one is ours (ERROR).
   ctx.logger[status >= 500 ? 'error' : 'warn']('procedure_call', {

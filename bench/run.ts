@@ -1,0 +1,253 @@
+/**
+ * `pnpm bench`: measures the service against baselines measured in the same run, on this
+ * machine, and reports ratios (absolute figures drift between runs; ratios hold).
+ *
+ * Needs DATABASE_URL (real PostgreSQL; a database `orders_bench` is created beside it).
+ * Servers run pinned to core 0 and the load generator to core 1 where `taskset` exists.
+ * Env: BENCH_DURATION (s, default 8), BENCH_WARMUP (s, 2), BENCH_ROUNDS (3), BENCH_CONNECTIONS (50),
+ * BENCH_ONLY (comma-separated scenario names).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { renderChart } from './chart.ts';
+import { prepareBenchDatabase, type BenchFixture } from './fixture.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const DURATION = Number(process.env.BENCH_DURATION ?? 8);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const JWT_SECRET = 'bench-secret-that-is-long-enough-for-hs256-0123456789';
+const HAS_TASKSET = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+const CLOCK_TICKS = 100;
+
+interface ServerSpec {
+  name: string;
+  script: string;
+  env: Record<string, string>;
+}
+
+interface Scenario {
+  name: string;
+  server: string;
+  /** What it is compared with. */
+  baseline?: string;
+  request: (fixture: BenchFixture) => { path: string; method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string };
+  /** Calls per HTTP request (a batch). */
+  callsPerRequest?: number;
+}
+
+const tokenHeader = (fixture: BenchFixture) => ({ authorization: `Bearer ${fixture.accessToken}` });
+const input = (value: unknown) => encodeURIComponent(JSON.stringify(value));
+
+const SCENARIOS: Scenario[] = [
+  { name: 'bare node http', server: 'bare', request: () => ({ path: '/' }) },
+  { name: 'floor: pg select + log line (products.get)', server: 'floor', baseline: 'bare node http', request: (f) => ({ path: `/products/${f.productId}` }) },
+  { name: 'floor: + JWT verify (orders.get)', server: 'floor', baseline: 'bare node http', request: (f) => ({ path: `/orders/${f.orderId}`, headers: tokenHeader(f) }) },
+  { name: 'official tRPC adapter, trivial query', server: 'trpc', baseline: 'bare node http', request: () => ({ path: `/ping?input=${input({ name: 'x' })}` }) },
+  { name: 'service: tRPC products.get', server: 'service', baseline: 'floor: pg select + log line (products.get)', request: (f) => ({ path: `/trpc/v1.products.get?input=${input({ productId: f.productId })}` }) },
+  { name: 'service: REST products.get', server: 'service', baseline: 'floor: pg select + log line (products.get)', request: (f) => ({ path: `/api/v1/products/${f.productId}` }) },
+  { name: 'service: tRPC orders.get (auth)', server: 'service', baseline: 'floor: + JWT verify (orders.get)', request: (f) => ({ path: `/trpc/v1.orders.get?input=${input({ orderId: f.orderId })}`, headers: tokenHeader(f) }) },
+  { name: 'service: REST orders.get (auth)', server: 'service', baseline: 'floor: + JWT verify (orders.get)', request: (f) => ({ path: `/api/v1/orders/${f.orderId}`, headers: tokenHeader(f) }) },
+  {
+    name: 'service: tRPC batch of 10 products.get',
+    server: 'service',
+    baseline: 'floor: pg select + log line (products.get)',
+    callsPerRequest: 10,
+    request: (f) => ({
+      path: `/trpc/${Array(10).fill('v1.products.get').join(',')}?batch=1&input=${input(Object.fromEntries(Array.from({ length: 10 }, (_, i) => [String(i), { productId: f.productId }])))}`,
+    }),
+  },
+  {
+    name: 'service: REST orders.create with payment',
+    server: 'service',
+    request: (f) => ({
+      path: '/api/v1/orders/create',
+      method: 'POST',
+      headers: { ...tokenHeader(f), 'content-type': 'application/json' },
+      body: JSON.stringify({ items: [{ productId: f.productId, quantity: 1 }], paymentMethod: 'pm_card_visa' }),
+    }),
+  },
+];
+
+function servers(databaseUrl: string): ServerSpec[] {
+  const database = { DATABASE_URL: databaseUrl, JWT_SECRET };
+  return [
+    { name: 'bare', script: 'bench/servers/bare-http.ts', env: {} },
+    { name: 'floor', script: 'bench/servers/floor.ts', env: database },
+    { name: 'trpc', script: 'bench/servers/official-trpc.ts', env: {} },
+    {
+      name: 'service',
+      script: 'server/src/main.ts',
+      env: { ...database, NODE_ENV: 'production', MIGRATE_ON_START: 'false', LOG_LEVEL: 'info', PANEL_ENABLED: 'false', RATE_LIMIT_PER_IP: '1000000' },
+    },
+  ];
+}
+
+interface Running {
+  spec: ServerSpec;
+  process: ChildProcess;
+  url: string;
+}
+
+async function waitUntilAnswering(url: string): Promise<void> {
+  for (let tries = 0; tries < 200; tries++) {
+    try {
+      await fetch(url, { signal: AbortSignal.timeout(500) });
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  throw new Error(`${url} did not answer`);
+}
+
+async function startServer(spec: ServerSpec, port: number): Promise<Running> {
+  mkdirSync(`${ROOT}bench/tmp`, { recursive: true });
+  const log = openSync(`${ROOT}bench/tmp/${spec.name}.log`, 'w');
+  const command = [process.execPath, '--import', 'tsx', spec.script];
+  const child = spawn(HAS_TASKSET ? 'taskset' : command[0] ?? 'node', HAS_TASKSET ? ['-c', '0', ...command] : command.slice(1), {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', PORT: String(port), ...spec.env },
+    stdio: ['ignore', log, log],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntilAnswering(url);
+  return { spec, process: child, url };
+}
+
+function cpuTicks(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+function rssMb(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+}
+
+interface Measurement {
+  requestsPerSecond: number;
+  callsPerSecond: number;
+  p50: number;
+  p99: number;
+  cpuMicrosPerCall: number;
+  rssMb: number;
+  errors: number;
+  non2xx: number;
+}
+
+async function load(target: Running, request: ReturnType<Scenario['request']>, seconds: number) {
+  return autocannon({
+    url: `${target.url}${request.path}`,
+    method: request.method ?? 'GET',
+    headers: request.headers,
+    body: request.body,
+    connections: CONNECTIONS,
+    duration: seconds,
+  });
+}
+
+async function measure(target: Running, scenario: Scenario, fixture: BenchFixture): Promise<Measurement> {
+  const pid = target.process.pid ?? 0;
+  const request = scenario.request(fixture);
+  await load(target, request, WARMUP);
+  const before = cpuTicks(pid);
+  const result = await load(target, request, DURATION);
+  const cpuSeconds = (cpuTicks(pid) - before) / CLOCK_TICKS;
+  const calls = result.requests.total * (scenario.callsPerRequest ?? 1);
+  return {
+    requestsPerSecond: result.requests.average,
+    callsPerSecond: result.requests.average * (scenario.callsPerRequest ?? 1),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    cpuMicrosPerCall: calls > 0 ? (cpuSeconds * 1e6) / calls : Number.NaN,
+    rssMb: rssMb(pid).peak,
+    errors: result.errors,
+    non2xx: result.non2xx,
+  };
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+
+async function main(): Promise<void> {
+  const databaseUrl = process.env.DATABASE_URL;
+  if (!databaseUrl) {
+    process.stderr.write('pnpm bench needs DATABASE_URL (a PostgreSQL server; it creates the database orders_bench there)\n');
+    process.exit(2);
+  }
+  const only = process.env.BENCH_ONLY?.split(',').map((name) => name.trim());
+  const scenarios = SCENARIOS.filter((scenario) => !only || only.some((name) => scenario.name.includes(name)));
+  const { url: benchUrl, fixture } = await prepareBenchDatabase(databaseUrl, JWT_SECRET);
+  const specs = servers(benchUrl).filter((spec) => scenarios.some((scenario) => scenario.server === spec.name));
+  const running = new Map<string, Running>();
+  let port = 4100;
+  for (const spec of specs) running.set(spec.name, await startServer(spec, port++));
+
+  const samples = new Map<string, Measurement[]>();
+  try {
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const scenario of scenarios) {
+        const target = running.get(scenario.server);
+        if (!target) continue;
+        const measurement = await measure(target, scenario, fixture);
+        samples.set(scenario.name, [...(samples.get(scenario.name) ?? []), measurement]);
+        process.stdout.write(`round ${round}/${ROUNDS}  ${scenario.name}: ${Math.round(measurement.callsPerSecond)} calls/s\n`);
+      }
+    }
+  } finally {
+    for (const target of running.values()) target.process.kill('SIGTERM');
+  }
+
+  const rows = scenarios.map((scenario) => {
+    const measured = samples.get(scenario.name) ?? [];
+    const pick = (key: keyof Measurement) => median(measured.map((m) => m[key]));
+    return {
+      scenario: scenario.name,
+      baseline: scenario.baseline ?? null,
+      callsPerSecond: Math.round(pick('callsPerSecond')),
+      requestsPerSecond: Math.round(pick('requestsPerSecond')),
+      p50Ms: pick('p50'),
+      p99Ms: pick('p99'),
+      cpuMicrosPerCall: Math.round(pick('cpuMicrosPerCall') * 10) / 10,
+      peakRssMb: Math.round(pick('rssMb')),
+      errors: measured.reduce((sum, m) => sum + m.errors + m.non2xx, 0),
+    };
+  });
+  const bare = rows.find((row) => row.scenario === 'bare node http')?.callsPerSecond ?? Number.NaN;
+  const table = rows.map((row) => {
+    const baseline = rows.find((other) => other.scenario === row.baseline)?.callsPerSecond;
+    return {
+      ...row,
+      ratioToBare: Math.round((row.callsPerSecond / bare) * 1000) / 1000,
+      ratioToBaseline: baseline ? Math.round((row.callsPerSecond / baseline) * 1000) / 1000 : null,
+    };
+  });
+
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const result = {
+    date: new Date().toISOString(),
+    machine: { node: process.version, cpus: (await import('node:os')).cpus().length, pinned: HAS_TASKSET },
+    settings: { durationS: DURATION, warmupS: WARMUP, rounds: ROUNDS, connections: CONNECTIONS },
+    table,
+  };
+  mkdirSync(`${ROOT}bench/results`, { recursive: true });
+  writeFileSync(`${ROOT}bench/results/${stamp}.json`, `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(`${ROOT}bench/results/${stamp}.svg`, renderChart(table));
+  process.stdout.write(`\n${formatTable(table)}\nwrote bench/results/${stamp}.json and .svg\n`);
+  await new pg.Pool({ connectionString: databaseUrl }).end();
+}
+
+function formatTable(table: { scenario: string; callsPerSecond: number; p50Ms: number; p99Ms: number; cpuMicrosPerCall: number; peakRssMb: number; ratioToBare: number; ratioToBaseline: number | null; errors: number }[]): string {
+  const header = ['scenario', 'calls/s', 'p50 ms', 'p99 ms', 'CPU µs/call', 'peak RSS MB', '× bare', '× baseline', 'errors'];
+  const lines = table.map((row) => [row.scenario, row.callsPerSecond, row.p50Ms, row.p99Ms, row.cpuMicrosPerCall, row.peakRssMb, row.ratioToBare, row.ratioToBaseline ?? '', row.errors].map(String));
+  const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => (line[column] ?? '').length)));
+  const format = (cells: string[]) => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ');
+  return [format(header), ...lines.map(format)].join('\n');
+}
+
+await main();
