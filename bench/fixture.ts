@@ -15,7 +15,10 @@ export interface BenchFixture {
 const BENCH_DATABASE = 'orders_bench';
 
 /** A fresh `orders_bench` database beside DATABASE_URL's, migrated, with one product, user and order. */
-export async function prepareBenchDatabase(serverUrl: string, jwtSecret: string): Promise<{ url: string; fixture: BenchFixture }> {
+export async function prepareBenchDatabase(
+  serverUrl: string,
+  jwtSecret: string,
+): Promise<{ url: string; fixture: BenchFixture }> {
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
   await admin.query(`drop database if exists ${BENCH_DATABASE} with (force)`);
@@ -26,7 +29,14 @@ export async function prepareBenchDatabase(serverUrl: string, jwtSecret: string)
 
   const logger = createLogger({ level: 'error' });
   const database = await createDatabase(
-    { url: url.toString(), pgliteDir: '', poolMax: 2, statementTimeoutMs: 30_000, connectTimeoutMs: 5_000, logQueries: false },
+    {
+      url: url.toString(),
+      pgliteDir: '',
+      poolMax: 2,
+      statementTimeoutMs: 30_000,
+      connectTimeoutMs: 5_000,
+      logQueries: false,
+    },
     logger,
   );
   await migrateToLatest(database.db, logger);
@@ -36,20 +46,47 @@ export async function prepareBenchDatabase(serverUrl: string, jwtSecret: string)
   await database.db
     .insertInto('products')
     // Stock for every order the create scenario can place in a run.
-    .values({ id: productId, sku: 'BENCH-1', name: 'Bench mug', price_amount: 1290, currency: 'EUR', stock: 2_000_000_000 })
+    .values({
+      id: productId,
+      sku: 'BENCH-1',
+      name: 'Bench mug',
+      price_amount: 1290,
+      currency: 'EUR',
+      stock: 2_000_000_000,
+    })
     .execute();
   await database.db
     .insertInto('users')
-    .values({ id: userId, email: 'bench@example.com', name: 'Bench', password_hash: await hashPassword('bench-password-000') })
+    .values({
+      id: userId,
+      email: 'bench@example.com',
+      name: 'Bench',
+      password_hash: await hashPassword('bench-password-000'),
+    })
     .execute();
-  await database.db.insertInto('orders').values({ id: orderId, user_id: userId, status: 'paid', currency: 'EUR', total_amount: 2580 }).execute();
+  await database.db
+    .insertInto('orders')
+    .values({ id: orderId, user_id: userId, status: 'paid', currency: 'EUR', total_amount: 2580 })
+    .execute();
   await database.db
     .insertInto('order_items')
-    .values({ order_id: orderId, product_id: productId, product_name: 'Bench mug', quantity: 2, unit_price_amount: 1290, line_total_amount: 2580 })
+    .values({
+      order_id: orderId,
+      product_id: productId,
+      product_name: 'Bench mug',
+      quantity: 2,
+      unit_price_amount: 1290,
+      line_total_amount: 2580,
+    })
     .execute();
   await database.close();
 
-  const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: jwtSecret, DATABASE_URL: url.toString(), ACCESS_TOKEN_TTL: '1d' });
+  const config = loadConfig({
+    NODE_ENV: 'production',
+    JWT_SECRET: jwtSecret,
+    DATABASE_URL: url.toString(),
+    ACCESS_TOKEN_TTL: '1d',
+  });
   const accessToken = createTokenService(config.jwt).signAccessToken({ id: userId, role: 'customer' });
   return { url: url.toString(), fixture: { productId, orderId, accessToken } };
 }

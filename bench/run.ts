@@ -35,7 +35,12 @@ interface Scenario {
   server: string;
   /** What it is compared with. */
   baseline?: string;
-  request: (fixture: BenchFixture) => { path: string; method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string };
+  request: (fixture: BenchFixture) => {
+    path: string;
+    method?: 'GET' | 'POST';
+    headers?: Record<string, string>;
+    body?: string;
+  };
   /** Calls per HTTP request (a batch). */
   callsPerRequest?: number;
 }
@@ -45,13 +50,48 @@ const input = (value: unknown) => encodeURIComponent(JSON.stringify(value));
 
 const SCENARIOS: Scenario[] = [
   { name: 'bare node http', server: 'bare', request: () => ({ path: '/' }) },
-  { name: 'floor: pg select + log line (products.get)', server: 'floor', baseline: 'bare node http', request: (f) => ({ path: `/products/${f.productId}` }) },
-  { name: 'floor: + JWT verify (orders.get)', server: 'floor', baseline: 'bare node http', request: (f) => ({ path: `/orders/${f.orderId}`, headers: tokenHeader(f) }) },
-  { name: 'official tRPC adapter, trivial query', server: 'trpc', baseline: 'bare node http', request: () => ({ path: `/ping?input=${input({ name: 'x' })}` }) },
-  { name: 'service: tRPC products.get', server: 'service', baseline: 'floor: pg select + log line (products.get)', request: (f) => ({ path: `/trpc/v1.products.get?input=${input({ productId: f.productId })}` }) },
-  { name: 'service: REST products.get', server: 'service', baseline: 'floor: pg select + log line (products.get)', request: (f) => ({ path: `/api/v1/products/${f.productId}` }) },
-  { name: 'service: tRPC orders.get (auth)', server: 'service', baseline: 'floor: + JWT verify (orders.get)', request: (f) => ({ path: `/trpc/v1.orders.get?input=${input({ orderId: f.orderId })}`, headers: tokenHeader(f) }) },
-  { name: 'service: REST orders.get (auth)', server: 'service', baseline: 'floor: + JWT verify (orders.get)', request: (f) => ({ path: `/api/v1/orders/${f.orderId}`, headers: tokenHeader(f) }) },
+  {
+    name: 'floor: pg select + log line (products.get)',
+    server: 'floor',
+    baseline: 'bare node http',
+    request: (f) => ({ path: `/products/${f.productId}` }),
+  },
+  {
+    name: 'floor: + JWT verify (orders.get)',
+    server: 'floor',
+    baseline: 'bare node http',
+    request: (f) => ({ path: `/orders/${f.orderId}`, headers: tokenHeader(f) }),
+  },
+  {
+    name: 'official tRPC adapter, trivial query',
+    server: 'trpc',
+    baseline: 'bare node http',
+    request: () => ({ path: `/ping?input=${input({ name: 'x' })}` }),
+  },
+  {
+    name: 'service: tRPC products.get',
+    server: 'service',
+    baseline: 'floor: pg select + log line (products.get)',
+    request: (f) => ({ path: `/trpc/v1.products.get?input=${input({ productId: f.productId })}` }),
+  },
+  {
+    name: 'service: REST products.get',
+    server: 'service',
+    baseline: 'floor: pg select + log line (products.get)',
+    request: (f) => ({ path: `/api/v1/products/${f.productId}` }),
+  },
+  {
+    name: 'service: tRPC orders.get (auth)',
+    server: 'service',
+    baseline: 'floor: + JWT verify (orders.get)',
+    request: (f) => ({ path: `/trpc/v1.orders.get?input=${input({ orderId: f.orderId })}`, headers: tokenHeader(f) }),
+  },
+  {
+    name: 'service: REST orders.get (auth)',
+    server: 'service',
+    baseline: 'floor: + JWT verify (orders.get)',
+    request: (f) => ({ path: `/api/v1/orders/${f.orderId}`, headers: tokenHeader(f) }),
+  },
   {
     name: 'service: tRPC batch of 10 products.get',
     server: 'service',
@@ -82,7 +122,14 @@ function servers(databaseUrl: string): ServerSpec[] {
     {
       name: 'service',
       script: 'server/src/main.ts',
-      env: { ...database, NODE_ENV: 'production', MIGRATE_ON_START: 'false', LOG_LEVEL: 'info', PANEL_ENABLED: 'false', RATE_LIMIT_PER_IP: '1000000' },
+      env: {
+        ...database,
+        NODE_ENV: 'production',
+        MIGRATE_ON_START: 'false',
+        LOG_LEVEL: 'info',
+        PANEL_ENABLED: 'false',
+        RATE_LIMIT_PER_IP: '1000000',
+      },
     },
   ];
 }
@@ -109,11 +156,15 @@ async function startServer(spec: ServerSpec, port: number): Promise<Running> {
   mkdirSync(`${ROOT}bench/tmp`, { recursive: true });
   const log = openSync(`${ROOT}bench/tmp/${spec.name}.log`, 'w');
   const command = [process.execPath, '--import', 'tsx', spec.script];
-  const child = spawn(HAS_TASKSET ? 'taskset' : command[0] ?? 'node', HAS_TASKSET ? ['-c', '0', ...command] : command.slice(1), {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', PORT: String(port), ...spec.env },
-    stdio: ['ignore', log, log],
-  });
+  const child = spawn(
+    HAS_TASKSET ? 'taskset' : (command[0] ?? 'node'),
+    HAS_TASKSET ? ['-c', '0', ...command] : command.slice(1),
+    {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', PORT: String(port), ...spec.env },
+      stdio: ['ignore', log, log],
+    },
+  );
   const url = `http://127.0.0.1:${port}`;
   await waitUntilAnswering(url);
   return { spec, process: child, url };
@@ -177,7 +228,9 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 async function main(): Promise<void> {
   const databaseUrl = process.env.DATABASE_URL;
   if (!databaseUrl) {
-    process.stderr.write('pnpm bench needs DATABASE_URL (a PostgreSQL server; it creates the database orders_bench there)\n');
+    process.stderr.write(
+      'pnpm bench needs DATABASE_URL (a PostgreSQL server; it creates the database orders_bench there)\n',
+    );
     process.exit(2);
   }
   const only = process.env.BENCH_ONLY?.split(',').map((name) => name.trim());
@@ -196,7 +249,9 @@ async function main(): Promise<void> {
         if (!target) continue;
         const measurement = await measure(target, scenario, fixture);
         samples.set(scenario.name, [...(samples.get(scenario.name) ?? []), measurement]);
-        process.stdout.write(`round ${round}/${ROUNDS}  ${scenario.name}: ${Math.round(measurement.callsPerSecond)} calls/s\n`);
+        process.stdout.write(
+          `round ${round}/${ROUNDS}  ${scenario.name}: ${Math.round(measurement.callsPerSecond)} calls/s\n`,
+        );
       }
     }
   } finally {
@@ -242,10 +297,46 @@ async function main(): Promise<void> {
   await new pg.Pool({ connectionString: databaseUrl }).end();
 }
 
-function formatTable(table: { scenario: string; callsPerSecond: number; p50Ms: number; p99Ms: number; cpuMicrosPerCall: number; peakRssMb: number; ratioToBare: number; ratioToBaseline: number | null; errors: number }[]): string {
-  const header = ['scenario', 'calls/s', 'p50 ms', 'p99 ms', 'CPU µs/call', 'peak RSS MB', '× bare', '× baseline', 'errors'];
-  const lines = table.map((row) => [row.scenario, row.callsPerSecond, row.p50Ms, row.p99Ms, row.cpuMicrosPerCall, row.peakRssMb, row.ratioToBare, row.ratioToBaseline ?? '', row.errors].map(String));
-  const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => (line[column] ?? '').length)));
+function formatTable(
+  table: {
+    scenario: string;
+    callsPerSecond: number;
+    p50Ms: number;
+    p99Ms: number;
+    cpuMicrosPerCall: number;
+    peakRssMb: number;
+    ratioToBare: number;
+    ratioToBaseline: number | null;
+    errors: number;
+  }[],
+): string {
+  const header = [
+    'scenario',
+    'calls/s',
+    'p50 ms',
+    'p99 ms',
+    'CPU µs/call',
+    'peak RSS MB',
+    '× bare',
+    '× baseline',
+    'errors',
+  ];
+  const lines = table.map((row) =>
+    [
+      row.scenario,
+      row.callsPerSecond,
+      row.p50Ms,
+      row.p99Ms,
+      row.cpuMicrosPerCall,
+      row.peakRssMb,
+      row.ratioToBare,
+      row.ratioToBaseline ?? '',
+      row.errors,
+    ].map(String),
+  );
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...lines.map((line) => (line[column] ?? '').length)),
+  );
   const format = (cells: string[]) => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ');
   return [format(header), ...lines.map(format)].join('\n');
 }

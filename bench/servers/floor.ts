@@ -31,7 +31,10 @@ createServer((req, res) => {
   };
   if (kind === 'products') {
     pool
-      .query('select id, sku, name, description, price_amount, currency, stock, active, created_at, updated_at from products where id = $1', [id])
+      .query(
+        'select id, sku, name, description, price_amount, currency, stock, active, created_at, updated_at from products where id = $1',
+        [id],
+      )
       .then(({ rows }) => done(rows[0] ? 200 : 404, rows[0] ?? {}))
       .catch(() => done(500, {}));
     return;
@@ -39,14 +42,21 @@ createServer((req, res) => {
   if (kind === 'orders') {
     let sub: string;
     try {
-      const claims = jwt.verify((req.headers.authorization ?? '').slice(7), key, { algorithms: ['HS256'], issuer: 'orders-service', audience: 'orders-api' });
+      const claims = jwt.verify((req.headers.authorization ?? '').slice(7), key, {
+        algorithms: ['HS256'],
+        issuer: 'orders-service',
+        audience: 'orders-api',
+      });
       sub = typeof claims === 'object' && typeof claims.sub === 'string' ? claims.sub : '';
     } catch {
       done(401, {});
       return;
     }
     Promise.all([
-      pool.query('select id, user_id, status, currency, total_amount, created_at, updated_at from orders where id = $1 and user_id = $2', [id, sub]),
+      pool.query(
+        'select id, user_id, status, currency, total_amount, created_at, updated_at from orders where id = $1 and user_id = $2',
+        [id, sub],
+      ),
       pool.query('select * from order_items where order_id = $1', [id]),
     ])
       .then(([order, items]) => done(order.rows[0] ? 200 : 404, { ...order.rows[0], items: items.rows }))

@@ -18,7 +18,11 @@ let expiredToken = '';
 /** An access token of a real user that has expired by the time the tests run. */
 beforeAll(async () => {
   const { client, session } = sessionClient();
-  session.current = await client.v1.auth.register.mutate({ email: 'expired@example.com', password: 'a long enough password', name: 'Old' });
+  session.current = await client.v1.auth.register.mutate({
+    email: 'expired@example.com',
+    password: 'a long enough password',
+    name: 'Old',
+  });
   expiredToken = session.current.accessToken;
   await new Promise((resolve) => setTimeout(resolve, 1_200));
 });
@@ -42,9 +46,16 @@ function sessionClient() {
 describe('createOrdersClient', () => {
   it('registers, logs in, lists, orders, sees a typed decline, pays, and refreshes an expired token transparently', async () => {
     const { client, session } = sessionClient();
-    const registered = await client.v1.auth.register.mutate({ email: 'client@example.com', password: 'a long enough password', name: 'Client' });
+    const registered = await client.v1.auth.register.mutate({
+      email: 'client@example.com',
+      password: 'a long enough password',
+      name: 'Client',
+    });
     expect(registered.user.email).toBe('client@example.com');
-    session.current = await client.v1.auth.login.mutate({ email: 'client@example.com', password: 'a long enough password' });
+    session.current = await client.v1.auth.login.mutate({
+      email: 'client@example.com',
+      password: 'a long enough password',
+    });
 
     const page = await client.v1.products.list.query({ q: 'client' });
     expect(page.items.map((product) => product.id)).toEqual([productId]);
@@ -56,7 +67,9 @@ describe('createOrdersClient', () => {
     if (!isOrdersError(declined, 'PAYMENT_DECLINED')) throw new Error('expected a decline');
     expect(declined.data.httpStatus).toBe(402);
     expect(declined.data.request_id).toMatch(/^[0-9a-f-]{36}$/);
-    expect(app.logs.forRequest(declined.data.request_id).some((line) => line.event === 'PaymentGatewayError')).toBe(true);
+    expect(app.logs.forRequest(declined.data.request_id).some((line) => line.event === 'PaymentGatewayError')).toBe(
+      true,
+    );
 
     const [failed] = (await client.v2.orders.list.query({ limit: 1 })).items;
     expect(failed?.status).toBe('payment_failed');
@@ -96,4 +109,3 @@ describe('createOrdersClient', () => {
     expect(isOrdersError(error, 'UNAUTHORIZED')).toBe(true);
   });
 });
-

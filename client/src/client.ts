@@ -35,7 +35,13 @@ function requestId(): string {
  */
 function createRefresher(options: OrdersClientOptions & { refresh: RefreshOptions }) {
   const plain = createTRPCClient<AppRouter>({
-    links: [httpBatchLink({ url: options.url, fetch: options.fetch, headers: () => ({ ...options.headers, 'x-request-id': requestId() }) })],
+    links: [
+      httpBatchLink({
+        url: options.url,
+        fetch: options.fetch,
+        headers: () => ({ ...options.headers, 'x-request-id': requestId() }),
+      }),
+    ],
   });
   let running: Promise<void> | undefined;
   return () =>

@@ -18,7 +18,12 @@ export type OrdersError<Code extends ErrorCode = ErrorCode> = TRPCClientError<Ap
 };
 
 function hasEnvelope(data: unknown): data is OrdersErrorData {
-  return typeof data === 'object' && data !== null && typeof (data as { code?: unknown }).code === 'string' && typeof (data as { request_id?: unknown }).request_id === 'string';
+  return (
+    typeof data === 'object' &&
+    data !== null &&
+    typeof (data as { code?: unknown }).code === 'string' &&
+    typeof (data as { request_id?: unknown }).request_id === 'string'
+  );
 }
 
 /**

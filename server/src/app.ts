@@ -107,7 +107,11 @@ export function createApp(options: AppOptions) {
         if (await panel(res, path.slice('/panel'.length))) return;
       }
     }
-    sendError(res, { code: 'ROUTE_NOT_FOUND', message: `No route for ${req.method ?? 'GET'} ${path}`, request_id: context.request_id });
+    sendError(res, {
+      code: 'ROUTE_NOT_FOUND',
+      message: `No route for ${req.method ?? 'GET'} ${path}`,
+      request_id: context.request_id,
+    });
   }
 
   function handleRequest(req: IncomingMessage, res: ServerResponse): void {

@@ -25,7 +25,9 @@ function printWelcome(config: Config, url: string): void {
       '',
       `  orders-service is up at ${url}`,
       `  Swagger UI   ${url}/docs      (Authorize with the accessToken from POST /api/v1/auth/login)`,
-      ...(config.panelEnabled ? [`  tRPC panel   ${url}/panel     (Headers: Authorization: Bearer <accessToken>)`] : []),
+      ...(config.panelEnabled
+        ? [`  tRPC panel   ${url}/panel     (Headers: Authorization: Bearer <accessToken>)`]
+        : []),
       `  Customer     ${DEMO_CUSTOMER.email} / ${DEMO_CUSTOMER.password}`,
       `  Admin        ${config.admin.email} / ${adminPassword}   (seeded on the embedded database; else pnpm db:seed)`,
       '',
@@ -39,7 +41,9 @@ function readConfig(): Config {
     return loadConfig();
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`orders-service cannot start.\n${error.message}\nSee .env.example for every variable and its default.\n`);
+    process.stderr.write(
+      `orders-service cannot start.\n${error.message}\nSee .env.example for every variable and its default.\n`,
+    );
     process.exit(1);
   }
 }
@@ -61,9 +65,17 @@ async function runServer(config: Config, logger: Logger, { migrate }: { migrate:
     if (outcome.wasEmpty && database.kind === 'pglite') {
       const products = await seedDemoProducts(database.db);
       const fallback = config.nodeEnv === 'development' ? DEV_ADMIN_PASSWORD : undefined;
-      const users = await seedUsers(database.db, { email: config.admin.email, password: config.admin.password ?? fallback });
+      const users = await seedUsers(database.db, {
+        email: config.admin.email,
+        password: config.admin.password ?? fallback,
+      });
       const orders = await seedDemoOrders({ db: database.db, logger });
-      logger.info('db_seeded', { products, admin_created: users.adminCreated, customer_created: users.customerCreated, orders });
+      logger.info('db_seeded', {
+        products,
+        admin_created: users.adminCreated,
+        customer_created: users.customerCreated,
+        orders,
+      });
     }
   }
   const app = createApp({

@@ -33,6 +33,12 @@ export const ROUTES = {
   'products.get': { type: 'query', method: 'GET', path: '/products/{productId}' },
   'products.create': { type: 'mutation', method: 'POST', path: '/products' },
   'products.update': { type: 'mutation', method: 'PATCH', path: '/products/{productId}' },
+  'orders.create': { type: 'mutation', method: 'POST', path: '/orders/create' },
+  'orders.pay': { type: 'mutation', method: 'POST', path: '/orders/{orderId}/pay' },
+  'orders.cancel': { type: 'mutation', method: 'POST', path: '/orders/{orderId}/cancel' },
+  'orders.get': { type: 'query', method: 'GET', path: '/orders/{orderId}' },
+  'orders.payments': { type: 'query', method: 'GET', path: '/orders/{orderId}/payments' },
+  'orders.list': { type: 'query', method: 'GET', path: '/orders' },
 } as const satisfies Record<string, Route>;
 
 export type ProcedureName = keyof typeof ROUTES;
@@ -120,7 +126,15 @@ export async function callApi<Data = unknown>(
     const { httpStatus: _httpStatus, path: _path, ...envelope } = (body as TrpcErrorBody).error.data;
     error = envelope;
   }
-  return { protocol, status: res.status, headers: res.headers, requestId: res.headers.get('x-request-id'), body, data: data as Data, error };
+  return {
+    protocol,
+    status: res.status,
+    headers: res.headers,
+    requestId: res.headers.get('x-request-id'),
+    body,
+    data: data as Data,
+    error,
+  };
 }
 
 /** Asserts a refusal: status, the envelope's code (and reason), and its request id, on either protocol. */
@@ -208,7 +222,12 @@ export interface TestUser {
  */
 export async function registerUser(
   app: TestApp,
-  { secrets, label = 'user', role = 'customer', headers }: { secrets: SecretLedger; label?: string; role?: 'customer' | 'admin'; headers?: Record<string, string> },
+  {
+    secrets,
+    label = 'user',
+    role = 'customer',
+    headers,
+  }: { secrets: SecretLedger; label?: string; role?: 'customer' | 'admin'; headers?: Record<string, string> },
 ): Promise<TestUser> {
   const email = uniqueEmail(label);
   const password = newPassword();
@@ -221,7 +240,14 @@ export async function registerUser(
   if (res.status !== 200) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
   secrets.addSession(res.data);
   if (role === 'admin') await setRole(app, res.data.user.id, 'admin');
-  return { id: res.data.user.id, email, password, session: res.data, accessToken: res.data.accessToken, refreshToken: res.data.refreshToken };
+  return {
+    id: res.data.user.id,
+    email,
+    password,
+    session: res.data,
+    accessToken: res.data.accessToken,
+    refreshToken: res.data.refreshToken,
+  };
 }
 
 export async function setRole(app: TestApp, userId: string, role: 'customer' | 'admin'): Promise<void> {
@@ -241,9 +267,15 @@ export function forgeToken(
 ): string {
   const now = Math.floor(Date.now() / 1000);
   const payload = Object.fromEntries(
-    Object.entries({ typ: 'access', role: 'customer', iss: JWT_ISSUER, aud: JWT_AUDIENCE, iat: now, exp: now + 900, ...claims }).filter(
-      ([, value]) => value !== undefined,
-    ),
+    Object.entries({
+      typ: 'access',
+      role: 'customer',
+      iss: JWT_ISSUER,
+      aud: JWT_AUDIENCE,
+      iat: now,
+      exp: now + 900,
+      ...claims,
+    }).filter(([, value]) => value !== undefined),
   );
   return jwt.sign(payload, secret, { algorithm });
 }
@@ -252,11 +284,21 @@ export function forgeToken(
 export function unsignedToken(claims: Record<string, unknown>): string {
   const now = Math.floor(Date.now() / 1000);
   const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  const payload = { typ: 'access', role: 'customer', iss: JWT_ISSUER, aud: JWT_AUDIENCE, iat: now, exp: now + 900, ...claims };
+  const payload = {
+    typ: 'access',
+    role: 'customer',
+    iss: JWT_ISSUER,
+    aud: JWT_AUDIENCE,
+    iat: now,
+    exp: now + 900,
+    ...claims,
+  };
   return `${part({ alg: 'none', typ: 'JWT' })}.${part(payload)}.`;
 }
 
 /** A body with its request ids taken out, to compare two answers that must not differ otherwise. */
 export function withoutRequestId(body: unknown): unknown {
-  return JSON.parse(JSON.stringify(body), (key: string, value: unknown) => (key === 'request_id' ? undefined : value)) as unknown;
+  return JSON.parse(JSON.stringify(body), (key: string, value: unknown) =>
+    key === 'request_id' ? undefined : value,
+  ) as unknown;
 }

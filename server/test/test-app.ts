@@ -5,6 +5,8 @@ import { startHttpServer, type RunningServer } from '../src/core/http-server.ts'
 import { createLogger, type Logger } from '../src/core/logging.ts';
 import { migrateToLatest } from '../src/core/migrations.ts';
 import { createReadinessCheck } from '../src/core/readiness.ts';
+import type { PaymentGateway } from '../src/services/payment-gateway/index.ts';
+import { recordRestResponses, type RestRecorder } from './contract.ts';
 import { LogCapture } from './log-capture.ts';
 import { createTestDatabase, type TestDatabase } from './test-database.ts';
 
@@ -18,16 +20,19 @@ export interface TestApp {
   database: DatabaseHandle;
   testDatabase: TestDatabase;
   server: RunningServer;
+  /** Every `/api` response so far; `close()` checks them all against openapi.json. */
+  rest: RestRecorder;
   close(): Promise<void>;
 }
 
 /**
  * The real app on a real, migrated database of its own, listening on a free port, with
- * every log line captured. `env` overrides configuration variables as a .env file would.
+ * every log line captured. `env` overrides configuration variables as a .env file would;
+ * `gateway` replaces the payment gateway PAYMENT_GATEWAY names (to count or stall charges).
  */
 export async function startTestApp(
   env: Record<string, string> = {},
-  { logQueries = true }: { logQueries?: boolean } = {},
+  { logQueries = true, gateway }: { logQueries?: boolean; gateway?: PaymentGateway } = {},
 ): Promise<TestApp> {
   const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'debug', PORT: '0', ...env });
   const logs = new LogCapture();
@@ -41,8 +46,10 @@ export async function startTestApp(
     config,
     version: '0.0.0-test',
     checkReadiness: createReadinessCheck({ db: database.db, ping: database.ping }),
+    ...(gateway ? { gateway } : {}),
   });
-  const server = await startHttpServer(app, { host: '127.0.0.1', port: 0, shutdownTimeoutMs: 2_000 });
+  const rest = recordRestResponses(app);
+  const server = await startHttpServer(rest.handler, { host: '127.0.0.1', port: 0, shutdownTimeoutMs: 2_000 });
   return {
     url: server.url,
     config,
@@ -51,10 +58,12 @@ export async function startTestApp(
     database,
     testDatabase,
     server,
+    rest,
     close: async () => {
       await server.stop();
       await database.close();
       await testDatabase.drop();
+      rest.verify();
     },
   };
 }

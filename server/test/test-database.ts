@@ -49,7 +49,10 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       pgliteDir: undefined,
       open: (logger, { logQueries = false } = {}) =>
         createDatabase({ ...options, url, pgliteDir: '', logQueries }, logger),
-      drop: () => admin(TEST_SERVER_URL, (client) => client.query(`drop database if exists "${name}" with (force)`)).then(() => undefined),
+      drop: () =>
+        admin(TEST_SERVER_URL, (client) => client.query(`drop database if exists "${name}" with (force)`)).then(
+          () => undefined,
+        ),
     };
   }
   const folder = mkdtempSync(join(tmpdir(), 'orders-test-'));

@@ -36,7 +36,7 @@ export const AuthSessionSchema = z
     accessToken: z.string(),
     refreshToken: z.string(),
     tokenType: z.literal('Bearer'),
-    expiresIn: z.int().meta({ description: 'seconds until the access token expires' }),
+    expiresIn: z.int().meta({ description: 'seconds until the access token expires', example: 900 }),
   })
   .meta({ id: 'AuthSession' });
 export type AuthSession = z.infer<typeof AuthSessionSchema>;

@@ -56,7 +56,10 @@ export const ErrorEnvelopeSchema = z
     reason: z
       .string()
       .optional()
-      .meta({ description: 'why authentication was refused, e.g. "Expired Token" (401/403 only)', example: 'Expired Token' }),
+      .meta({
+        description: 'why authentication was refused, e.g. "Expired Token" (401/403 only)',
+        example: 'Expired Token',
+      }),
     issues: z.array(ValidationIssueSchema).optional(),
   })
   .meta({ id: 'Error' });

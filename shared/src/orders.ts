@@ -54,8 +54,8 @@ export type OrderRefInput = z.infer<typeof OrderRefInputSchema>;
 export const OrderLineSchema = z
   .object({
     productId: ProductIdSchema,
-    productName: z.string(),
-    quantity: z.int(),
+    productName: z.string().meta({ example: 'Ceramic mug' }),
+    quantity: z.int().meta({ example: 2 }),
     unitPrice: MoneySchema,
     lineTotal: MoneySchema,
   })
@@ -80,10 +80,13 @@ export const PaymentSchema = z
     orderId: OrderIdSchema,
     amount: MoneySchema,
     status: PaymentStatusSchema,
-    gateway: z.string(),
-    gatewayReference: z.string().nullable(),
-    paymentMethod: z.string(),
-    declineCode: z.string().nullable(),
+    gateway: z.string().meta({ example: 'simulated' }),
+    gatewayReference: z.string().nullable().meta({ example: 'ch_sim_5f0c7a2e9b8d4c1e8f3a6b2d7c9e0f14' }),
+    paymentMethod: z.string().meta({ example: 'pm_card_visa' }),
+    declineCode: z
+      .string()
+      .nullable()
+      .meta({ description: 'set on a declined attempt', example: 'insufficient_funds' }),
     failureReason: z.string().nullable(),
     refundedAt: z.iso.datetime().nullable(),
     createdAt: z.iso.datetime(),
@@ -94,7 +97,7 @@ export type Payment = z.infer<typeof PaymentSchema>;
 export const PaymentListSchema = z.object({ items: z.array(PaymentSchema) }).meta({ id: 'PaymentList' });
 
 export const ListOrdersInputSchema = PageQuerySchema.extend({
-  userId: UserIdSchema.optional().meta({ description: 'admins only: one user\'s orders' }),
+  userId: UserIdSchema.optional().meta({ description: "admins only: one user's orders" }),
   status: OrderStatusSchema.optional(),
 }).prefault({});
 export type ListOrdersInput = z.infer<typeof ListOrdersInputSchema>;
@@ -105,7 +108,7 @@ export const ListOrdersV2InputSchema = z
   .strictObject({
     limit: z.int().min(1).max(MAX_PAGE_LIMIT).default(DEFAULT_PAGE_LIMIT),
     cursor: z.string().min(1).max(512).optional().meta({ description: 'nextCursor of the previous page' }),
-    userId: UserIdSchema.optional().meta({ description: 'admins only: one user\'s orders' }),
+    userId: UserIdSchema.optional().meta({ description: "admins only: one user's orders" }),
     status: OrderStatusSchema.optional(),
   })
   .prefault({});

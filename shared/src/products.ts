@@ -10,11 +10,11 @@ export const ProductIdSchema = z
 export const ProductSchema = z
   .object({
     id: ProductIdSchema,
-    sku: z.string(),
-    name: z.string(),
-    description: z.string().nullable(),
+    sku: z.string().meta({ example: 'MUG-001' }),
+    name: z.string().meta({ example: 'Ceramic mug' }),
+    description: z.string().nullable().meta({ example: 'Stoneware, 350 ml, dishwasher safe' }),
     price: MoneySchema,
-    stock: z.int().min(0),
+    stock: z.int().min(0).meta({ example: 25 }),
     active: z.boolean(),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),

@@ -19,8 +19,8 @@ export const EmailSchema = z
 export const UserSchema = z
   .object({
     id: UserIdSchema,
-    email: z.string(),
-    name: z.string(),
+    email: z.string().meta({ example: 'ada@example.com' }),
+    name: z.string().meta({ example: 'Ada Lovelace' }),
     role: UserRoleSchema,
     disabled: z.boolean(),
     createdAt: z.iso.datetime(),

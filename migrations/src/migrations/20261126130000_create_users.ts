@@ -7,13 +7,23 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('email', 'text', (column) => column.notNull())
     .addColumn('password_hash', 'text', (column) => column.notNull())
     .addColumn('name', 'text', (column) => column.notNull())
-    .addColumn('role', 'text', (column) => column.notNull().defaultTo('customer').check(sql`role in ('customer', 'admin')`))
+    .addColumn('role', 'text', (column) =>
+      column
+        .notNull()
+        .defaultTo('customer')
+        .check(sql`role in ('customer', 'admin')`),
+    )
     .addColumn('disabled_at', 'timestamptz')
     .addColumn('created_at', 'timestamptz', (column) => column.notNull().defaultTo(sql`now()`))
     .addColumn('updated_at', 'timestamptz', (column) => column.notNull().defaultTo(sql`now()`))
     .execute();
   // One account per address, whatever its case.
-  await db.schema.createIndex('users_email_index').on('users').unique().expression(sql`lower(email)`).execute();
+  await db.schema
+    .createIndex('users_email_index')
+    .on('users')
+    .unique()
+    .expression(sql`lower(email)`)
+    .execute();
 
   await db.schema
     .createTable('refresh_tokens')

@@ -6,9 +6,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('id', 'text', (column) => column.primaryKey())
     .addColumn('user_id', 'text', (column) => column.notNull().references('users.id'))
     .addColumn('status', 'text', (column) =>
-      column
-        .notNull()
-        .check(sql`status in ('pending_payment', 'paid', 'payment_failed', 'cancelled', 'refunded')`),
+      column.notNull().check(sql`status in ('pending_payment', 'paid', 'payment_failed', 'cancelled', 'refunded')`),
     )
     .addColumn('currency', 'char(3)', (column) => column.notNull().check(sql`currency ~ '^[A-Z]{3}$'`))
     .addColumn('total_amount', 'integer', (column) => column.notNull().check(sql`total_amount >= 0`))
@@ -62,7 +60,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('created_at', 'timestamptz', (column) => column.notNull().defaultTo(sql`now()`))
     .addPrimaryKeyConstraint('idempotency_keys_pkey', ['user_id', 'key'])
     .execute();
-  await db.schema.createIndex('idempotency_keys_created_at_index').on('idempotency_keys').column('created_at').execute();
+  await db.schema
+    .createIndex('idempotency_keys_created_at_index')
+    .on('idempotency_keys')
+    .column('created_at')
+    .execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

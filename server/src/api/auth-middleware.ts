@@ -44,7 +44,10 @@ export const identifyViewer = t.middleware(async ({ ctx, next }) => {
 export const requireAdmin = t.middleware(async ({ ctx, next }) => {
   const auth = await ctx.authenticate();
   if (auth.ok && auth.user.role !== 'admin') {
-    ctx.logger.warn('auth_failure', { reason: 'Insufficient Role', context: { user_id: auth.user.id, role: auth.user.role, required: 'admin' } });
+    ctx.logger.warn('auth_failure', {
+      reason: 'Insufficient Role',
+      context: { user_id: auth.user.id, role: auth.user.role, required: 'admin' },
+    });
     throw new AppError('FORBIDDEN', 'This needs the admin role', { reason: 'Insufficient Role' });
   }
   return next();

@@ -54,9 +54,16 @@ function authenticatorFor(input: ContextInput): () => Promise<AccessCheck> {
     (result ??= check().then((outcome) => {
       if (outcome.ok) {
         setRequestUser(outcome.user);
-        input.logger.info('auth_success', { user_id: outcome.user.id, role: outcome.user.role, auth_method: 'access_token' });
+        input.logger.info('auth_success', {
+          user_id: outcome.user.id,
+          role: outcome.user.role,
+          auth_method: 'access_token',
+        });
       } else {
-        input.logger.warn('auth_failure', { reason: outcome.reason, ...(outcome.detail ? { context: outcome.detail } : {}) });
+        input.logger.warn('auth_failure', {
+          reason: outcome.reason,
+          ...(outcome.detail ? { context: outcome.detail } : {}),
+        });
       }
       return outcome;
     }));

@@ -19,7 +19,12 @@ function causeChain(error: unknown): unknown[] {
 
 async function logUnhandledException(
   logger: Logger,
-  { error, procedure, type, getRawInput }: { error: TRPCError; procedure: string; type: string; getRawInput: () => Promise<unknown> },
+  {
+    error,
+    procedure,
+    type,
+    getRawInput,
+  }: { error: TRPCError; procedure: string; type: string; getRawInput: () => Promise<unknown> },
 ) {
   const original = error.cause ?? error;
   logger.error('unhandled_exception', {
@@ -67,8 +72,9 @@ export const logProcedureCall = t.middleware(async ({ ctx, path, type, next, get
   const error = appError ? toTrpcError(appError) : result.error;
   const { code, message } = toErrorEnvelope(error, { requestId: ctx.requestId, exposeInternalMessage: true });
   const status = httpStatusOf(code);
-  const challenge = status === 401 ? { 'WWW-Authenticate': bearerChallenge(appError?.reason) } : {};
-  const headers = { ...challenge, ...appError?.headers };
+  // Every 401 challenges the caller (RFC 9110); a header the error brings wins.
+  const headers: Record<string, string> = { ...appError?.headers };
+  if (status === 401) headers['WWW-Authenticate'] ??= bearerChallenge(appError?.reason);
   for (const [name, value] of Object.entries(headers)) ctx.setHeader(name, value);
   // A refused call is the caller's problem (WARN); a failed one is ours (ERROR).
   ctx.logger[status >= 500 ? 'error' : 'warn']('procedure_call', {

@@ -23,8 +23,7 @@ export function createPanel(appRouter: AppRouter, { basePath, trpcUrl }: { baseP
     transformer: undefined,
     meta: {
       title: 'orders-service',
-      description:
-        'Every procedure of the API. Set a Bearer token with the Headers button to call protected ones.',
+      description: 'Every procedure of the API. Set a Bearer token with the Headers button to call protected ones.',
     },
   });
   if (!rendered.includes(MONACO_CDN) || !rendered.includes(VALIDATE_ON_CLIENT_DEFAULT)) {

@@ -31,9 +31,7 @@ function toRestErrorBody(body: string, requestId: string): string {
   const data = parsed.data;
   const envelope: ErrorEnvelope = {
     code:
-      data?.code ??
-      CODE_FOR_TRPC[(parsed.code ?? 'INTERNAL_SERVER_ERROR') as keyof typeof CODE_FOR_TRPC] ??
-      'INTERNAL',
+      data?.code ?? CODE_FOR_TRPC[(parsed.code ?? 'INTERNAL_SERVER_ERROR') as keyof typeof CODE_FOR_TRPC] ?? 'INTERNAL',
     message: data?.message ?? parsed.message ?? 'Internal server error',
     request_id: data?.request_id ?? requestId,
     ...(data?.reason ? { reason: data.reason } : {}),
@@ -71,11 +69,16 @@ export function createRestHandler(deps: RequestDeps & { appRouter: AppRouter; ba
       // The body is parsed: trpc-to-openapi must not insist on a content type for it again.
       req.headers['content-type'] = 'application/json';
     }
+    // trpc-to-openapi answers every HEAD with an empty 204, route or not. HEAD is GET without
+    // the body (RFC 9110), and Node sends no body for a HEAD response: serve it as that GET.
+    if (req.method === 'HEAD') req.method = 'GET';
     req.url = (req.url ?? '/').slice(deps.basePath.length) || '/';
 
     const end = res.end.bind(res) as (chunk?: unknown) => ServerResponse;
     res.end = ((chunk?: unknown) =>
-      end(res.statusCode >= 400 && typeof chunk === 'string' ? toRestErrorBody(chunk, requestId) : chunk)) as typeof res.end;
+      end(
+        res.statusCode >= 400 && typeof chunk === 'string' ? toRestErrorBody(chunk, requestId) : chunk,
+      )) as typeof res.end;
 
     await openApiHandler(req, res);
   };

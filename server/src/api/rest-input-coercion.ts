@@ -32,7 +32,14 @@ function pinOff(schema: unknown, seen: Set<SchemaDef>): void {
     if (def.coerce !== true) Object.defineProperty(def, 'coerce', { get: alwaysOff, set: ignore, configurable: true });
     return;
   }
-  const inner = [def.innerType, def.element, def.in, def.out, ...(def.options ?? []), ...Object.values(def.shape ?? {})];
+  const inner = [
+    def.innerType,
+    def.element,
+    def.in,
+    def.out,
+    ...(def.options ?? []),
+    ...Object.values(def.shape ?? {}),
+  ];
   if (def.type === 'lazy' && def.getter) inner.push(def.getter());
   for (const child of inner) pinOff(child, seen);
 }
@@ -47,7 +54,9 @@ function pinOff(schema: unknown, seen: Set<SchemaDef>): void {
  */
 export function keepBodyInputsStrict(router: AnyRouter): void {
   const seen = new Set<SchemaDef>();
-  for (const procedure of Object.values(router._def.procedures as Record<string, { _def: { meta?: unknown; inputs: unknown[] } }>)) {
+  for (const procedure of Object.values(
+    router._def.procedures as Record<string, { _def: { meta?: unknown; inputs: unknown[] } }>,
+  )) {
     const method = (procedure._def.meta as { openapi?: { method?: string } } | undefined)?.openapi?.method;
     if (method === undefined || !METHODS_WITH_BODY.has(method)) continue;
     for (const input of procedure._def.inputs) pinOff(input, seen);

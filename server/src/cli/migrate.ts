@@ -18,7 +18,9 @@ try {
     process.stdout.write(reverted.length ? `reverted: ${reverted.join(', ')}\n` : 'nothing to revert\n');
   } else {
     for (const migration of await migrationStatus(database.db)) {
-      process.stdout.write(`${migration.executedAt ? 'applied' : 'pending'}  ${migration.name}${migration.executedAt ? `  (${migration.executedAt})` : ''}\n`);
+      process.stdout.write(
+        `${migration.executedAt ? 'applied' : 'pending'}  ${migration.name}${migration.executedAt ? `  (${migration.executedAt})` : ''}\n`,
+      );
     }
   }
 } catch (error) {

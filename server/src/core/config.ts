@@ -23,9 +23,7 @@ const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: z.coerce.number<string>().int('must be a whole number').min(0).max(65_535).default(3000),
-  DATABASE_URL: z
-    .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' })
-    .optional(),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' }).optional(),
   PGLITE_DIR: z.string().min(1).default('.data/pglite'),
   MIGRATE_ON_START: booleanFlag.optional(),
   DB_POOL_MAX: positiveInt(200).default(10),
@@ -52,9 +50,7 @@ const EnvSchema = z.object({
         .filter(Boolean),
     )
     .pipe(
-      z.array(
-        z.union([z.literal('*'), z.url({ error: 'each origin must be a URL like https://app.example.com' })]),
-      ),
+      z.array(z.union([z.literal('*'), z.url({ error: 'each origin must be a URL like https://app.example.com' })])),
     ),
   TRUST_PROXY: booleanFlag.default(false),
   RATE_LIMIT_WINDOW_SECONDS: positiveInt(86_400).default(60),
@@ -162,9 +158,7 @@ const SECRET_VARIABLES = new Set(['JWT_SECRET', 'ADMIN_PASSWORD', 'DATABASE_URL'
  * `.env` file means "use the default". Throws a ConfigError naming every bad variable.
  */
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
-  const env = Object.fromEntries(
-    Object.entries(source).filter(([, value]) => value !== undefined && value !== ''),
-  );
+  const env = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ''));
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(

@@ -70,7 +70,8 @@ async function pgliteDialect(directory: string): Promise<Dialect> {
 
 export async function createDatabase(options: DatabaseOptions, logger: Logger): Promise<DatabaseHandle> {
   const url = options.url;
-  const dialect = url === undefined ? await pgliteDialect(options.pgliteDir) : postgresDialect({ ...options, url }, logger);
+  const dialect =
+    url === undefined ? await pgliteDialect(options.pgliteDir) : postgresDialect({ ...options, url }, logger);
   const db = new Kysely<Database>({
     dialect,
     ...(options.logQueries ? { log: queryLogger(logger) } : {}),

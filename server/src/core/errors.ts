@@ -68,7 +68,12 @@ export class AppError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    options: { context?: Record<string, unknown>; headers?: Record<string, string>; reason?: string; cause?: unknown } = {},
+    options: {
+      context?: Record<string, unknown>;
+      headers?: Record<string, string>;
+      reason?: string;
+      cause?: unknown;
+    } = {},
   ) {
     super(message, { cause: options.cause });
     this.status = ERROR_TABLE[code].status;

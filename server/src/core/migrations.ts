@@ -32,5 +32,8 @@ export async function migrateDown(db: Db, logger: Logger): Promise<string[]> {
 
 export async function migrationStatus(db: Db) {
   const migrations = await createMigrator(db).getMigrations();
-  return migrations.map((migration) => ({ name: migration.name, executedAt: migration.executedAt?.toISOString() ?? null }));
+  return migrations.map((migration) => ({
+    name: migration.name,
+    executedAt: migration.executedAt?.toISOString() ?? null,
+  }));
 }

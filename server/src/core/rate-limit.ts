@@ -17,7 +17,10 @@ export function createRateLimiter(db: Db, { windowSeconds }: { windowSeconds: nu
   let hits = 0;
 
   async function sweepExpired(): Promise<void> {
-    await db.deleteFrom('rate_limits').where('window_ends_at', '<', sql<Date>`now() - interval '1 hour'`).execute();
+    await db
+      .deleteFrom('rate_limits')
+      .where('window_ends_at', '<', sql<Date>`now() - interval '1 hour'`)
+      .execute();
   }
 
   return {

@@ -19,7 +19,15 @@ function withTimeout<Result>(promise: Promise<Result>, ms: number): Promise<Resu
  * Ready means: the database answers, and every migration this build ships has been applied.
  * Each check is bounded in time, so /readyz answers promptly even when the database hangs.
  */
-export function createReadinessCheck({ db, ping, timeoutMs = 2_000 }: { db: Db; ping: () => Promise<void>; timeoutMs?: number }) {
+export function createReadinessCheck({
+  db,
+  ping,
+  timeoutMs = 2_000,
+}: {
+  db: Db;
+  ping: () => Promise<void>;
+  timeoutMs?: number;
+}) {
   const migrator = createMigrator(db);
   return async function checkReadiness(): Promise<Readiness> {
     try {

@@ -2,7 +2,14 @@ import jwt from 'jsonwebtoken';
 import { describe, expect, it } from 'vitest';
 import { forgeToken, unsignedToken } from '../../test/api-client.ts';
 import { TEST_JWT_SECRET } from '../../test/test-app.ts';
-import { burnPasswordCheck, createTokenService, digestToken, hashPassword, verifyPassword, type TokenService } from './security.ts';
+import {
+  burnPasswordCheck,
+  createTokenService,
+  digestToken,
+  hashPassword,
+  verifyPassword,
+  type TokenService,
+} from './security.ts';
 
 const OPTIONS = {
   secret: TEST_JWT_SECRET,
@@ -86,10 +93,26 @@ describe('token service', () => {
   const refusals: { name: string; token: () => string; reason: string; as?: 'access' | 'refresh' }[] = [
     { name: 'not a JWT', token: () => 'not.a.jwt', reason: 'Malformed Token' },
     { name: 'an empty string', token: () => '', reason: 'Malformed Token' },
-    { name: 'another secret', token: () => forgeToken({ sub: 'usr_ADA' }, { secret: 'x'.repeat(40) }), reason: 'Invalid Signature' },
-    { name: 'a tampered payload', token: () => tamper(tokens.signAccessToken({ id: 'usr_ADA', role: 'customer' })), reason: 'Invalid Signature' },
-    { name: 'expired', token: () => forgeToken({ sub: 'usr_ADA', iat: now() - 100, exp: now() - 10 }), reason: 'Expired Token' },
-    { name: 'not yet valid', token: () => forgeToken({ sub: 'usr_ADA', nbf: now() + 60 }), reason: 'Token Not Yet Valid' },
+    {
+      name: 'another secret',
+      token: () => forgeToken({ sub: 'usr_ADA' }, { secret: 'x'.repeat(40) }),
+      reason: 'Invalid Signature',
+    },
+    {
+      name: 'a tampered payload',
+      token: () => tamper(tokens.signAccessToken({ id: 'usr_ADA', role: 'customer' })),
+      reason: 'Invalid Signature',
+    },
+    {
+      name: 'expired',
+      token: () => forgeToken({ sub: 'usr_ADA', iat: now() - 100, exp: now() - 10 }),
+      reason: 'Expired Token',
+    },
+    {
+      name: 'not yet valid',
+      token: () => forgeToken({ sub: 'usr_ADA', nbf: now() + 60 }),
+      reason: 'Token Not Yet Valid',
+    },
     { name: 'HS384', token: () => forgeToken({ sub: 'usr_ADA' }, { algorithm: 'HS384' }), reason: 'Invalid Algorithm' },
     { name: 'HS512', token: () => forgeToken({ sub: 'usr_ADA' }, { algorithm: 'HS512' }), reason: 'Invalid Algorithm' },
     { name: 'alg none', token: () => unsignedToken({ sub: 'usr_ADA' }), reason: 'Invalid Algorithm' },

@@ -53,8 +53,7 @@ export interface RefreshClaims {
 }
 
 export type VerifyResult<Claims> =
-  | { ok: true; claims: Claims }
-  | { ok: false; reason: AuthFailureReason; detail?: Record<string, unknown> };
+  { ok: true; claims: Claims } | { ok: false; reason: AuthFailureReason; detail?: Record<string, unknown> };
 
 const ALGORITHM = 'HS256';
 
@@ -68,7 +67,8 @@ function classify(error: unknown): { reason: AuthFailureReason; detail?: Record<
   }
   const message = error instanceof Error ? error.message : '';
   if (message === 'invalid signature') return { reason: 'Invalid Signature' };
-  if (message === 'invalid algorithm' || message === 'jwt signature is required') return { reason: 'Invalid Algorithm' };
+  if (message === 'invalid algorithm' || message === 'jwt signature is required')
+    return { reason: 'Invalid Algorithm' };
   if (message.startsWith('jwt audience invalid')) return { reason: 'Invalid Audience' };
   if (message.startsWith('jwt issuer invalid')) return { reason: 'Invalid Issuer' };
   return { reason: 'Malformed Token' };
@@ -91,7 +91,10 @@ export function createTokenService(options: TokenServiceOptions) {
   const key: KeyObject = createSecretKey(Buffer.from(options.secret, 'utf8'));
   const signOptions = { algorithm: ALGORITHM, issuer: options.issuer, audience: options.audience } as const;
 
-  function verifyToken<Claims extends { typ: TokenType; exp: number }>(token: string, type: TokenType): VerifyResult<Claims> {
+  function verifyToken<Claims extends { typ: TokenType; exp: number }>(
+    token: string,
+    type: TokenType,
+  ): VerifyResult<Claims> {
     const header = jwt.decode(token, { complete: true })?.header;
     if (!header) return { ok: false, reason: 'Malformed Token' };
     if (header.alg !== ALGORITHM) return { ok: false, reason: 'Invalid Algorithm', detail: { alg: header.alg } };
@@ -109,7 +112,8 @@ export function createTokenService(options: TokenServiceOptions) {
     if (typeof claims.exp !== 'number' || typeof (claims as { sub?: unknown }).sub !== 'string') {
       return { ok: false, reason: 'Malformed Token', detail: { missing: 'exp or sub' } };
     }
-    if (claims.typ !== type) return { ok: false, reason: 'Wrong Token Type', detail: { expected: type, got: claims.typ } };
+    if (claims.typ !== type)
+      return { ok: false, reason: 'Wrong Token Type', detail: { expected: type, got: claims.typ } };
     return { ok: true, claims };
   }
 

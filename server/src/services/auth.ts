@@ -129,10 +129,16 @@ async function revokeFamily(trx: Trx, familyId: string): Promise<void> {
  * issued. Presenting a spent token again means it leaked: the whole family is revoked, so
  * the thief's newer token stops working too.
  */
-export async function refreshSession(deps: AuthDeps, input: { refreshToken: string; client: ClientInfo }): Promise<AuthSession> {
+export async function refreshSession(
+  deps: AuthDeps,
+  input: { refreshToken: string; client: ClientInfo },
+): Promise<AuthSession> {
   const verified = deps.tokens.verifyRefreshToken(input.refreshToken);
   if (!verified.ok) {
-    deps.logger.warn('auth_failure', { reason: verified.reason, context: { token_type: 'refresh', ...verified.detail } });
+    deps.logger.warn('auth_failure', {
+      reason: verified.reason,
+      context: { token_type: 'refresh', ...verified.detail },
+    });
     throw unauthorized(verified.reason);
   }
   const { jti: tokenId, fam: familyId, sub: userId } = verified.claims;
@@ -147,10 +153,16 @@ export async function refreshSession(deps: AuthDeps, input: { refreshToken: stri
       .returning(['id'])
       .executeTakeFirst();
     if (!spent) {
-      const known = await trx.selectFrom('refresh_tokens').select(['replaced_by']).where('id', '=', tokenId).executeTakeFirst();
+      const known = await trx
+        .selectFrom('refresh_tokens')
+        .select(['replaced_by'])
+        .where('id', '=', tokenId)
+        .executeTakeFirst();
       if (!known) return { failure: 'Unknown Refresh Token' as const };
       await revokeFamily(trx, familyId);
-      return { failure: known.replaced_by === null ? ('Refresh Token Revoked' as const) : ('Refresh Token Reused' as const) };
+      return {
+        failure: known.replaced_by === null ? ('Refresh Token Revoked' as const) : ('Refresh Token Reused' as const),
+      };
     }
     const user = await trx.selectFrom('users').select(USER_COLUMNS).where('id', '=', userId).executeTakeFirst();
     if (!user) return { failure: 'Unknown User' as const };
@@ -160,7 +172,10 @@ export async function refreshSession(deps: AuthDeps, input: { refreshToken: stri
     return { session };
   });
   if (outcome.failure !== undefined) {
-    deps.logger.warn('auth_failure', { reason: outcome.failure, context: { user_id: userId, family_id: familyId, token_type: 'refresh' } });
+    deps.logger.warn('auth_failure', {
+      reason: outcome.failure,
+      context: { user_id: userId, family_id: familyId, token_type: 'refresh' },
+    });
     throw unauthorized(outcome.failure);
   }
   setRequestUser(outcome.session.user);
@@ -172,7 +187,10 @@ export async function refreshSession(deps: AuthDeps, input: { refreshToken: stri
 export async function logout(deps: AuthDeps, input: { refreshToken: string }): Promise<{ ok: true }> {
   const verified = deps.tokens.verifyRefreshToken(input.refreshToken);
   if (!verified.ok) {
-    deps.logger.warn('auth_failure', { reason: verified.reason, context: { token_type: 'refresh', ...verified.detail } });
+    deps.logger.warn('auth_failure', {
+      reason: verified.reason,
+      context: { token_type: 'refresh', ...verified.detail },
+    });
     throw unauthorized(verified.reason);
   }
   await withTransaction(deps, 'logout', (trx) => revokeFamily(trx, verified.claims.fam));
@@ -180,7 +198,8 @@ export async function logout(deps: AuthDeps, input: { refreshToken: string }): P
   return { ok: true };
 }
 
-export type AccessCheck = { ok: true; user: AuthUser } | { ok: false; reason: string; detail?: Record<string, unknown> };
+export type AccessCheck =
+  { ok: true; user: AuthUser } | { ok: false; reason: string; detail?: Record<string, unknown> };
 
 /** Checks an access token and the account behind it as it is now (role, disabled). */
 export async function checkAccessToken(deps: Pick<AuthDeps, 'db' | 'tokens'>, token: string): Promise<AccessCheck> {

@@ -102,7 +102,9 @@ export async function updateProduct(db: Db, { productId, ...changes }: UpdatePro
         ...(changes.sku === undefined ? {} : { sku: changes.sku }),
         ...(changes.name === undefined ? {} : { name: changes.name }),
         ...(changes.description === undefined ? {} : { description: changes.description }),
-        ...(changes.price === undefined ? {} : { price_amount: changes.price.amount, currency: changes.price.currency }),
+        ...(changes.price === undefined
+          ? {}
+          : { price_amount: changes.price.amount, currency: changes.price.currency }),
         ...(changes.stock === undefined ? {} : { stock: changes.stock }),
         ...(changes.active === undefined ? {} : { active: changes.active }),
         updated_at: new Date(),
@@ -110,7 +112,10 @@ export async function updateProduct(db: Db, { productId, ...changes }: UpdatePro
       .where('id', '=', productId)
       .returning(PRODUCT_COLUMNS)
       .executeTakeFirst();
-    if (!row) throw new AppError('PRODUCT_NOT_FOUND', `No product with id ${productId}`, { context: { product_id: productId } });
+    if (!row)
+      throw new AppError('PRODUCT_NOT_FOUND', `No product with id ${productId}`, {
+        context: { product_id: productId },
+      });
     return toProduct(row);
   } catch (error) {
     if (isUniqueViolation(error)) throw new AppError('SKU_TAKEN', `A product with SKU ${changes.sku} exists already`);

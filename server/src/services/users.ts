@@ -74,7 +74,8 @@ export async function updateUser(
       .where('id', '=', input.userId)
       .returning(USER_COLUMNS)
       .executeTakeFirst();
-    if (!row) throw new AppError('USER_NOT_FOUND', `No user with id ${input.userId}`, { context: { user_id: input.userId } });
+    if (!row)
+      throw new AppError('USER_NOT_FOUND', `No user with id ${input.userId}`, { context: { user_id: input.userId } });
     if (input.disabled === true) {
       await trx
         .updateTable('refresh_tokens')

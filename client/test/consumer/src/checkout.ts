@@ -1,11 +1,20 @@
-import { createOrdersClient, CreateOrderInputSchema, isOrdersError, type RouterInputs, type RouterOutputs } from '@orders/client';
+import {
+  createOrdersClient,
+  CreateOrderInputSchema,
+  isOrdersError,
+  type RouterInputs,
+  type RouterOutputs,
+} from '@orders/client';
 
 const tokens = { access: undefined as string | undefined };
 const client = createOrdersClient({ url: 'http://127.0.0.1:3000/trpc', getAccessToken: () => tokens.access });
 
 /** A checkout as a shop frontend writes it: validate the form, order, explain a decline. */
 export async function checkout(productId: string, quantity: number): Promise<string> {
-  const input: RouterInputs['v1']['orders']['create'] = { items: [{ productId, quantity }], paymentMethod: 'pm_card_visa' };
+  const input: RouterInputs['v1']['orders']['create'] = {
+    items: [{ productId, quantity }],
+    paymentMethod: 'pm_card_visa',
+  };
   const form = CreateOrderInputSchema.safeParse(input);
   if (!form.success) return form.error.issues[0]?.message ?? 'invalid';
   try {
@@ -19,8 +28,9 @@ export async function checkout(productId: string, quantity: number): Promise<str
 }
 
 export async function wrongInputsDoNotCompile(): Promise<void> {
+  const stringQuantity = [{ productId: 'prd_1', quantity: '2' }];
   // @ts-expect-error quantity is a number
-  await client.v1.orders.create.mutate({ items: [{ productId: 'prd_1', quantity: '2' }], paymentMethod: 'pm_card_visa' });
+  await client.v1.orders.create.mutate({ items: stringQuantity, paymentMethod: 'pm_card_visa' });
   // @ts-expect-error paymentMethod is required
   await client.v1.orders.create.mutate({ items: [{ productId: 'prd_1', quantity: 2 }] });
   // @ts-expect-error no such procedure

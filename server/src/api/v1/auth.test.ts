@@ -109,7 +109,8 @@ describe('access tokens: one exact reason per refusal, on both protocols', () =>
     {
       name: 'a token signed with another secret',
       reason: 'Invalid Signature',
-      headers: () => forged(forgeToken({ sub: customer.id }, { secret: 'another-secret-that-is-long-enough-0123456789' })),
+      headers: () =>
+        forged(forgeToken({ sub: customer.id }, { secret: 'another-secret-that-is-long-enough-0123456789' })),
     },
     {
       name: 'an expired token',
@@ -126,8 +127,16 @@ describe('access tokens: one exact reason per refusal, on both protocols', () =>
       reason: 'Invalid Algorithm',
       headers: () => forged(forgeToken({ sub: customer.id }, { algorithm: 'HS512' })),
     },
-    { name: 'an unsigned token (alg none)', reason: 'Invalid Algorithm', headers: () => forged(unsignedToken({ sub: customer.id })) },
-    { name: 'a refresh token used as an access token', reason: 'Wrong Token Type', headers: () => bearer(customer.refreshToken) },
+    {
+      name: 'an unsigned token (alg none)',
+      reason: 'Invalid Algorithm',
+      headers: () => forged(unsignedToken({ sub: customer.id })),
+    },
+    {
+      name: 'a refresh token used as an access token',
+      reason: 'Wrong Token Type',
+      headers: () => bearer(customer.refreshToken),
+    },
     {
       name: 'a token without a type',
       reason: 'Wrong Token Type',
@@ -148,7 +157,11 @@ describe('access tokens: one exact reason per refusal, on both protocols', () =>
       reason: 'Malformed Token',
       headers: () => forged(forgeToken({ sub: customer.id, exp: undefined })),
     },
-    { name: 'a valid token of a user who does not exist', reason: 'Unknown User', headers: () => forged(forgeToken({ sub: 'usr_NOBODY' })) },
+    {
+      name: 'a valid token of a user who does not exist',
+      reason: 'Unknown User',
+      headers: () => forged(forgeToken({ sub: 'usr_NOBODY' })),
+    },
     { name: 'a valid token of a disabled user', reason: 'User Disabled', headers: () => bearer(disabled.accessToken) },
   ];
 
@@ -169,11 +182,13 @@ describe('access tokens: one exact reason per refusal, on both protocols', () =>
   });
 
   it('a bad token on a public procedure is refused too, not treated as anonymous', async () => {
-    const res = await callApi(app.url, 'products.list', { protocol: 'rest', headers: { authorization: 'Bearer not-a-jwt' } });
+    const res = await callApi(app.url, 'products.list', {
+      protocol: 'rest',
+      headers: { authorization: 'Bearer not-a-jwt' },
+    });
     await expectTokenRefused(res, 'Malformed Token');
   });
 });
-
 
 describe('auth_success', () => {
   for (const protocol of PROTOCOLS) {
@@ -182,7 +197,12 @@ describe('auth_success', () => {
       expect(res.status).toBe(200);
       expect(res.data).toMatchObject({ id: customer.id, email: customer.email, role: 'customer', disabled: false });
       const [success] = await waitForLines(app.logs, { event: 'auth_success', filter: { request_id: res.requestId } });
-      expect(success).toMatchObject({ level: 'INFO', user_id: customer.id, role: 'customer', auth_method: 'access_token' });
+      expect(success).toMatchObject({
+        level: 'INFO',
+        user_id: customer.id,
+        role: 'customer',
+        auth_method: 'access_token',
+      });
       expect(app.logs.events('auth_failure', { request_id: res.requestId })).toEqual([]);
       const access = await accessLine(app.logs, res.requestId);
       expect(access).toMatchObject({ status: 200, user_id: customer.id, role: 'customer' });
@@ -192,10 +212,18 @@ describe('auth_success', () => {
       const res = await login(protocol, { email: customer.email, password: customer.password });
       expect(res.status).toBe(200);
       secrets.addSession(res.data);
-      expect(res.data).toMatchObject({ user: { id: customer.id, role: 'customer' }, tokenType: 'Bearer', expiresIn: 900 });
+      expect(res.data).toMatchObject({
+        user: { id: customer.id, role: 'customer' },
+        tokenType: 'Bearer',
+        expiresIn: 900,
+      });
       const [success] = await waitForLines(app.logs, { event: 'auth_success', filter: { request_id: res.requestId } });
       expect(success).toMatchObject({ level: 'INFO', user_id: customer.id, role: 'customer', auth_method: 'login' });
-      expect(await accessLine(app.logs, res.requestId)).toMatchObject({ status: 200, user_id: customer.id, role: 'customer' });
+      expect(await accessLine(app.logs, res.requestId)).toMatchObject({
+        status: 200,
+        user_id: customer.id,
+        role: 'customer',
+      });
     });
   }
 
@@ -262,7 +290,11 @@ describe('login', () => {
   it('issues tokens the service accepts, and stores only the refresh token digest', async () => {
     const session = await loginAs(customer);
     expect((await me('rest', { token: session.accessToken })).status).toBe(200);
-    const rows = await app.database.db.selectFrom('refresh_tokens').select(['token_hash', 'user_id']).where('user_id', '=', customer.id).execute();
+    const rows = await app.database.db
+      .selectFrom('refresh_tokens')
+      .select(['token_hash', 'user_id'])
+      .where('user_id', '=', customer.id)
+      .execute();
     expect(rows.map((row) => row.token_hash)).toContain(digestToken(session.refreshToken));
     expect(rows.map((row) => row.token_hash)).not.toContain(session.refreshToken);
   });
@@ -274,7 +306,10 @@ describe('register', () => {
       const email = uniqueEmail('New.User');
       const password = newPassword();
       secrets.add(password);
-      const res = await callApi<AuthSession>(app.url, 'auth.register', { protocol, input: { email, password, name: 'New User' } });
+      const res = await callApi<AuthSession>(app.url, 'auth.register', {
+        protocol,
+        input: { email, password, name: 'New User' },
+      });
       expect(res.status).toBe(200);
       secrets.addSession(res.data);
       expect(res.data).toMatchObject({
@@ -299,11 +334,18 @@ describe('register', () => {
       const email = uniqueEmail('sneaky');
       const password = newPassword();
       secrets.add(password);
-      const res = await callApi(app.url, 'auth.register', { protocol, input: { email, password, name: 'Sneaky', role: 'admin' } });
+      const res = await callApi(app.url, 'auth.register', {
+        protocol,
+        input: { email, password, name: 'Sneaky', role: 'admin' },
+      });
       const envelope = expectError(res, { status: 400, code: 'VALIDATION_FAILED' });
       expect(envelope.issues).toEqual([expect.objectContaining({ code: 'unrecognized_keys', path: '' })]);
       expect(envelope.message).toContain('role');
-      const rows = await app.database.db.selectFrom('users').select('id').where(sql<string>`lower(email)`, '=', email.toLowerCase()).execute();
+      const rows = await app.database.db
+        .selectFrom('users')
+        .select('id')
+        .where(sql<string>`lower(email)`, '=', email.toLowerCase())
+        .execute();
       expect(rows).toEqual([]);
       expect(app.logs.events('auth_success', { request_id: res.requestId })).toEqual([]);
     });
@@ -332,7 +374,10 @@ describe('register', () => {
 });
 
 async function countUsers(): Promise<number> {
-  const row = await app.database.db.selectFrom('users').select(sql<string>`count(*)`.as('total')).executeTakeFirstOrThrow();
+  const row = await app.database.db
+    .selectFrom('users')
+    .select(sql<string>`count(*)`.as('total'))
+    .executeTakeFirstOrThrow();
   return Number(row.total);
 }
 
@@ -400,7 +445,13 @@ describe('refresh: rotation and reuse detection', () => {
   });
 
   it('refuses a forged refresh token that was never issued: Unknown Refresh Token', async () => {
-    const token = forgeToken({ sub: customer.id, typ: 'refresh', role: undefined, jti: 'rtk_NEVERISSUED', fam: 'rtk_NOFAMILY' });
+    const token = forgeToken({
+      sub: customer.id,
+      typ: 'refresh',
+      role: undefined,
+      jti: 'rtk_NEVERISSUED',
+      fam: 'rtk_NOFAMILY',
+    });
     secrets.add(token);
     const res = await refresh('rest', token);
     expectError(res, { status: 401, code: 'UNAUTHORIZED', reason: 'Unknown Refresh Token' });
@@ -408,7 +459,14 @@ describe('refresh: rotation and reuse detection', () => {
   });
 
   it('refuses an expired refresh token: Expired Token', async () => {
-    const token = forgeToken({ sub: customer.id, typ: 'refresh', role: undefined, jti: 'rtk_OLD', fam: 'rtk_OLD', exp: nowSeconds() - 5 });
+    const token = forgeToken({
+      sub: customer.id,
+      typ: 'refresh',
+      role: undefined,
+      jti: 'rtk_OLD',
+      fam: 'rtk_OLD',
+      exp: nowSeconds() - 5,
+    });
     secrets.add(token);
     const res = await refresh('trpc', token);
     expectError(res, { status: 401, code: 'UNAUTHORIZED', reason: 'Expired Token' });
@@ -430,7 +488,11 @@ describe('refresh: rotation and reuse detection', () => {
 
 async function familyRows(refreshToken: string) {
   const db = app.database.db;
-  const own = await db.selectFrom('refresh_tokens').select('family_id').where('token_hash', '=', digestToken(refreshToken)).executeTakeFirstOrThrow();
+  const own = await db
+    .selectFrom('refresh_tokens')
+    .select('family_id')
+    .where('token_hash', '=', digestToken(refreshToken))
+    .executeTakeFirstOrThrow();
   return db
     .selectFrom('refresh_tokens')
     .select(['id', 'token_hash', 'revoked_at', 'replaced_by'])

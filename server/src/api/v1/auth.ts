@@ -19,7 +19,15 @@ const clientOf = (ctx: Context) => ({ ip: ctx.ip, userAgent: ctx.userAgent });
 export function authRouter(version: ApiVersion) {
   return router({
     register: publicProcedure
-      .meta(route(version, { method: 'POST', path: '/auth/register', operationId: 'auth.register', tags: ['auth'], summary: 'Create a customer account and open a session' }))
+      .meta(
+        route(version, {
+          method: 'POST',
+          path: '/auth/register',
+          operationId: 'auth.register',
+          tags: ['auth'],
+          summary: 'Create a customer account and open a session',
+        }),
+      )
       .input(RegisterInputSchema)
       .output(AuthSessionSchema)
       .mutation(async ({ ctx, input }) => {
@@ -28,7 +36,16 @@ export function authRouter(version: ApiVersion) {
       }),
 
     login: publicProcedure
-      .meta(route(version, { method: 'POST', path: '/auth/login', operationId: 'auth.login', tags: ['auth'], summary: 'Open a session with email and password', description: 'A wrong email and a wrong password give the same 401 INVALID_CREDENTIALS.' }))
+      .meta(
+        route(version, {
+          method: 'POST',
+          path: '/auth/login',
+          operationId: 'auth.login',
+          tags: ['auth'],
+          summary: 'Open a session with email and password',
+          description: 'A wrong email and a wrong password give the same 401 INVALID_CREDENTIALS.',
+        }),
+      )
       .input(LoginInputSchema)
       .output(AuthSessionSchema)
       .mutation(async ({ ctx, input }) => {
@@ -37,7 +54,16 @@ export function authRouter(version: ApiVersion) {
       }),
 
     refresh: publicProcedure
-      .meta(route(version, { method: 'POST', path: '/auth/refresh', operationId: 'auth.refresh', tags: ['auth'], summary: 'Trade a refresh token for a new session', description: 'The presented token is spent. Presenting a spent token again revokes its whole family.' }))
+      .meta(
+        route(version, {
+          method: 'POST',
+          path: '/auth/refresh',
+          operationId: 'auth.refresh',
+          tags: ['auth'],
+          summary: 'Trade a refresh token for a new session',
+          description: 'The presented token is spent. Presenting a spent token again revokes its whole family.',
+        }),
+      )
       .input(RefreshTokenInputSchema)
       .output(AuthSessionSchema)
       .mutation(async ({ ctx, input }) => {
@@ -46,13 +72,30 @@ export function authRouter(version: ApiVersion) {
       }),
 
     logout: publicProcedure
-      .meta(route(version, { method: 'POST', path: '/auth/logout', operationId: 'auth.logout', tags: ['auth'], summary: 'Revoke the session of a refresh token' }))
+      .meta(
+        route(version, {
+          method: 'POST',
+          path: '/auth/logout',
+          operationId: 'auth.logout',
+          tags: ['auth'],
+          summary: 'Revoke the session of a refresh token',
+        }),
+      )
       .input(RefreshTokenInputSchema)
       .output(OkSchema)
       .mutation(({ ctx, input }) => logout(ctx, input)),
 
     me: protectedProcedure
-      .meta(route(version, { method: 'GET', path: '/auth/me', operationId: 'auth.me', tags: ['auth'], summary: 'The signed-in user', protect: true }))
+      .meta(
+        route(version, {
+          method: 'GET',
+          path: '/auth/me',
+          operationId: 'auth.me',
+          tags: ['auth'],
+          summary: 'The signed-in user',
+          protect: true,
+        }),
+      )
       .input(z.strictObject({}).prefault({}))
       .output(UserSchema)
       .query(({ ctx }) => getUser(ctx.db, { userId: ctx.user.id })),

@@ -58,7 +58,9 @@ describe('v1.products.get', () => {
     expect(rest.status).toBe(200);
     const product = (await rest.json()) as Record<string, unknown>;
     expect(product).toMatchObject({ id: mugId, sku: 'MUG-BLUE', price: { amount: 1290, currency: 'EUR' }, stock: 7 });
-    const rpc = (await (await trpcGet('v1.products.get', { productId: mugId })).json()) as { result: { data: unknown } };
+    const rpc = (await (await trpcGet('v1.products.get', { productId: mugId })).json()) as {
+      result: { data: unknown };
+    };
     expect(rpc.result.data).toEqual(product);
   });
 
@@ -74,7 +76,10 @@ describe('v1.products.get', () => {
     const rpc = await trpcGet('v1.products.get', { productId: 'prd_UNKNOWN' });
     expect(rpc.status).toBe(404);
     const rpcBody = (await rpc.json()) as { error: { data: Record<string, unknown> } };
-    expect(rpcBody.error.data).toMatchObject({ code: 'PRODUCT_NOT_FOUND', request_id: rpc.headers.get('x-request-id') });
+    expect(rpcBody.error.data).toMatchObject({
+      code: 'PRODUCT_NOT_FOUND',
+      request_id: rpc.headers.get('x-request-id'),
+    });
   });
 
   it('rejects a malformed id with 400 VALIDATION_FAILED naming the field', async () => {

@@ -20,7 +20,8 @@ export function productsRouter(version: ApiVersion) {
           operationId: 'products.list',
           tags: ['products'],
           summary: 'List products',
-          description: 'Newest first, offset paging. `q` matches name or SKU, case-insensitively. Inactive products are listed for admins only.',
+          description:
+            'Newest first, offset paging. `q` matches name or SKU, case-insensitively. Inactive products are listed for admins only.',
         }),
       )
       .input(ListProductsInputSchema)
@@ -28,7 +29,15 @@ export function productsRouter(version: ApiVersion) {
       .query(({ ctx, input }) => listProducts(ctx.db, { ...input, includeInactive: ctx.viewer?.role === 'admin' })),
 
     get: viewerProcedure
-      .meta(route(version, { method: 'GET', path: '/products/{productId}', operationId: 'products.get', tags: ['products'], summary: 'Get one product' }))
+      .meta(
+        route(version, {
+          method: 'GET',
+          path: '/products/{productId}',
+          operationId: 'products.get',
+          tags: ['products'],
+          summary: 'Get one product',
+        }),
+      )
       .input(GetProductInputSchema)
       .output(ProductSchema)
       .query(({ ctx, input }) =>
@@ -36,13 +45,31 @@ export function productsRouter(version: ApiVersion) {
       ),
 
     create: adminProcedure
-      .meta(route(version, { method: 'POST', path: '/products', operationId: 'products.create', tags: ['products'], summary: 'Add a product (admin)', protect: true }))
+      .meta(
+        route(version, {
+          method: 'POST',
+          path: '/products',
+          operationId: 'products.create',
+          tags: ['products'],
+          summary: 'Add a product (admin)',
+          protect: true,
+        }),
+      )
       .input(CreateProductInputSchema)
       .output(ProductSchema)
       .mutation(({ ctx, input }) => createProduct(ctx.db, input)),
 
     update: adminProcedure
-      .meta(route(version, { method: 'PATCH', path: '/products/{productId}', operationId: 'products.update', tags: ['products'], summary: 'Change a product (admin)', protect: true }))
+      .meta(
+        route(version, {
+          method: 'PATCH',
+          path: '/products/{productId}',
+          operationId: 'products.update',
+          tags: ['products'],
+          summary: 'Change a product (admin)',
+          protect: true,
+        }),
+      )
       .input(UpdateProductInputSchema)
       .output(ProductSchema)
       .mutation(({ ctx, input }) => updateProduct(ctx.db, input)),

@@ -36,7 +36,11 @@ afterAll(async () => {
 });
 
 async function userRow(userId: string) {
-  return app.database.db.selectFrom('users').select(['role', 'disabled_at', 'updated_at']).where('id', '=', userId).executeTakeFirstOrThrow();
+  return app.database.db
+    .selectFrom('users')
+    .select(['role', 'disabled_at', 'updated_at'])
+    .where('id', '=', userId)
+    .executeTakeFirstOrThrow();
 }
 
 describe('admin procedures refuse customers with 403 Insufficient Role', () => {
@@ -51,7 +55,12 @@ describe('admin procedures refuse customers with 403 Insufficient Role', () => {
     for (const protocol of PROTOCOLS) {
       it.each(calls)(`${version}.$procedure over ${protocol}`, async ({ procedure, input }) => {
         const before = await userRow(customer.id);
-        const res = await callApi(app.url, procedure, { protocol, version, input: input(), token: customer.accessToken });
+        const res = await callApi(app.url, procedure, {
+          protocol,
+          version,
+          input: input(),
+          token: customer.accessToken,
+        });
         expectError(res, { status: 403, code: 'FORBIDDEN', reason: 'Insufficient Role' });
         expect(res.headers.get('www-authenticate')).toBeNull();
         await expectAuthFailureLogged(app.logs, res, 'Insufficient Role');
@@ -71,16 +80,30 @@ describe('admins manage users', () => {
   for (const version of ['v1', 'v2'] as const) {
     for (const protocol of PROTOCOLS) {
       it(`${version}.users.list and users.get over ${protocol}`, async () => {
-        const list = await callApi<Page<User>>(app.url, 'users.list', { protocol, version, input: { limit: 100 }, token: admin.accessToken });
+        const list = await callApi<Page<User>>(app.url, 'users.list', {
+          protocol,
+          version,
+          input: { limit: 100 },
+          token: admin.accessToken,
+        });
         expect(list.status).toBe(200);
         expect(list.data.total).toBeGreaterThanOrEqual(2);
         expect(list.data.items.map((user) => user.id)).toEqual(expect.arrayContaining([admin.id, customer.id]));
-        for (const user of list.data.items) expect(Object.keys(user).sort()).toEqual(['createdAt', 'disabled', 'email', 'id', 'name', 'role']);
+        for (const user of list.data.items)
+          expect(Object.keys(user).sort()).toEqual(['createdAt', 'disabled', 'email', 'id', 'name', 'role']);
 
-        const one = await callApi<User>(app.url, 'users.get', { protocol, version, input: { userId: customer.id }, token: admin.accessToken });
+        const one = await callApi<User>(app.url, 'users.get', {
+          protocol,
+          version,
+          input: { userId: customer.id },
+          token: admin.accessToken,
+        });
         expect(one.status).toBe(200);
         expect(one.data).toMatchObject({ id: customer.id, email: customer.email, role: 'customer', disabled: false });
-        const [success] = await waitForLines(app.logs, { event: 'auth_success', filter: { request_id: one.requestId } });
+        const [success] = await waitForLines(app.logs, {
+          event: 'auth_success',
+          filter: { request_id: one.requestId },
+        });
         expect(success).toMatchObject({ user_id: admin.id, role: 'admin' });
       });
     }
@@ -98,7 +121,11 @@ describe('admins manage users', () => {
   });
 
   it('answers 404 USER_NOT_FOUND for an unknown user on get and update', async () => {
-    const get = await callApi(app.url, 'users.get', { protocol: 'rest', input: { userId: 'usr_NOBODY' }, token: admin.accessToken });
+    const get = await callApi(app.url, 'users.get', {
+      protocol: 'rest',
+      input: { userId: 'usr_NOBODY' },
+      token: admin.accessToken,
+    });
     expectError(get, { status: 404, code: 'USER_NOT_FOUND' });
     const update = await callApi(app.url, 'users.update', {
       protocol: 'trpc',
@@ -120,9 +147,16 @@ describe('admins manage users', () => {
         { input: { disabled: 1 }, path: 'disabled' },
       ];
       for (const { input, path } of bad) {
-        const res = await callApi(app.url, 'users.update', { protocol, input: { userId: customer.id, ...input }, token: admin.accessToken });
+        const res = await callApi(app.url, 'users.update', {
+          protocol,
+          input: { userId: customer.id, ...input },
+          token: admin.accessToken,
+        });
         const envelope = expectError(res, { status: 400, code: 'VALIDATION_FAILED' });
-        expect(envelope.issues?.map((issue) => issue.path), JSON.stringify(input)).toEqual([path]);
+        expect(
+          envelope.issues?.map((issue) => issue.path),
+          JSON.stringify(input),
+        ).toEqual([path]);
       }
       expect(await userRow(customer.id)).toEqual(before);
     });
@@ -177,7 +211,10 @@ describe('changes take effect at the next request', () => {
       const refresh = await callApi(app.url, 'auth.refresh', { protocol: 'rest', input: { refreshToken } });
       expectError(refresh, { status: 401, code: 'UNAUTHORIZED', reason: 'Refresh Token Revoked' });
     }
-    const again = await callApi(app.url, 'auth.login', { protocol: 'rest', input: { email: victim.email, password: victim.password } });
+    const again = await callApi(app.url, 'auth.login', {
+      protocol: 'rest',
+      input: { email: victim.email, password: victim.password },
+    });
     expectError(again, { status: 401, code: 'INVALID_CREDENTIALS' });
     await expectAuthFailureLogged(app.logs, again, 'User Disabled');
 
@@ -187,7 +224,10 @@ describe('changes take effect at the next request', () => {
       token: admin.accessToken,
     });
     expect(enabled.data).toMatchObject({ disabled: false });
-    const back = await callApi<AuthSession>(app.url, 'auth.login', { protocol: 'rest', input: { email: victim.email, password: victim.password } });
+    const back = await callApi<AuthSession>(app.url, 'auth.login', {
+      protocol: 'rest',
+      input: { email: victim.email, password: victim.password },
+    });
     expect(back.status).toBe(200);
     secrets.addSession(back.data);
   });

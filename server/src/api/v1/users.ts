@@ -1,4 +1,10 @@
-import { GetUserInputSchema, ListUsersInputSchema, UpdateUserInputSchema, UserPageSchema, UserSchema } from '@orders/shared';
+import {
+  GetUserInputSchema,
+  ListUsersInputSchema,
+  UpdateUserInputSchema,
+  UserPageSchema,
+  UserSchema,
+} from '@orders/shared';
 import { getUser, listUsers, updateUser } from '../../services/users.ts';
 import { adminProcedure, router } from '../trpc.ts';
 import { route, type ApiVersion } from '../versioning.ts';
@@ -6,19 +12,47 @@ import { route, type ApiVersion } from '../versioning.ts';
 export function usersRouter(version: ApiVersion) {
   return router({
     list: adminProcedure
-      .meta(route(version, { method: 'GET', path: '/users', operationId: 'users.list', tags: ['users'], summary: 'List users (admin)', protect: true }))
+      .meta(
+        route(version, {
+          method: 'GET',
+          path: '/users',
+          operationId: 'users.list',
+          tags: ['users'],
+          summary: 'List users (admin)',
+          protect: true,
+        }),
+      )
       .input(ListUsersInputSchema)
       .output(UserPageSchema)
       .query(({ ctx, input }) => listUsers(ctx.db, input)),
 
     get: adminProcedure
-      .meta(route(version, { method: 'GET', path: '/users/{userId}', operationId: 'users.get', tags: ['users'], summary: 'Get one user (admin)', protect: true }))
+      .meta(
+        route(version, {
+          method: 'GET',
+          path: '/users/{userId}',
+          operationId: 'users.get',
+          tags: ['users'],
+          summary: 'Get one user (admin)',
+          protect: true,
+        }),
+      )
       .input(GetUserInputSchema)
       .output(UserSchema)
       .query(({ ctx, input }) => getUser(ctx.db, input)),
 
     update: adminProcedure
-      .meta(route(version, { method: 'PATCH', path: '/users/{userId}', operationId: 'users.update', tags: ['users'], summary: 'Change a role or lock an account (admin)', description: 'Takes effect at the user\'s next request. Disabling revokes every refresh token.', protect: true }))
+      .meta(
+        route(version, {
+          method: 'PATCH',
+          path: '/users/{userId}',
+          operationId: 'users.update',
+          tags: ['users'],
+          summary: 'Change a role or lock an account (admin)',
+          description: "Takes effect at the user's next request. Disabling revokes every refresh token.",
+          protect: true,
+        }),
+      )
       .input(UpdateUserInputSchema)
       .output(UserSchema)
       .mutation(({ ctx, input }) => updateUser(ctx, { ...input, actorId: ctx.user.id })),

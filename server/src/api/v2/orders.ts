@@ -5,7 +5,18 @@ import { route } from '../versioning.ts';
 
 /** Keyset paging on (created_at, id), newest first, with lines; the cursor is opaque and signed. */
 export const listOrdersV2 = protectedProcedure
-  .meta(route('v2', { method: 'GET', path: '/orders', operationId: 'orders.list', tags: ['orders'], summary: 'List orders (keyset paging)', description: 'Your orders, newest first; admins see everyone\'s, or one user\'s with userId. Pass nextCursor back as cursor for the next page; it is null on the last one.', protect: true }))
+  .meta(
+    route('v2', {
+      method: 'GET',
+      path: '/orders',
+      operationId: 'orders.list',
+      tags: ['orders'],
+      summary: 'List orders (keyset paging)',
+      description:
+        "Your orders, newest first; admins see everyone's, or one user's with userId. Pass nextCursor back as cursor for the next page; it is null on the last one.",
+      protect: true,
+    }),
+  )
   .input(ListOrdersV2InputSchema)
   .output(OrderCursorPageSchema)
   .query(async ({ ctx, input }) => {

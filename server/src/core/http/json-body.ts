@@ -26,7 +26,9 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
       `Content-Type must be application/json (got ${req.headers['content-type'] ?? 'none'})`,
     );
   }
-  const text = Buffer.concat(chunks).toString('utf8').replace(/^\uFEFF/, '');
+  const text = Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/^\uFEFF/, '');
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {

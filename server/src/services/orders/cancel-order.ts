@@ -33,9 +33,13 @@ async function refundPaidOrder(deps: OrdersDeps, orderId: string): Promise<void>
       reason: `Refund failed: ${error.message}`,
       context: { order_id: orderId, amount: payment.amount, currency: payment.currency },
     });
-    throw new AppError('PAYMENT_GATEWAY_UNAVAILABLE', 'The refund did not go through; the order stays paid. Try again.', {
-      context: { order_id: orderId },
-    });
+    throw new AppError(
+      'PAYMENT_GATEWAY_UNAVAILABLE',
+      'The refund did not go through; the order stays paid. Try again.',
+      {
+        context: { order_id: orderId },
+      },
+    );
   }
   await withTransaction(deps, 'record_refund', async (trx) => {
     const refunded = await trx
@@ -67,18 +71,31 @@ export async function cancelOrder(deps: OrdersDeps, input: { orderId: string; ac
   } else if (current.status === 'pending_payment' || current.status === 'payment_failed') {
     await withTransaction(deps, 'cancel_order', async (trx) => {
       // Locked, so the status read is the one replaced: a payment finishing meanwhile waits.
-      const locked = await trx.selectFrom('orders').select('status').where('id', '=', current.id).forUpdate().executeTakeFirstOrThrow();
+      const locked = await trx
+        .selectFrom('orders')
+        .select('status')
+        .where('id', '=', current.id)
+        .forUpdate()
+        .executeTakeFirstOrThrow();
       if (locked.status !== 'pending_payment' && locked.status !== 'payment_failed') {
         throw invalidTransition(current.id, locked.status, 'cancelled');
       }
-      await trx.updateTable('orders').set({ status: 'cancelled', updated_at: new Date() }).where('id', '=', current.id).execute();
+      await trx
+        .updateTable('orders')
+        .set({ status: 'cancelled', updated_at: new Date() })
+        .where('id', '=', current.id)
+        .execute();
       // Only a pending payment still holds stock; a failed one gave it back already.
       if (locked.status === 'pending_payment') await releaseStock(trx, await linesOf(trx, current.id));
     });
   } else {
     throw invalidTransition(current.id, current.status, 'cancelled');
   }
-  const row = await deps.db.selectFrom('orders').select(ORDER_COLUMNS).where('id', '=', current.id).executeTakeFirstOrThrow();
+  const row = await deps.db
+    .selectFrom('orders')
+    .select(ORDER_COLUMNS)
+    .where('id', '=', current.id)
+    .executeTakeFirstOrThrow();
   const [order] = await withLines(deps.db, [row]);
   if (!order) throw new Error(`order ${current.id} vanished`);
   return order;

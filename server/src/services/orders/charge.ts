@@ -11,10 +11,13 @@ import { linesOf, releaseStock } from './stock.ts';
 type Attempt = ChargeOutcome | { status: 'failed'; error: PaymentGatewayUnavailableError };
 
 async function callGateway(deps: OrdersDeps, order: OrderRow, paymentMethod: string): Promise<Attempt> {
+  // Only answered attempts count: after a failed one (a timeout, say) nobody knows whether the
+  // card was charged, so the next attempt reuses its key and the gateway answers that charge.
   const attempts = await deps.db
     .selectFrom('payments')
     .select((eb) => eb.fn.countAll<string>().as('count'))
     .where('order_id', '=', order.id)
+    .where('status', '!=', 'failed')
     .executeTakeFirstOrThrow();
   try {
     return await withGatewayTimeout(
@@ -53,12 +56,13 @@ export async function chargeAndRecord(
 ): Promise<Order> {
   const attempt = await callGateway(deps, order, paymentMethod);
   const paymentStatus = attempt.status;
+  const paymentId = newId('pay');
 
   const recorded = await withTransaction(deps, 'record_payment', async (trx) => {
     await trx
       .insertInto('payments')
       .values({
-        id: newId('pay'),
+        id: paymentId,
         order_id: order.id,
         amount: order.total_amount,
         currency: order.currency,
@@ -85,12 +89,17 @@ export async function chargeAndRecord(
   if (!recorded) {
     // The order left pending_payment while the gateway worked (cancelled): no money may stay taken.
     if (attempt.status === 'succeeded') {
-      await deps.gateway.refund({
+      const refund = await deps.gateway.refund({
         chargeReference: attempt.reference,
         amount: order.total_amount,
         currency: order.currency,
         idempotencyKey: `${order.id}:refund-late-charge`,
       });
+      await deps.db
+        .updateTable('payments')
+        .set({ status: 'refunded', refund_reference: refund.reference, refunded_at: new Date() })
+        .where('id', '=', paymentId)
+        .execute();
       deps.logger.warn('late_charge_refunded', { context: { order_id: order.id, reference: attempt.reference } });
     }
     throw new AppError('INVALID_STATE_TRANSITION', `Order ${order.id} changed while it was being paid`, {
@@ -112,12 +121,20 @@ export async function chargeAndRecord(
     };
     deps.logger.error('PaymentGatewayError', { reason, context });
     throw declined
-      ? new AppError('PAYMENT_DECLINED', `${reason}. The order is kept as payment_failed; pay it with another method.`, {
-          context,
-        })
-      : new AppError('PAYMENT_GATEWAY_UNAVAILABLE', `${reason}. The order is kept as payment_failed; try paying it again.`, {
-          context,
-        });
+      ? new AppError(
+          'PAYMENT_DECLINED',
+          `${reason}. The order is kept as payment_failed; pay it with another method.`,
+          {
+            context,
+          },
+        )
+      : new AppError(
+          'PAYMENT_GATEWAY_UNAVAILABLE',
+          `${reason}. The order is kept as payment_failed; try paying it again.`,
+          {
+            context,
+          },
+        );
   }
   const [paid] = await withLines(deps.db, [recorded]);
   if (!paid) throw new Error(`order ${order.id} vanished after payment`);

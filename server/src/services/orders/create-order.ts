@@ -29,9 +29,13 @@ export async function createOrder(deps: OrdersDeps, input: CreateOrderInput & { 
     const currencies = [...new Set(products.map((product) => product.currency))];
     const currency = currencies[0] ?? 'EUR';
     if (currencies.length > 1) {
-      throw new AppError('CURRENCY_MISMATCH', `An order is paid in one currency; these products are priced in ${currencies.join(' and ')}`, {
-        context: { currencies },
-      });
+      throw new AppError(
+        'CURRENCY_MISMATCH',
+        `An order is paid in one currency; these products are priced in ${currencies.join(' and ')}`,
+        {
+          context: { currencies },
+        },
+      );
     }
 
     await reserveStock(trx, input.items);
@@ -49,7 +53,9 @@ export async function createOrder(deps: OrdersDeps, input: CreateOrderInput & { 
     });
     const total = lines.reduce((sum, line) => sum + line.line_total_amount, 0);
     if (!Number.isSafeInteger(total) || total > 2_147_483_647) {
-      throw new AppError('VALIDATION_FAILED', 'The order total is larger than a single payment may be', { context: { total } });
+      throw new AppError('VALIDATION_FAILED', 'The order total is larger than a single payment may be', {
+        context: { total },
+      });
     }
     const row = await trx
       .insertInto('orders')
@@ -62,6 +68,8 @@ export async function createOrder(deps: OrdersDeps, input: CreateOrderInput & { 
       .execute();
     return row;
   });
-  deps.logger.info('order_created', { context: { order_id: order.id, total: order.total_amount, currency: order.currency, lines: input.items.length } });
+  deps.logger.info('order_created', {
+    context: { order_id: order.id, total: order.total_amount, currency: order.currency, lines: input.items.length },
+  });
   return chargeAndRecord(deps, { order, paymentMethod: input.paymentMethod });
 }

@@ -14,7 +14,8 @@ export interface OrderCursor {
 export function createCursorCodec(secret: string) {
   const key = createHmac('sha256', secret).update('orders-cursor').digest();
   const sign = (payload: string) => createHmac('sha256', key).update(payload).digest('base64url').slice(0, 22);
-  const invalid = () => new AppError('INVALID_CURSOR', 'The cursor is not one this API gave out; start again without it');
+  const invalid = () =>
+    new AppError('INVALID_CURSOR', 'The cursor is not one this API gave out; start again without it');
 
   return {
     encode(cursor: OrderCursor): string {

@@ -35,10 +35,13 @@ function canonical(value: unknown): unknown {
 }
 
 function fingerprintOf(scope: IdempotencyScope): string {
-  return createHash('sha256').update(JSON.stringify([scope.operation, canonical(scope.request)])).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify([scope.operation, canonical(scope.request)]))
+    .digest('hex');
 }
 
-type Claim = { owned: true } | { owned: false; orderId: string | null; errorCode: string | null; errorMessage: string | null };
+type Claim =
+  { owned: true } | { owned: false; orderId: string | null; errorCode: string | null; errorMessage: string | null };
 
 async function claim(db: Db, scope: IdempotencyScope, fingerprint: string): Promise<Claim | 'busy'> {
   const inserted = await db
@@ -47,7 +50,15 @@ async function claim(db: Db, scope: IdempotencyScope, fingerprint: string): Prom
     .onConflict((conflict) =>
       conflict
         .columns(['user_id', 'key'])
-        .doUpdateSet({ operation: scope.operation, fingerprint, state: 'in_progress', order_id: null, error_code: null, error_message: null, created_at: sql`now()` })
+        .doUpdateSet({
+          operation: scope.operation,
+          fingerprint,
+          state: 'in_progress',
+          order_id: null,
+          error_code: null,
+          error_message: null,
+          created_at: sql`now()`,
+        })
         // Take the key over only when it has expired, or its first request died mid-way.
         .where((eb) =>
           eb.or([
@@ -70,12 +81,21 @@ async function claim(db: Db, scope: IdempotencyScope, fingerprint: string): Prom
     .where('key', '=', scope.key)
     .executeTakeFirstOrThrow();
   if (existing.operation !== scope.operation || existing.fingerprint !== fingerprint) {
-    throw new AppError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request; use a new key', {
-      context: { idempotency_key: scope.key, operation: scope.operation },
-    });
+    throw new AppError(
+      'IDEMPOTENCY_KEY_REUSED',
+      'This Idempotency-Key was used with a different request; use a new key',
+      {
+        context: { idempotency_key: scope.key, operation: scope.operation },
+      },
+    );
   }
   if (existing.state === 'in_progress') return 'busy';
-  return { owned: false, orderId: existing.order_id, errorCode: existing.error_code, errorMessage: existing.error_message };
+  return {
+    owned: false,
+    orderId: existing.order_id,
+    errorCode: existing.error_code,
+    errorMessage: existing.error_message,
+  };
 }
 
 /**
@@ -96,16 +116,22 @@ export async function runIdempotent<Result>(
   let outcome = await claim(deps.db, scope, fingerprint);
   while (outcome === 'busy') {
     if (Date.now() > deadline) {
-      throw new AppError('IDEMPOTENCY_KEY_IN_PROGRESS', 'A request with this Idempotency-Key is still running; retry shortly', {
-        context: { idempotency_key: scope.key },
-      });
+      throw new AppError(
+        'IDEMPOTENCY_KEY_IN_PROGRESS',
+        'A request with this Idempotency-Key is still running; retry shortly',
+        {
+          context: { idempotency_key: scope.key },
+        },
+      );
     }
     await sleep(50);
     outcome = await claim(deps.db, scope, fingerprint);
   }
 
   if (!outcome.owned) {
-    deps.logger.info('idempotent_replay', { context: { idempotency_key: scope.key, operation: scope.operation, order_id: outcome.orderId } });
+    deps.logger.info('idempotent_replay', {
+      context: { idempotency_key: scope.key, operation: scope.operation, order_id: outcome.orderId },
+    });
     if (outcome.errorCode !== null && isErrorCode(outcome.errorCode)) {
       throw new AppError(outcome.errorCode, outcome.errorMessage ?? 'The first request with this key failed', {
         context: { idempotency_key: scope.key, replayed: true, order_id: outcome.orderId },
@@ -131,7 +157,11 @@ export async function runIdempotent<Result>(
       const orderId = typeof error.context?.order_id === 'string' ? error.context.order_id : null;
       await finish({ order_id: orderId, error_code: error.code, error_message: error.message });
     } else {
-      await deps.db.deleteFrom('idempotency_keys').where('user_id', '=', where.user_id).where('key', '=', where.key).execute();
+      await deps.db
+        .deleteFrom('idempotency_keys')
+        .where('user_id', '=', where.user_id)
+        .where('key', '=', where.key)
+        .execute();
     }
     throw error;
   }

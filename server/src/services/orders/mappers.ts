@@ -3,7 +3,15 @@ import type { Db } from '../../core/db.ts';
 import type { Trx } from '../../core/transaction.ts';
 import type { OrderItemRow, OrderRow, PaymentRow } from '../../models/index.ts';
 
-export const ORDER_COLUMNS = ['id', 'user_id', 'status', 'currency', 'total_amount', 'created_at', 'updated_at'] as const;
+export const ORDER_COLUMNS = [
+  'id',
+  'user_id',
+  'status',
+  'currency',
+  'total_amount',
+  'created_at',
+  'updated_at',
+] as const;
 
 export function toOrder(row: OrderRow, items: OrderItemRow[]): Order {
   const money = (amount: number) => ({ amount, currency: row.currency });

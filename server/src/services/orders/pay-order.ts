@@ -18,7 +18,10 @@ export function invalidTransition(orderId: string, from: string, action: string)
  * payment failed) and the order goes back to pending_payment in one transaction, which only
  * one of several concurrent attempts can win; then it is charged like a new order.
  */
-export async function payOrder(deps: OrdersDeps, { actor, ...input }: PayOrderInput & { actor: Actor }): Promise<Order> {
+export async function payOrder(
+  deps: OrdersDeps,
+  { actor, ...input }: PayOrderInput & { actor: Actor },
+): Promise<Order> {
   const current = await findVisibleOrder(deps.db, { orderId: input.orderId, actor: { ...actor, role: 'customer' } });
   if (current.status !== 'payment_failed') throw invalidTransition(current.id, current.status, 'paid');
 

@@ -16,7 +16,10 @@ export function orderNotFound(orderId: string): AppError {
  * The order as the actor may see it: an owner their own, an admin any. Someone else's
  * order is NOT_FOUND, never FORBIDDEN, so ids of other people's orders reveal nothing.
  */
-export async function findVisibleOrder(db: Db, { orderId, actor }: { orderId: string; actor: Actor }): Promise<OrderRow> {
+export async function findVisibleOrder(
+  db: Db,
+  { orderId, actor }: { orderId: string; actor: Actor },
+): Promise<OrderRow> {
   let query = db.selectFrom('orders').select(ORDER_COLUMNS).where('id', '=', orderId);
   if (actor.role !== 'admin') query = query.where('user_id', '=', actor.id);
   const row = await query.executeTakeFirst();
@@ -35,13 +38,22 @@ function ownerFilter(actor: Actor, userId: string | undefined): string | undefin
   return actor.role === 'admin' ? userId : actor.id;
 }
 
-export async function listOrders(db: Db, { actor, ...input }: ListOrdersInput & { actor: Actor }): Promise<Page<Order>> {
+export async function listOrders(
+  db: Db,
+  { actor, ...input }: ListOrdersInput & { actor: Actor },
+): Promise<Page<Order>> {
   let query = db.selectFrom('orders');
   const owner = ownerFilter(actor, input.userId);
   if (owner !== undefined) query = query.where('user_id', '=', owner);
   if (input.status !== undefined) query = query.where('status', '=', input.status);
   return offsetPage({
-    rows: query.select(ORDER_COLUMNS).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(input.limit).offset(input.offset).execute(),
+    rows: query
+      .select(ORDER_COLUMNS)
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(input.limit)
+      .offset(input.offset)
+      .execute(),
     count: query.select(countAsTotal).executeTakeFirstOrThrow(),
     window: input,
     map: (rows) => withLines(db, rows),
@@ -63,7 +75,11 @@ export async function listOrdersAfter(
   if (cursor) {
     query = query.where(sql<boolean>`(created_at, id) < (${cursor.createdAt}::timestamptz, ${cursor.id})`);
   }
-  const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(input.limit + 1).execute();
+  const rows = await query
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(input.limit + 1)
+    .execute();
   const page = rows.slice(0, input.limit);
   const lastRow = page.at(-1);
   return {
@@ -75,6 +91,12 @@ export async function listOrdersAfter(
 
 export async function listPayments(db: Db, input: { orderId: string; actor: Actor }): Promise<{ items: Payment[] }> {
   await findVisibleOrder(db, input);
-  const rows = await db.selectFrom('payments').selectAll().where('order_id', '=', input.orderId).orderBy('created_at').orderBy('id').execute();
+  const rows = await db
+    .selectFrom('payments')
+    .selectAll()
+    .where('order_id', '=', input.orderId)
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
   return { items: rows.map(toPayment) };
 }

@@ -22,9 +22,13 @@ export async function reserveStock(trx: Trx, lines: StockLine[]): Promise<void> 
       .returning('id')
       .executeTakeFirst();
     if (!taken) {
-      throw new AppError('OUT_OF_STOCK', `Not enough stock for product ${line.productId} (asked for ${line.quantity})`, {
-        context: { product_id: line.productId, quantity: line.quantity },
-      });
+      throw new AppError(
+        'OUT_OF_STOCK',
+        `Not enough stock for product ${line.productId} (asked for ${line.quantity})`,
+        {
+          context: { product_id: line.productId, quantity: line.quantity },
+        },
+      );
     }
   }
 }
@@ -41,6 +45,10 @@ export async function releaseStock(trx: Trx, lines: StockLine[]): Promise<void> 
 }
 
 export async function linesOf(trx: Trx, orderId: string): Promise<StockLine[]> {
-  const items = await trx.selectFrom('order_items').select(['product_id', 'quantity']).where('order_id', '=', orderId).execute();
+  const items = await trx
+    .selectFrom('order_items')
+    .select(['product_id', 'quantity'])
+    .where('order_id', '=', orderId)
+    .execute();
   return items.map((item) => ({ productId: item.product_id, quantity: item.quantity }));
 }

@@ -14,7 +14,10 @@ export async function withGatewayTimeout<Result>(call: Promise<Result>, timeoutM
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new PaymentGatewayUnavailableError(`The payment gateway did not answer within ${timeoutMs} ms`, 'timeout')),
+      () =>
+        reject(
+          new PaymentGatewayUnavailableError(`The payment gateway did not answer within ${timeoutMs} ms`, 'timeout'),
+        ),
       timeoutMs,
     );
   });

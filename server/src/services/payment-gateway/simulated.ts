@@ -11,7 +11,10 @@ import {
 /** Stripe's test payment methods and what each does. */
 const DECLINES: Record<string, { declineCode: string; message: string }> = {
   pm_card_chargeDeclined: { declineCode: 'generic_decline', message: 'Your card was declined.' },
-  pm_card_chargeDeclinedInsufficientFunds: { declineCode: 'insufficient_funds', message: 'Your card has insufficient funds.' },
+  pm_card_chargeDeclinedInsufficientFunds: {
+    declineCode: 'insufficient_funds',
+    message: 'Your card has insufficient funds.',
+  },
   pm_card_chargeDeclinedExpiredCard: { declineCode: 'expired_card', message: 'Your card has expired.' },
 };
 const SUCCEEDS = new Set(['pm_card_visa', 'pm_card_mastercard']);
@@ -21,7 +24,11 @@ const PROCESSING_ERROR = 'pm_card_chargeDeclinedProcessingError';
  * A gateway in memory that answers like Stripe's test mode, after `latencyMs`. Outcomes are
  * kept per idempotency key, so a retried charge is never charged twice.
  */
-export function createSimulatedGateway({ latencyMs }: { latencyMs: number }): PaymentGateway & { chargesMade(): number } {
+export function createSimulatedGateway({
+  latencyMs,
+}: {
+  latencyMs: number;
+}): PaymentGateway & { chargesMade(): number } {
   const charges = new Map<string, ChargeOutcome>();
   const refunds = new Map<string, { reference: string }>();
   let made = 0;
@@ -43,7 +50,12 @@ export function createSimulatedGateway({ latencyMs }: { latencyMs: number }): Pa
         ? { status: 'declined', reference, ...decline }
         : SUCCEEDS.has(request.paymentMethod)
           ? { status: 'succeeded', reference }
-          : { status: 'declined', reference, declineCode: 'invalid_payment_method', message: `No such payment method: ${request.paymentMethod}` };
+          : {
+              status: 'declined',
+              reference,
+              declineCode: 'invalid_payment_method',
+              message: `No such payment method: ${request.paymentMethod}`,
+            };
       if (outcome.status === 'succeeded') made += 1;
       charges.set(request.idempotencyKey, outcome);
       return outcome;
