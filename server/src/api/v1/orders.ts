@@ -4,6 +4,7 @@ import {
   OrderPageSchema,
   OrderRefInputSchema,
   OrderSchema,
+  type Order,
   PaymentListSchema,
   PayOrderInputSchema,
 } from '@orders/shared';
@@ -17,6 +18,7 @@ import {
   listPayments,
   payOrder,
   runIdempotent,
+  type Actor,
   type OrdersDeps,
 } from '../../services/orders/index.ts';
 import type { Context } from '../context.ts';
@@ -26,14 +28,11 @@ import { route, type ApiVersion } from '../versioning.ts';
 const IDEMPOTENCY_KEY = /^[\x21-\x7E]{1,255}$/;
 
 export const IdempotencyHeadersSchema = z.object({
-  'idempotency-key': z
-    .string()
-    .optional()
-    .meta({
-      description:
-        'Makes a retry safe: the same key with the same body answers the first result and charges once (kept 24 h).',
-      example: '5f0c7a2e-checkout-42',
-    }),
+  'idempotency-key': z.string().optional().meta({
+    description:
+      'Makes a retry safe: the same key with the same body answers the first result and charges once (kept 24 h).',
+    example: '5f0c7a2e-checkout-42',
+  }),
 });
 
 export function ordersDeps(ctx: Context): OrdersDeps {
@@ -55,6 +54,25 @@ function idempotencyKeyOf(ctx: Context): string | undefined {
   return key;
 }
 
+/**
+ * Runs an order-placing call under the request's Idempotency-Key, when it has one: a replay
+ * answers the first outcome (the order as it is now, or the first error) without charging again.
+ */
+function withIdempotencyKey(
+  ctx: Context & { user: Actor },
+  { operation, input }: { operation: 'orders.create' | 'orders.pay'; input: unknown },
+  run: (deps: OrdersDeps) => Promise<Order>,
+): Promise<Order> {
+  const deps = ordersDeps(ctx);
+  const key = idempotencyKeyOf(ctx);
+  if (key === undefined) return run(deps);
+  return runIdempotent(
+    deps,
+    { userId: ctx.user.id, key, operation, request: input },
+    { run: () => run(deps), replay: (orderId) => getOrder(ctx.db, { orderId, actor: ctx.user }) },
+  );
+}
+
 export function ordersRouter(version: ApiVersion) {
   return router({
     create: protectedProcedure
@@ -73,20 +91,11 @@ export function ordersRouter(version: ApiVersion) {
       )
       .input(CreateOrderInputSchema)
       .output(OrderSchema)
-      .mutation(({ ctx, input }) => {
-        const deps = ordersDeps(ctx);
-        const key = idempotencyKeyOf(ctx);
-        const run = () => createOrder(deps, { ...input, userId: ctx.user.id });
-        if (key === undefined) return run();
-        return runIdempotent(
-          deps,
-          { userId: ctx.user.id, key, operation: 'orders.create', request: input },
-          {
-            run,
-            replay: (orderId) => getOrder(ctx.db, { orderId, actor: ctx.user }),
-          },
-        );
-      }),
+      .mutation(({ ctx, input }) =>
+        withIdempotencyKey(ctx, { operation: 'orders.create', input }, (deps) =>
+          createOrder(deps, { ...input, userId: ctx.user.id }),
+        ),
+      ),
 
     pay: protectedProcedure
       .meta(
@@ -102,20 +111,11 @@ export function ordersRouter(version: ApiVersion) {
       )
       .input(PayOrderInputSchema)
       .output(OrderSchema)
-      .mutation(({ ctx, input }) => {
-        const deps = ordersDeps(ctx);
-        const key = idempotencyKeyOf(ctx);
-        const run = () => payOrder(deps, { ...input, actor: ctx.user });
-        if (key === undefined) return run();
-        return runIdempotent(
-          deps,
-          { userId: ctx.user.id, key, operation: 'orders.pay', request: input },
-          {
-            run,
-            replay: (orderId) => getOrder(ctx.db, { orderId, actor: ctx.user }),
-          },
-        );
-      }),
+      .mutation(({ ctx, input }) =>
+        withIdempotencyKey(ctx, { operation: 'orders.pay', input }, (deps) =>
+          payOrder(deps, { ...input, actor: ctx.user }),
+        ),
+      ),
 
     cancel: protectedProcedure
       .meta(
