@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AnyRouter } from '@trpc/server';
 import type { ErrorEnvelope } from '@orders/shared';
 import { createOpenApiNodeHttpHandler } from 'trpc-to-openapi';
 import { AppError, CODE_FOR_TRPC } from '../core/errors.ts';
@@ -41,12 +42,39 @@ function toRestErrorBody(body: string, requestId: string): string {
 }
 
 /**
+ * Whether a procedure answers `method path` (a path under the base path): a request no route
+ * matches is 404 whatever its body, so its body is not read (and refused) first.
+ */
+function routeMatcher(router: AnyRouter): (method: string, path: string) => boolean {
+  const procedures = router._def.procedures as Record<string, { _def: { meta?: unknown } }>;
+  const routes = Object.values(procedures).flatMap((procedure) => {
+    const openapi = (procedure._def.meta as { openapi?: { method?: string; path?: string } } | undefined)?.openapi;
+    if (openapi?.method === undefined || openapi.path === undefined) return [];
+    const template = openapi.path.replace(/[.*+?^$|()[\]\\]/g, '\\$&').replace(/\{\w+\}/g, '[^/]+');
+    return [{ method: openapi.method, pattern: new RegExp(`^${template}/?$`) }];
+  });
+  return (method, path) => routes.some((route) => route.method === method && route.pattern.test(path));
+}
+
+/**
+ * The query string as trpc-to-openapi reads it (`{ name: [values] }`), built here: its own
+ * parser collects values in a plain object, so `?__proto__=x` or `?constructor=x` reach an
+ * inherited property instead of an array and the request fails with a 500.
+ */
+function queryOf(url: string): Record<string, string[]> {
+  const query: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
+  for (const [key, value] of new URL(url, 'http://localhost').searchParams) (query[key] ??= []).push(value);
+  return query;
+}
+
+/**
  * REST over the same procedures, through trpc-to-openapi's node handler. The body is read
  * here first (its own reader answers malformed JSON with 500 and ignores JSON sent with a
  * charset), so bad JSON is 400, a wrong content type 415 and a large body 413, in our envelope.
  */
 export function createRestHandler(deps: RequestDeps & { appRouter: AppRouter; basePath: string }) {
   const createContext = createContextFactory(deps);
+  const hasRoute = routeMatcher(deps.appRouter);
   keepBodyInputsStrict(deps.appRouter);
   const openApiHandler = createOpenApiNodeHttpHandler({
     router: deps.appRouter,
@@ -56,7 +84,9 @@ export function createRestHandler(deps: RequestDeps & { appRouter: AppRouter; ba
 
   return async function handleRest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = currentRequestContext()?.request_id ?? 'none';
-    if (METHODS_WITH_BODY.has(req.method ?? '')) {
+    const method = req.method ?? 'GET';
+    const path = (req.url ?? '/').split('?')[0]?.slice(deps.basePath.length) ?? '';
+    if (METHODS_WITH_BODY.has(method) && hasRoute(method, path)) {
       try {
         const body = await readJsonBody(req, deps.config.http.maxBodyBytes);
         Object.assign(req, { body: body ?? {} });
@@ -73,6 +103,7 @@ export function createRestHandler(deps: RequestDeps & { appRouter: AppRouter; ba
     // the body (RFC 9110), and Node sends no body for a HEAD response: serve it as that GET.
     if (req.method === 'HEAD') req.method = 'GET';
     req.url = (req.url ?? '/').slice(deps.basePath.length) || '/';
+    Object.assign(req, { query: queryOf(req.url) });
 
     const end = res.end.bind(res) as (chunk?: unknown) => ServerResponse;
     res.end = ((chunk?: unknown) =>

@@ -5,9 +5,9 @@ const ALLOWED_HEADERS = 'Authorization, Content-Type, Idempotency-Key, X-Request
 const EXPOSED_HEADERS = 'X-Request-Id, Retry-After, WWW-Authenticate';
 
 /**
- * CORS with an exact allow-list: an allowed origin is echoed back (never `*` with
- * credentials), any other origin gets no CORS headers at all. Returns true when the
- * request was a preflight and has been answered.
+ * CORS with an exact allow-list: a listed origin is echoed back with credentials; a `*`
+ * entry (refused in production) answers `*` without credentials; any other origin gets no
+ * CORS headers at all. Returns true when the request was a preflight and has been answered.
  *
  * @example
  * if (applyCors(req, res, ['https://shop.example.com'])) return;
@@ -16,12 +16,19 @@ export function applyCors(req: IncomingMessage, res: ServerResponse, allowedOrig
   const origin = req.headers.origin;
   const preflight = req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
   res.setHeader('Vary', 'Origin');
-  const allowed = origin !== undefined && (allowedOrigins.includes(origin) || allowedOrigins.includes('*'));
-  if (allowed) {
+  const listed = origin !== undefined && allowedOrigins.includes(origin);
+  // A wildcard (refused in production) admits any origin, but never with credentials:
+  // echoing an arbitrary origin together with Allow-Credentials would let any site act
+  // with the visitor's credentials.
+  const wildcard = !listed && origin !== undefined && allowedOrigins.includes('*');
+  const allowed = listed || wildcard;
+  if (listed) {
     res.setHeader('Access-Control-Allow-Origin', origin);
     res.setHeader('Access-Control-Allow-Credentials', 'true');
-    res.setHeader('Access-Control-Expose-Headers', EXPOSED_HEADERS);
+  } else if (wildcard) {
+    res.setHeader('Access-Control-Allow-Origin', '*');
   }
+  if (allowed) res.setHeader('Access-Control-Expose-Headers', EXPOSED_HEADERS);
   if (!preflight) return false;
   if (allowed) {
     res.setHeader('Access-Control-Allow-Methods', ALLOWED_METHODS);
