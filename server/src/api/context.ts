@@ -82,11 +82,8 @@ export function createContextInner(input: ContextInput) {
     work: input.work,
     requestId: input.requestId,
     ip: input.ip,
-    userAgent: input.req ? readHeader(input.req, 'user-agent') : undefined,
     /** One request header, the same way on both protocols. */
     header: (name: string) => (input.req ? readHeader(input.req, name) : undefined),
-    /** Whether the caller sent credentials at all (public procedures then check them). */
-    hasAuthorization: input.req ? readHeader(input.req, 'authorization') !== undefined : false,
     authenticate: authenticatorFor(input),
     setHeader: input.setHeader ?? (() => undefined),
   };

@@ -14,7 +14,7 @@ import { enforceRateLimits } from '../rate-limits.ts';
 import { protectedProcedure, publicProcedure, router } from '../trpc.ts';
 import { route, type ApiVersion } from '../versioning.ts';
 
-const clientOf = (ctx: Context) => ({ ip: ctx.ip, userAgent: ctx.userAgent });
+const clientOf = (ctx: Context) => ({ ip: ctx.ip, userAgent: ctx.header('user-agent') });
 
 export function authRouter(version: ApiVersion) {
   return router({
