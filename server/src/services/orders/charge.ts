@@ -89,12 +89,15 @@ export async function chargeAndRecord(
   if (!recorded) {
     // The order left pending_payment while the gateway worked (cancelled): no money may stay taken.
     if (attempt.status === 'succeeded') {
-      const refund = await deps.gateway.refund({
-        chargeReference: attempt.reference,
-        amount: order.total_amount,
-        currency: order.currency,
-        idempotencyKey: `${order.id}:refund-late-charge`,
-      });
+      const refund = await withGatewayTimeout(
+        deps.gateway.refund({
+          chargeReference: attempt.reference,
+          amount: order.total_amount,
+          currency: order.currency,
+          idempotencyKey: `${order.id}:refund-late-charge`,
+        }),
+        deps.gatewayTimeoutMs,
+      );
       await deps.db
         .updateTable('payments')
         .set({ status: 'refunded', refund_reference: refund.reference, refunded_at: new Date() })
