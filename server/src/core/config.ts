@@ -58,6 +58,9 @@ const EnvSchema = z.object({
   RATE_LIMIT_PER_EMAIL: positiveInt(1_000_000).default(10),
   MAX_BODY_BYTES: positiveInt(100 * 1024 * 1024).default(1024 * 1024),
   MAX_BATCH_SIZE: positiveInt(1000).default(20),
+  // `official` serves /trpc with tRPC's standalone adapter and /api with trpc-to-openapi's
+  // handler, for comparison; `native` serves both from node's request without Fetch objects.
+  HTTP_ADAPTER: z.enum(['native', 'official']).default('native'),
   SHUTDOWN_TIMEOUT_MS: positiveInt(600_000).default(10_000),
   WEB_CONCURRENCY: positiveInt(64).default(1),
   PANEL_ENABLED: booleanFlag.optional(),
@@ -105,6 +108,7 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
       trustProxy: env.TRUST_PROXY,
       maxBodyBytes: env.MAX_BODY_BYTES,
       maxBatchSize: env.MAX_BATCH_SIZE,
+      adapter: env.HTTP_ADAPTER,
       shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     },
     rateLimit: {
