@@ -5,6 +5,8 @@ import { toTrpcError } from './api/error-envelope.ts';
 import { createOpenApiDocument } from './api/openapi.ts';
 import { createPanel } from './api/panel.ts';
 import { createRestHandler } from './api/rest-handler.ts';
+import { createNativeRestHandler } from './api/rest/native-handler.ts';
+import { createNativeHTTPHandler } from './api/trpc-native/handler.ts';
 import { appRouter } from './api/router.ts';
 import { logAccessWhenDone } from './core/http/access-log.ts';
 import { clientIp } from './core/http/client-ip.ts';
@@ -55,7 +57,8 @@ export function createApp(options: AppOptions) {
     work: createWorkTracker(),
   };
   const openApiJson = JSON.stringify(createOpenApiDocument(appRouter, options.version));
-  const trpc = createHTTPHandler({
+  const createTrpcHandler = config.http.adapter === 'native' ? createNativeHTTPHandler : createHTTPHandler;
+  const trpc = createTrpcHandler({
     router: appRouter,
     basePath: '/trpc/',
     createContext: createContextFactory(deps),
@@ -75,7 +78,8 @@ export function createApp(options: AppOptions) {
     // cache could hand one origin's answer (with its Access-Control-Allow-Origin) to another.
     responseMeta: () => ({ headers: new Headers({ vary: 'Origin' }) }),
   });
-  const rest = createRestHandler({ ...deps, appRouter, basePath: '/api' });
+  const createRest = config.http.adapter === 'native' ? createNativeRestHandler : createRestHandler;
+  const rest = createRest({ ...deps, appRouter, basePath: '/api' });
   const docs = createSwaggerUi({ basePath: '/docs', openApiUrl: '/openapi.json' });
   const panel = config.panelEnabled ? createPanel(appRouter, { basePath: '/panel', trpcUrl: '/trpc' }) : undefined;
 

@@ -1,0 +1,113 @@
+import type { IncomingMessage } from 'node:http';
+import { TRPCError, type AnyTRPCRouter } from '@trpc/server';
+
+type Inputs = Record<number, unknown>;
+
+/** The raw body as text, at most `maxBodySize` bytes, the way a Fetch `Request.text()` decodes it. */
+function readBodyText(req: IncomingMessage, maxBodySize: number | null): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (maxBodySize === null || size <= maxBodySize) {
+        chunks.push(chunk);
+        return;
+      }
+      cleanup();
+      reject(new TRPCError({ code: 'PAYLOAD_TOO_LARGE' }));
+    };
+    const onEnd = () => {
+      cleanup();
+      const text = Buffer.concat(chunks).toString('utf8');
+      // TextDecoder, which Request.text() uses, drops a leading byte order mark.
+      resolve(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      reject(error);
+    };
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+  });
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return !!value && !Array.isArray(value) && typeof value === 'object';
+}
+
+export interface CallInputs {
+  /** The input of call `index`, read (and parsed) on first use by any call. */
+  read(index: number): Promise<unknown>;
+  /** The input of call `index` if it was read, for error shapes and `onError`. */
+  result(index: number): unknown;
+}
+
+/**
+ * The calls' inputs, from the `input` query parameter (GET) or the JSON body (POST), read
+ * lazily and once, as tRPC 11's JSON content handler does: only a procedure with an input
+ * parser asks, so a no-input procedure ignores a bad body, and a bad or oversized body is an
+ * error of each call that asks, not of the request.
+ */
+export function callInputs(
+  {
+    req,
+    query,
+    isBatchCall,
+    callCount,
+  }: { req: IncomingMessage; query: URLSearchParams; isBatchCall: boolean; callCount: number },
+  { router, maxBodySize }: { router: AnyTRPCRouter; maxBodySize: number | null },
+): CallInputs {
+  const deserialize = (value: unknown): unknown => router._def._config.transformer.input.deserialize(value);
+  let pending: Promise<Inputs> | undefined;
+  let settled: Inputs | undefined;
+
+  const load = async (): Promise<Inputs> => {
+    let inputs: unknown;
+    if (req.method === 'GET') {
+      const queryInput = query.get('input');
+      if (queryInput) inputs = JSON.parse(queryInput);
+    } else {
+      const body = await readBodyText(req, maxBodySize);
+      if (body) inputs = JSON.parse(body);
+    }
+    const parsed = Object.create(null) as Inputs;
+    if (inputs === undefined) return parsed;
+    if (!isBatchCall) {
+      parsed[0] = deserialize(inputs);
+      return parsed;
+    }
+    if (!isObject(inputs)) {
+      throw new TRPCError({ code: 'BAD_REQUEST', message: '"input" needs to be an object when doing a batch call' });
+    }
+    for (let index = 0; index < callCount; index++) {
+      const input = inputs[index];
+      if (input !== undefined) parsed[index] = deserialize(input);
+    }
+    return parsed;
+  };
+
+  const readAll = (): Promise<Inputs> =>
+    (pending ??= load().then(
+      (inputs) => (settled = inputs),
+      (cause: unknown) => {
+        if (cause instanceof TRPCError) throw cause;
+        throw new TRPCError({
+          code: 'BAD_REQUEST',
+          message: cause instanceof Error ? cause.message : 'Invalid input',
+          cause,
+        });
+      },
+    ));
+
+  return {
+    read: async (index) => (settled ?? (await readAll()))[index],
+    result: (index) => settled?.[index],
+  };
+}
