@@ -2,8 +2,8 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import winston from 'winston';
-import { redact } from './redact.ts';
-import { currentProcedure, currentRequestContext } from './request-context.ts';
+import { formatLine } from './log-line.ts';
+import { LineTransport } from './log-transport.ts';
 
 const LEVELS = { fatal: 0, error: 1, warn: 2, info: 3, debug: 4 } as const;
 export type LogLevel = keyof typeof LEVELS;
@@ -24,26 +24,9 @@ export interface Logger {
 
 const MESSAGE = Symbol.for('message');
 
-/**
- * Builds the whole line in one pass: level, timestamp and event first, then the request's
- * context, then the caller's fields, all redacted. One JSON object, one line.
- */
+/** Hands winston the finished line (see `formatLine`); the fields travel untouched under one key. */
 const jsonLine = winston.format((info) => {
-  const { level, message, fields } = info;
-  const procedure = currentProcedure();
-  const line: Record<string, unknown> = {
-    level: undefined,
-    timestamp: undefined,
-    event: undefined,
-    ...currentRequestContext(),
-    ...(procedure === undefined ? {} : { procedure }),
-    ...(redact(fields) as Record<string, unknown>),
-  };
-  // Set last so no caller field can replace them; their keys stay first in the line.
-  line.level = level.toUpperCase();
-  line.timestamp = new Date().toISOString();
-  line.event = message;
-  (info as Record<symbol, unknown>)[MESSAGE] = JSON.stringify(line);
+  (info as Record<symbol, unknown>)[MESSAGE] = formatLine(info.level, info.message as string, info.fields as LogFields);
   return info;
 });
 
@@ -53,6 +36,11 @@ export interface LoggerOptions {
   file?: string | undefined;
   /** Where lines go instead of stdout: tests pass a capturing stream. */
   destination?: Writable;
+  /**
+   * Gather each event-loop turn's lines into one write (see LineTransport). On by default for
+   * stdout and the file; off for a `destination`, which tests read as soon as a response arrives.
+   */
+  buffered?: boolean;
 }
 
 export function createLogger(options: LoggerOptions): Logger {
@@ -61,11 +49,13 @@ export function createLogger(options: LoggerOptions): Logger {
     mkdirSync(dirname(options.file), { recursive: true });
     streams.push(createWriteStream(options.file, { flags: 'a' }));
   }
+  const buffered = options.buffered ?? options.destination === undefined;
+  const transports = streams.map((stream) => new LineTransport(stream, { buffered }));
   const winstonLogger = winston.createLogger({
     levels: LEVELS,
     level: options.level,
     format: jsonLine(),
-    transports: streams.map((stream) => new winston.transports.Stream({ stream })),
+    transports,
     exitOnError: false,
   });
 
@@ -83,18 +73,6 @@ export function createLogger(options: LoggerOptions): Logger {
     info: write('info'),
     debug: write('debug'),
     isLevelEnabled,
-    flush: () =>
-      Promise.all(
-        streams.map(
-          (stream) =>
-            new Promise<void>((resolve) => {
-              if (stream.writableEnded || stream.destroyed) {
-                resolve();
-                return;
-              }
-              stream.write('', () => resolve());
-            }),
-        ),
-      ).then(() => undefined),
+    flush: () => Promise.all(transports.map((transport) => transport.flush())).then(() => undefined),
   };
 }

@@ -34,8 +34,17 @@ export const DEFAULT_LIMITS: RedactLimits = {
   maxObjectKeys: 100,
 };
 
+/** Keys repeat from line to line: each is tested against the pattern once (bounded, for odd callers). */
+const secretKeyCache = new Map<string, boolean>();
+const SECRET_KEY_CACHE_SIZE = 2_000;
+
 export function isSecretKey(key: string): boolean {
-  return SECRET_KEY.test(key);
+  let secret = secretKeyCache.get(key);
+  if (secret === undefined) {
+    secret = SECRET_KEY.test(key);
+    if (secretKeyCache.size < SECRET_KEY_CACHE_SIZE) secretKeyCache.set(key, secret);
+  }
+  return secret;
 }
 
 export function redactString(text: string, limits: RedactLimits = DEFAULT_LIMITS): string {
@@ -54,6 +63,35 @@ function errorToObject(error: Error): Record<string, unknown> {
   for (const [key, value] of Object.entries(error)) plain[key] ??= value;
   if (error.cause !== undefined) plain.cause = error.cause;
   return plain;
+}
+
+/**
+ * The fields of one log line, redacted. Most lines carry a handful of numbers, booleans and
+ * short strings under ordinary keys: those are returned as they are, without a copy; anything
+ * else takes the full walk of `redact`.
+ */
+export function redactFields(fields: Record<string, unknown>): Record<string, unknown> {
+  try {
+    if (isAlreadySafe(fields)) return fields;
+  } catch {
+    // A getter threw: the full walk reports it in place.
+  }
+  return redact(fields) as Record<string, unknown>;
+}
+
+function isAlreadySafe(fields: Record<string, unknown>): boolean {
+  let count = 0;
+  for (const key in fields) {
+    if (!Object.hasOwn(fields, key) || ++count > DEFAULT_LIMITS.maxObjectKeys || isSecretKey(key)) return false;
+    const value = fields[key];
+    const type = typeof value;
+    if (type === 'string' ? redactString(value as string) !== value : !isPlainScalar(value, type)) return false;
+  }
+  return true;
+}
+
+function isPlainScalar(value: unknown, type: string): boolean {
+  return value === null || type === 'number' || type === 'boolean' || type === 'undefined';
 }
 
 export function redact(value: unknown, limits: RedactLimits = DEFAULT_LIMITS): unknown {

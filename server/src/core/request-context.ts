@@ -15,7 +15,7 @@ export interface RequestContext {
 }
 
 /** The request's shared context, plus the procedure running in this async branch (one per batch call). */
-interface Scope {
+export interface Scope {
   context: RequestContext;
   procedure?: string;
 }
@@ -35,6 +35,11 @@ export function runInProcedure<Result>(procedure: string, fn: () => Result): Res
 /** The current request's context, or undefined outside a request (start-up, jobs, seed). */
 export function currentRequestContext(): RequestContext | undefined {
   return storage.getStore()?.context;
+}
+
+/** The request context and procedure of this async branch in one lookup (for each log line). */
+export function currentScope(): Readonly<Scope> | undefined {
+  return storage.getStore();
 }
 
 /** The tRPC procedure this async branch runs, if any. */

@@ -1,0 +1,58 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { createLogger } from './logging.ts';
+
+/** A destination that records each write it receives, as one chunk. */
+class ChunkRecorder extends Writable {
+  chunks: string[] = [];
+
+  override _write(chunk: Buffer | string, _encoding: BufferEncoding, callback: () => void): void {
+    this.chunks.push(chunk.toString());
+    callback();
+  }
+}
+
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('buffered log lines', () => {
+  it('writes the lines of one event-loop turn in one write, in order, at the end of the turn', async () => {
+    const destination = new ChunkRecorder();
+    const logger = createLogger({ level: 'info', destination, buffered: true });
+    logger.info('first', { n: 1 });
+    logger.info('second', { n: 2 });
+    logger.warn('third', { n: 3 });
+    expect(destination.chunks).toEqual([]);
+
+    await nextTurn();
+    expect(destination.chunks).toHaveLength(1);
+    const events = (destination.chunks[0] ?? '')
+      .trimEnd()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { event: string }).event);
+    expect(events).toEqual(['first', 'second', 'third']);
+  });
+
+  it('hands pending lines over at once on flush(), as the process does before it exits', async () => {
+    const destination = new ChunkRecorder();
+    const logger = createLogger({ level: 'info', destination, buffered: true });
+    logger.fatal('uncaught_exception', { error: new Error('boom') });
+    await logger.flush();
+    expect(destination.chunks.join('')).toContain('"event":"uncaught_exception"');
+  });
+
+  it('does not hold more than 64 KB: a burst is written while it is logged', () => {
+    const destination = new ChunkRecorder();
+    const logger = createLogger({ level: 'info', destination, buffered: true });
+    for (let index = 0; index < 1_000; index++) logger.info('burst', { index, padding: 'x'.repeat(100) });
+    expect(destination.chunks.length).toBeGreaterThan(0);
+    expect(destination.chunks.every((chunk) => chunk.length < 64 * 1024 + 1_000)).toBe(true);
+  });
+
+  it('writes each line at once when not buffered (a destination read right after a response)', () => {
+    const destination = new ChunkRecorder();
+    const logger = createLogger({ level: 'info', destination });
+    logger.info('one');
+    logger.info('two');
+    expect(destination.chunks).toHaveLength(2);
+  });
+});
