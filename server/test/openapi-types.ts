@@ -278,6 +278,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/system/ping": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Check that the API answers
+         * @description Goes through the whole API stack (unlike `/healthz`), logging included, without touching the database; a client can measure its round trip with it.
+         */
+        get: operations["v1.system.ping"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v2/auth/register": {
         parameters: {
             query?: never;
@@ -554,6 +574,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v2/system/ping": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Check that the API answers
+         * @description Goes through the whole API stack (unlike `/healthz`), logging included, without touching the database; a client can measure its round trip with it.
+         */
+        get: operations["v2.system.ping"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -682,6 +722,15 @@ export interface components {
             total: number;
             limit: number;
             offset: number;
+        };
+        Ping: {
+            /** @constant */
+            status: "ok";
+            /**
+             * Format: date-time
+             * @description The server's clock, to spot a client's clock skew (tokens expire by it)
+             */
+            time: string;
         };
         OrderCursorPage: {
             items: components["schemas"]["Order"][];
@@ -3355,6 +3404,79 @@ export interface operations {
             };
         };
     };
+    "v1.system.ping": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful response */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Ping"];
+                };
+            };
+            /**
+             * @description Bad Request:
+             *
+             *     - `VALIDATION_FAILED`: the input breaks its schema (`issues` names each field and what is wrong), or a rule on the whole input
+             */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /**
+             * @description Internal Server Error:
+             *
+             *     - `INTERNAL`: an unexpected failure; the message is generic and the log has the details under the `request_id`
+             */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "INTERNAL";
+                    };
+                };
+            };
+            /**
+             * @description Service Unavailable:
+             *
+             *     - `DATABASE_UNAVAILABLE`: the database does not answer right now; `Retry-After` says when to try again
+             */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "DATABASE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
     "v2.auth.register": {
         parameters: {
             query?: never;
@@ -5941,6 +6063,79 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code: "UNAUTHORIZED";
+                    };
+                };
+            };
+            /**
+             * @description Internal Server Error:
+             *
+             *     - `INTERNAL`: an unexpected failure; the message is generic and the log has the details under the `request_id`
+             */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "INTERNAL";
+                    };
+                };
+            };
+            /**
+             * @description Service Unavailable:
+             *
+             *     - `DATABASE_UNAVAILABLE`: the database does not answer right now; `Retry-After` says when to try again
+             */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "DATABASE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    "v2.system.ping": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful response */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Ping"];
+                };
+            };
+            /**
+             * @description Bad Request:
+             *
+             *     - `VALIDATION_FAILED`: the input breaks its schema (`issues` names each field and what is wrong), or a rule on the whole input
+             */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED";
                     };
                 };
             };

@@ -5,3 +5,4 @@ export * from './orders.ts';
 export * from './pagination.ts';
 export * from './products.ts';
 export * from './users.ts';
+export * from './system.ts';

@@ -38,6 +38,7 @@ const OPERATION_ERRORS: Record<string, OperationErrors> = {
   'auth.refresh': { access: 'anyone', codes: ['UNAUTHORIZED', 'RATE_LIMITED'] },
   'auth.logout': { access: 'anyone', codes: ['UNAUTHORIZED'] },
   'auth.me': { access: 'user', codes: [] },
+  'system.ping': { access: 'anyone', codes: [] },
   'users.list': { access: 'admin', codes: [] },
   'users.get': { access: 'admin', codes: ['USER_NOT_FOUND'] },
   'users.update': { access: 'admin', codes: ['USER_NOT_FOUND', 'CONFLICT'] },

@@ -171,7 +171,7 @@ describe('the committed openapi.json', () => {
     expect(Object.keys(schemes)).toEqual(['bearerAuth']);
     expect(schemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
     const tags = committed.tags ?? [];
-    expect(tags.map((tag) => tag.name).sort()).toEqual(['auth', 'orders', 'products', 'users']);
+    expect(tags.map((tag) => tag.name).sort()).toEqual(['auth', 'orders', 'products', 'system', 'users']);
     for (const tag of tags) expect(tag.description, tag.name).toEqual(expect.any(String));
     for (const operation of operations)
       expect(

@@ -25,6 +25,10 @@ const TAGS = [
     description:
       'Orders and payments: place an order and charge it at once, pay a declined one again, cancel one (a paid one is refunded), and see every payment attempt.',
   },
+  {
+    name: 'system',
+    description: 'The API itself: a ping that answers through the whole stack.',
+  },
 ];
 
 type Schemas = NonNullable<NonNullable<OpenAPIObject['components']>['schemas']>;

@@ -3,6 +3,7 @@ import type { ApiVersion } from '../versioning.ts';
 import { authRouter } from './auth.ts';
 import { listOrdersV1, ordersRouter } from './orders.ts';
 import { productsRouter } from './products.ts';
+import { systemRouter } from './system.ts';
 import { usersRouter } from './users.ts';
 
 /** The procedures v1 and v2 share as they are; a version passes its name for the REST paths. */
@@ -12,6 +13,7 @@ export function sharedRouters(version: ApiVersion) {
     users: usersRouter(version),
     products: productsRouter(version),
     orders: ordersRouter(version),
+    system: systemRouter(version),
   };
 }
 
