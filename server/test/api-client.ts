@@ -39,6 +39,7 @@ export const ROUTES = {
   'orders.get': { type: 'query', method: 'GET', path: '/orders/{orderId}' },
   'orders.payments': { type: 'query', method: 'GET', path: '/orders/{orderId}/payments' },
   'orders.list': { type: 'query', method: 'GET', path: '/orders' },
+  'system.ping': { type: 'query', method: 'GET', path: '/system/ping' },
 } as const satisfies Record<string, Route>;
 
 export type ProcedureName = keyof typeof ROUTES;
