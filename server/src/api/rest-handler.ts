@@ -2,12 +2,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AnyRouter } from '@trpc/server';
 import type { ErrorEnvelope } from '@orders/shared';
 import { createOpenApiNodeHttpHandler } from 'trpc-to-openapi';
-import { AppError, CODE_FOR_TRPC } from '../core/errors.ts';
+import { AppError } from '../core/errors.ts';
 import { readJsonBody } from '../core/http/json-body.ts';
 import { sendError } from '../core/http/send.ts';
 import { currentRequestContext } from '../core/request-context.ts';
 import { createContextFactory, type RequestDeps } from './context.ts';
 import { keepBodyInputsStrict } from './rest-input-coercion.ts';
+import { restErrorEnvelope } from './rest/error-body.ts';
 import type { AppRouter } from './router.ts';
 
 const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -29,16 +30,9 @@ function toRestErrorBody(body: string, requestId: string): string {
   } catch {
     return body;
   }
-  const data = parsed.data;
-  const envelope: ErrorEnvelope = {
-    code:
-      data?.code ?? CODE_FOR_TRPC[(parsed.code ?? 'INTERNAL_SERVER_ERROR') as keyof typeof CODE_FOR_TRPC] ?? 'INTERNAL',
-    message: data?.message ?? parsed.message ?? 'Internal server error',
-    request_id: data?.request_id ?? requestId,
-    ...(data?.reason ? { reason: data.reason } : {}),
-    ...(data?.issues ? { issues: data.issues } : {}),
-  };
-  return JSON.stringify(envelope);
+  return JSON.stringify(
+    restErrorEnvelope({ data: parsed.data, trpcCode: parsed.code, message: parsed.message }, requestId),
+  );
 }
 
 /**
@@ -68,7 +62,9 @@ function queryOf(url: string): Record<string, string[]> {
 }
 
 /**
- * REST over the same procedures, through trpc-to-openapi's node handler. The body is read
+ * REST over the same procedures, through trpc-to-openapi's node handler (`HTTP_ADAPTER=official`;
+ * `rest/native-handler.ts` serves the default). Only this handler turns on trpc-to-openapi's
+ * schema coercion, so it is created only when selected. The body is read
  * here first (its own reader answers malformed JSON with 500 and ignores JSON sent with a
  * charset), so bad JSON is 400, a wrong content type 415 and a large body 413, in our envelope.
  */

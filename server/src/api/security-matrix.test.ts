@@ -237,6 +237,7 @@ function validInput(procedure: ProcedureName): Record<string, unknown> {
     'orders.get': () => ({ orderId: aliceOrder.id }),
     'orders.payments': () => ({ orderId: aliceOrder.id }),
     'orders.list': () => ({}),
+    'system.ping': () => ({}),
   };
   return inputs[procedure]();
 }
