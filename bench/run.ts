@@ -3,17 +3,19 @@
  * machine, and reports ratios (absolute figures drift between runs; ratios hold).
  *
  * Needs DATABASE_URL (real PostgreSQL; a database `orders_bench` is created beside it).
- * Servers run pinned to core 0 and the load generator to core 1 where `taskset` exists.
+ * Servers run pinned to core 0 and the load generator (wrk where installed, else autocannon)
+ * to core 1 where `taskset` exists.
  * Env: BENCH_DURATION (s, default 8), BENCH_WARMUP (s, 2), BENCH_ROUNDS (3), BENCH_CONNECTIONS (50),
  * BENCH_ONLY (comma-separated scenario names).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
 import pg from 'pg';
 import { renderChart } from './chart.ts';
 import { prepareBenchDatabase, type BenchFixture } from './fixture.ts';
+import { generateLoad, LOAD_GENERATOR, type LoadRequest } from './load.ts';
+import { checkTargets } from './targets.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
@@ -35,12 +37,7 @@ interface Scenario {
   server: string;
   /** What it is compared with. */
   baseline?: string;
-  request: (fixture: BenchFixture) => {
-    path: string;
-    method?: 'GET' | 'POST';
-    headers?: Record<string, string>;
-    body?: string;
-  };
+  request: (fixture: BenchFixture) => LoadRequest;
   /** Calls per HTTP request (a batch). */
   callsPerRequest?: number;
 }
@@ -48,16 +45,22 @@ interface Scenario {
 const tokenHeader = (fixture: BenchFixture) => ({ authorization: `Bearer ${fixture.accessToken}` });
 const input = (value: unknown) => encodeURIComponent(JSON.stringify(value));
 
+const FLOOR_PRODUCTS = 'floor: pg select + log line (products.get)';
+const FLOOR_ORDERS = 'floor: + JWT verify (orders.get)';
+const productsGet = (f: BenchFixture) => ({ path: `/trpc/v1.products.get?input=${input({ productId: f.productId })}` });
+const productsGetRest = (f: BenchFixture) => ({ path: `/api/v1/products/${f.productId}` });
+const ping = () => ({ path: '/trpc/v1.system.ping' });
+
 const SCENARIOS: Scenario[] = [
   { name: 'bare node http', server: 'bare', request: () => ({ path: '/' }) },
   {
-    name: 'floor: pg select + log line (products.get)',
+    name: FLOOR_PRODUCTS,
     server: 'floor',
     baseline: 'bare node http',
     request: (f) => ({ path: `/products/${f.productId}` }),
   },
   {
-    name: 'floor: + JWT verify (orders.get)',
+    name: FLOOR_ORDERS,
     server: 'floor',
     baseline: 'bare node http',
     request: (f) => ({ path: `/orders/${f.orderId}`, headers: tokenHeader(f) }),
@@ -68,34 +71,37 @@ const SCENARIOS: Scenario[] = [
     baseline: 'bare node http',
     request: () => ({ path: `/ping?input=${input({ name: 'x' })}` }),
   },
+  { name: 'service: tRPC system.ping', server: 'service', baseline: 'bare node http', request: ping },
   {
-    name: 'service: tRPC products.get',
+    name: 'service: REST system.ping',
     server: 'service',
-    baseline: 'floor: pg select + log line (products.get)',
-    request: (f) => ({ path: `/trpc/v1.products.get?input=${input({ productId: f.productId })}` }),
+    baseline: 'bare node http',
+    request: () => ({ path: '/api/v1/system/ping' }),
   },
   {
-    name: 'service: REST products.get',
-    server: 'service',
-    baseline: 'floor: pg select + log line (products.get)',
-    request: (f) => ({ path: `/api/v1/products/${f.productId}` }),
+    name: 'service, logging off: tRPC system.ping',
+    server: 'service-quiet',
+    baseline: 'bare node http',
+    request: ping,
   },
+  { name: 'service: tRPC products.get', server: 'service', baseline: FLOOR_PRODUCTS, request: productsGet },
+  { name: 'service: REST products.get', server: 'service', baseline: FLOOR_PRODUCTS, request: productsGetRest },
   {
     name: 'service: tRPC orders.get (auth)',
     server: 'service',
-    baseline: 'floor: + JWT verify (orders.get)',
+    baseline: FLOOR_ORDERS,
     request: (f) => ({ path: `/trpc/v1.orders.get?input=${input({ orderId: f.orderId })}`, headers: tokenHeader(f) }),
   },
   {
     name: 'service: REST orders.get (auth)',
     server: 'service',
-    baseline: 'floor: + JWT verify (orders.get)',
+    baseline: FLOOR_ORDERS,
     request: (f) => ({ path: `/api/v1/orders/${f.orderId}`, headers: tokenHeader(f) }),
   },
   {
     name: 'service: tRPC batch of 10 products.get',
     server: 'service',
-    baseline: 'floor: pg select + log line (products.get)',
+    baseline: FLOOR_PRODUCTS,
     callsPerRequest: 10,
     request: (f) => ({
       path: `/trpc/${Array(10).fill('v1.products.get').join(',')}?batch=1&input=${input(Object.fromEntries(Array.from({ length: 10 }, (_, i) => [String(i), { productId: f.productId }])))}`,
@@ -111,26 +117,46 @@ const SCENARIOS: Scenario[] = [
       body: JSON.stringify({ items: [{ productId: f.productId, quantity: 1 }], paymentMethod: 'pm_card_visa' }),
     }),
   },
+  // The same service on the official adapters (HTTP_ADAPTER=official): what the native paths buy.
+  {
+    name: 'official adapters: tRPC system.ping',
+    server: 'service-official',
+    baseline: 'bare node http',
+    request: ping,
+  },
+  {
+    name: 'official adapters: tRPC products.get',
+    server: 'service-official',
+    baseline: FLOOR_PRODUCTS,
+    request: productsGet,
+  },
+  {
+    name: 'official adapters: REST products.get',
+    server: 'service-official',
+    baseline: FLOOR_PRODUCTS,
+    request: productsGetRest,
+  },
 ];
 
 function servers(databaseUrl: string): ServerSpec[] {
   const database = { DATABASE_URL: databaseUrl, JWT_SECRET };
+  // Production mode, every line at info and up, written (with stdout) to bench/tmp/<name>.log.
+  const service = {
+    ...database,
+    NODE_ENV: 'production',
+    MIGRATE_ON_START: 'false',
+    LOG_LEVEL: 'info',
+    PANEL_ENABLED: 'false',
+    RATE_LIMIT_PER_IP: '1000000',
+  };
   return [
     { name: 'bare', script: 'bench/servers/bare-http.ts', env: {} },
     { name: 'floor', script: 'bench/servers/floor.ts', env: database },
     { name: 'trpc', script: 'bench/servers/official-trpc.ts', env: {} },
-    {
-      name: 'service',
-      script: 'server/src/main.ts',
-      env: {
-        ...database,
-        NODE_ENV: 'production',
-        MIGRATE_ON_START: 'false',
-        LOG_LEVEL: 'info',
-        PANEL_ENABLED: 'false',
-        RATE_LIMIT_PER_IP: '1000000',
-      },
-    },
+    { name: 'service', script: 'server/src/main.ts', env: service },
+    { name: 'service-official', script: 'server/src/main.ts', env: { ...service, HTTP_ADAPTER: 'official' } },
+    // Only errors are logged: the difference to `service` is what the info lines cost.
+    { name: 'service-quiet', script: 'server/src/main.ts', env: { ...service, LOG_LEVEL: 'error' } },
   ];
 }
 
@@ -192,14 +218,14 @@ interface Measurement {
   non2xx: number;
 }
 
-async function load(target: Running, request: ReturnType<Scenario['request']>, seconds: number) {
-  return autocannon({
-    url: `${target.url}${request.path}`,
-    method: request.method ?? 'GET',
-    headers: request.headers,
-    body: request.body,
+function load(target: Running, request: LoadRequest, seconds: number) {
+  return generateLoad({
+    url: target.url,
+    request,
+    seconds,
     connections: CONNECTIONS,
-    duration: seconds,
+    pin: HAS_TASKSET ? ['taskset', '-c', '1'] : [],
+    scratchDir: `${ROOT}bench/tmp`,
   });
 }
 
@@ -210,12 +236,12 @@ async function measure(target: Running, scenario: Scenario, fixture: BenchFixtur
   const before = cpuTicks(pid);
   const result = await load(target, request, DURATION);
   const cpuSeconds = (cpuTicks(pid) - before) / CLOCK_TICKS;
-  const calls = result.requests.total * (scenario.callsPerRequest ?? 1);
+  const calls = result.totalRequests * (scenario.callsPerRequest ?? 1);
   return {
-    requestsPerSecond: result.requests.average,
-    callsPerSecond: result.requests.average * (scenario.callsPerRequest ?? 1),
-    p50: result.latency.p50,
-    p99: result.latency.p99,
+    requestsPerSecond: result.requestsPerSecond,
+    callsPerSecond: result.requestsPerSecond * (scenario.callsPerRequest ?? 1),
+    p50: result.p50,
+    p99: result.p99,
     cpuMicrosPerCall: calls > 0 ? (cpuSeconds * 1e6) / calls : Number.NaN,
     rssMb: rssMb(pid).peak,
     errors: result.errors,
@@ -287,13 +313,23 @@ async function main(): Promise<void> {
   const result = {
     date: new Date().toISOString(),
     machine: { node: process.version, cpus: (await import('node:os')).cpus().length, pinned: HAS_TASKSET },
-    settings: { durationS: DURATION, warmupS: WARMUP, rounds: ROUNDS, connections: CONNECTIONS },
+    settings: {
+      durationS: DURATION,
+      warmupS: WARMUP,
+      rounds: ROUNDS,
+      connections: CONNECTIONS,
+      loadGenerator: LOAD_GENERATOR,
+    },
     table,
+    targets: checkTargets(table),
   };
   mkdirSync(`${ROOT}bench/results`, { recursive: true });
   writeFileSync(`${ROOT}bench/results/${stamp}.json`, `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(`${ROOT}bench/results/${stamp}.svg`, renderChart(table));
-  process.stdout.write(`\n${formatTable(table)}\nwrote bench/results/${stamp}.json and .svg\n`);
+  const targets = result.targets
+    .map((target) => `${target.met ? 'met    ' : 'MISSED '} ${target.name}: ${target.value} (target ${target.target})`)
+    .join('\n');
+  process.stdout.write(`\n${formatTable(table)}\n\n${targets}\nwrote bench/results/${stamp}.json and .svg\n`);
   await new pg.Pool({ connectionString: databaseUrl }).end();
 }
 

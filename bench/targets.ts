@@ -1,0 +1,60 @@
+/** One row of the bench table, as far as the targets read it. */
+interface Row {
+  scenario: string;
+  callsPerSecond: number;
+  ratioToBaseline: number | null;
+  peakRssMb: number;
+}
+
+export interface TargetCheck {
+  name: string;
+  value: number;
+  target: string;
+  met: boolean;
+}
+
+const round = (value: number) => Math.round(value * 1000) / 1000;
+
+/**
+ * The performance issue's targets, read off one run's table: a trivial public procedure with
+ * its access and procedure lines at 0.35x bare node http or better; products.get and the
+ * authenticated orders.get at 0.5x their hand-written floors or better, over both protocols;
+ * logging costing at most 15% of the trivial procedure's throughput; at most 200 MB RSS.
+ */
+export function checkTargets(table: Row[]): TargetCheck[] {
+  const row = (scenario: string) => table.find((candidate) => candidate.scenario === scenario);
+  const checks: TargetCheck[] = [];
+  const atLeast = (name: string, value: number | null | undefined, target: number) => {
+    if (value === null || value === undefined || Number.isNaN(value)) return;
+    checks.push({ name, value: round(value), target: `>= ${target}`, met: value >= target });
+  };
+
+  atLeast('tRPC system.ping x bare node http', row('service: tRPC system.ping')?.ratioToBaseline, 0.35);
+  for (const scenario of [
+    'service: tRPC products.get',
+    'service: REST products.get',
+    'service: tRPC orders.get (auth)',
+    'service: REST orders.get (auth)',
+  ]) {
+    atLeast(`${scenario.replace('service: ', '')} x its floor`, row(scenario)?.ratioToBaseline, 0.5);
+  }
+
+  const logged = row('service: tRPC system.ping')?.callsPerSecond;
+  const quiet = row('service, logging off: tRPC system.ping')?.callsPerSecond;
+  if (logged !== undefined && quiet !== undefined && quiet > 0) {
+    const cost = 1 - logged / quiet;
+    checks.push({
+      name: 'logging cost (share of system.ping throughput)',
+      value: round(cost),
+      target: '<= 0.15',
+      met: cost <= 0.15,
+    });
+  }
+
+  const services = table.filter((candidate) => candidate.scenario.startsWith('service'));
+  if (services.length > 0) {
+    const peak = Math.max(...services.map((candidate) => candidate.peakRssMb));
+    checks.push({ name: 'peak RSS of a service worker (MB)', value: peak, target: '<= 200', met: peak <= 200 });
+  }
+  return checks;
+}
