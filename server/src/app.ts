@@ -22,7 +22,8 @@ import { createTokenService } from './core/security.ts';
 import { createWorkTracker } from './core/work-tracker.ts';
 import { createCursorCodec } from './services/orders/index.ts';
 import { createPaymentGateway, type PaymentGateway } from './services/payment-gateway/index.ts';
-import { runWithRequestContext, type RequestContext } from './core/request-context.ts';
+import { redactString } from './core/redact.ts';
+import { currentRequestContext, runWithRequestContext, type RequestContext } from './core/request-context.ts';
 
 export interface AppOptions extends AppDeps {
   checkReadiness: () => Promise<Readiness>;
@@ -30,6 +31,8 @@ export interface AppOptions extends AppDeps {
   /** Another payment gateway than PAYMENT_GATEWAY names (tests count or stall charges). */
   gateway?: PaymentGateway;
 }
+
+const VARY_ORIGIN = Object.freeze({ headers: Object.freeze({ vary: ['Origin'] }) });
 
 /** The path without its query string, without allocating a URL. */
 function pathOf(url: string): string {
@@ -76,15 +79,16 @@ export function createApp(options: AppOptions) {
     },
     // tRPC writes its own Vary, replacing the `Vary: Origin` that CORS set: add it back, or a
     // cache could hand one origin's answer (with its Access-Control-Allow-Origin) to another.
-    responseMeta: () => ({ headers: new Headers({ vary: 'Origin' }) }),
+    // An array value is appended (a string would replace tRPC's own Vary); one constant object,
+    // not a Fetch Headers per request.
+    responseMeta: () => VARY_ORIGIN,
   });
   const createRest = config.http.adapter === 'native' ? createNativeRestHandler : createRestHandler;
   const rest = createRest({ ...deps, appRouter, basePath: '/api' });
   const docs = createSwaggerUi({ basePath: '/docs', openApiUrl: '/openapi.json' });
   const panel = config.panelEnabled ? createPanel(appRouter, { basePath: '/panel', trpcUrl: '/trpc' }) : undefined;
 
-  async function route(req: IncomingMessage, res: ServerResponse, context: RequestContext): Promise<void> {
-    const path = context.path;
+  async function route(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     if (under(path, '/trpc')) {
       trpc(req, res);
       return;
@@ -114,16 +118,18 @@ export function createApp(options: AppOptions) {
     sendError(res, {
       code: 'ROUTE_NOT_FOUND',
       message: `No route for ${req.method ?? 'GET'} ${path}`,
-      request_id: context.request_id,
+      request_id: currentRequestContext()?.request_id ?? 'none',
     });
   }
 
   function handleRequest(req: IncomingMessage, res: ServerResponse): void {
     const incomingId = req.headers['x-request-id'];
+    const path = pathOf(req.url ?? '/');
     const context: RequestContext = {
       request_id: resolveRequestId(Array.isArray(incomingId) ? incomingId[0] : incomingId),
       method: req.method ?? 'GET',
-      path: pathOf(req.url ?? '/'),
+      // As every line shows it: a token pasted into a path is not written out.
+      path: redactString(path),
       ip: clientIp(req, config.http.trustProxy),
       user_id: null,
       role: null,
@@ -133,7 +139,7 @@ export function createApp(options: AppOptions) {
     logAccessWhenDone(res, { logger, context });
     if (applyCors(req, res, config.http.corsOrigins)) return;
 
-    runWithRequestContext(context, () => route(req, res, context)).catch((error: unknown) => {
+    runWithRequestContext(context, () => route(req, res, path)).catch((error: unknown) => {
       logger.error('unhandled_exception', { error, where: 'http' });
       if (!res.headersSent) {
         sendError(res, { code: 'INTERNAL', message: 'Internal server error', request_id: context.request_id });

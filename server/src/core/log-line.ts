@@ -11,6 +11,18 @@ const LEVEL_NAMES: Record<string, string> = {
   debug: 'DEBUG',
 };
 
+/** Lines come many to a millisecond under load: the ISO timestamp is formatted once per millisecond. */
+let lastMillis = Number.NaN;
+let lastTimestamp = '';
+function timestamp(): string {
+  const now = Date.now();
+  if (now !== lastMillis) {
+    lastMillis = now;
+    lastTimestamp = new Date(now).toISOString();
+  }
+  return lastTimestamp;
+}
+
 /**
  * One JSON log line: level, timestamp and event first, then the request's context (and the
  * procedure of this async branch), then the caller's fields, redacted; a field may replace a
@@ -20,7 +32,7 @@ const LEVEL_NAMES: Record<string, string> = {
 export function formatLine(level: string, event: string, fields: Record<string, unknown>): string {
   const line: Record<string, unknown> = {
     level: LEVEL_NAMES[level] ?? level.toUpperCase(),
-    timestamp: new Date().toISOString(),
+    timestamp: timestamp(),
     event,
   };
   const scope = currentScope();
