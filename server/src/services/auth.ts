@@ -4,6 +4,7 @@ import type { Db } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { Logger } from '../core/logging.ts';
+import { preparedQuery } from '../core/prepared-query.ts';
 import { burnPasswordCheck, digestToken, hashPassword, verifyPassword, type TokenService } from '../core/security.ts';
 import { setRequestUser } from '../core/request-context.ts';
 import { withTransaction, type Trx } from '../core/transaction.ts';
@@ -202,14 +203,17 @@ export type AccessCheck =
   { ok: true; user: AuthUser } | { ok: false; reason: string; detail?: Record<string, unknown> };
 
 /** Checks an access token and the account behind it as it is now (role, disabled). */
+/** Every authenticated request reads its caller's role and state: compiled once. */
+const accessCheckOf = preparedQuery(
+  (db, userId: string) =>
+    db.selectFrom('users').select(['id', 'role', 'email', 'disabled_at']).where('id', '=', userId),
+  ':userId',
+);
+
 export async function checkAccessToken(deps: Pick<AuthDeps, 'db' | 'tokens'>, token: string): Promise<AccessCheck> {
   const verified = deps.tokens.verifyAccessToken(token);
   if (!verified.ok) return verified;
-  const user = await deps.db
-    .selectFrom('users')
-    .select(['id', 'role', 'email', 'disabled_at'])
-    .where('id', '=', verified.claims.sub)
-    .executeTakeFirst();
+  const [user] = await accessCheckOf(deps.db, verified.claims.sub);
   if (!user) return { ok: false, reason: 'Unknown User', detail: { user_id: verified.claims.sub } };
   if (user.disabled_at !== null) return { ok: false, reason: 'User Disabled', detail: { user_id: user.id } };
   return { ok: true, user: { id: user.id, role: user.role, email: user.email } };

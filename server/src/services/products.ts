@@ -2,6 +2,7 @@ import type { CreateProductInput, ListProductsInput, Page, Product, UpdateProduc
 import type { Db } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
+import { preparedQuery } from '../core/prepared-query.ts';
 import type { ProductRow } from '../models/index.ts';
 import { containsPattern, countAsTotal, offsetPage } from './paging.ts';
 
@@ -56,11 +57,17 @@ export async function listProducts(
   });
 }
 
+/** `v1.products.get` runs on every product page view: compiled once. */
+const productById = preparedQuery(
+  (db, productId: string) => db.selectFrom('products').select(PRODUCT_COLUMNS).where('id', '=', productId),
+  ':productId',
+);
+
 export async function getProduct(
   db: Db,
   { productId, includeInactive }: { productId: string; includeInactive: boolean },
 ): Promise<Product> {
-  const row = await db.selectFrom('products').select(PRODUCT_COLUMNS).where('id', '=', productId).executeTakeFirst();
+  const [row] = await productById(db, productId);
   if (!row || (!row.active && !includeInactive)) {
     throw new AppError('PRODUCT_NOT_FOUND', `No product with id ${productId}`, { context: { product_id: productId } });
   }
