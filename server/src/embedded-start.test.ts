@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { recordProcessOutput, recordSecret } from '../test/log-audit/records.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -26,6 +27,9 @@ describe('starting with no DATABASE_URL', () => {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    recordProcessOutput(child.stdout);
+    // The development admin's password, seeded here: printed for the developer, never logged.
+    recordSecret('password', 'admin-password-dev');
     try {
       const url = await new Promise<string>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('no server_started within 120 s')), 120_000);

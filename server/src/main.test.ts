@@ -1,186 +1,32 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { EventEmitter } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LogCapture, type LogLine } from '../test/log-capture.ts';
 import { insertProducts } from '../test/seed-products.ts';
+import {
+  STARTUP_TIMEOUT_MS,
+  cleanUpServers,
+  databaseEnv,
+  newTestDatabase,
+  readLogFile,
+  spawnServer,
+  startServer,
+  temporaryFolder,
+  waitForExit,
+} from '../test/server-process.ts';
 import { startTcpProxy } from '../test/tcp-proxy.ts';
-import { TEST_JWT_SECRET } from '../test/test-app.ts';
-import { createTestDatabase, migrate, onRealPostgres, type TestDatabase } from '../test/test-database.ts';
+import { migrate, onRealPostgres } from '../test/test-database.ts';
+import { writeReliabilitySection } from '../test/test-results.ts';
 import { createLogger } from './core/logging.ts';
 
 /**
- * The server as production runs it: `node --import tsx server/src/main.ts` in its own
- * process, configured by environment variables, observed through its stdout, its log
- * file, its exit code and the network.
+ * The server as production runs it (`server/test/server-process.ts`): in its own process,
+ * observed through its stdout, its log file, its exit code and the network.
  */
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** A fresh PGlite database can take tens of seconds to create on a busy machine. */
-const STARTUP_TIMEOUT_MS = 90_000;
-const SHUTDOWN_TIMEOUT_MS = 15_000;
-
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-interface ServerProcess {
-  child: ChildProcess;
-  pid: number;
-  /** Every JSON line written to stdout so far. */
-  lines: LogLine[];
-  stderr(): string;
-  exited: Promise<Exit>;
-  /** The first line (after the `skip` first matching ones) that matches, waiting for it if need be. */
-  waitForLine(what: Partial<LogLine>, options?: { skip?: number; timeoutMs?: number }): Promise<LogLine>;
-}
-
-const running = new Set<ServerProcess>();
-const temporaryFolders: string[] = [];
-const testDatabases: TestDatabase[] = [];
-
-afterEach(async () => {
-  for (const server of running) {
-    // Workers (node:cluster) leave with their primary, but are not left to chance.
-    const pids = [
-      server.pid,
-      ...server.lines.filter((line) => line.event === 'worker_started').map((line) => line.worker_pid),
-    ];
-    for (const pid of pids) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    await server.exited;
-  }
-  running.clear();
-  for (const testDatabase of testDatabases.splice(0)) await testDatabase.drop();
-  for (const folder of temporaryFolders.splice(0)) rmSync(folder, { recursive: true, force: true });
-});
-
-function temporaryFolder(): string {
-  const folder = mkdtempSync(join(tmpdir(), 'orders-main-test-'));
-  temporaryFolders.push(folder);
-  return folder;
-}
-
-async function newTestDatabase(): Promise<TestDatabase> {
-  const testDatabase = await createTestDatabase();
-  testDatabases.push(testDatabase);
-  return testDatabase;
-}
-
-/** The variables that point the server at a test database and have it migrated at start. */
-function databaseEnv(testDatabase: TestDatabase): Record<string, string> {
-  return testDatabase.url === undefined
-    ? { PGLITE_DIR: testDatabase.pgliteDir ?? '', MIGRATE_ON_START: 'true' }
-    : { DATABASE_URL: testDatabase.url, MIGRATE_ON_START: 'true' };
-}
-
-function matches(line: LogLine, what: Partial<LogLine>): boolean {
-  return Object.entries(what).every(([key, value]) => line[key] === value);
-}
-
-/**
- * Starts the server with only the given environment (no `.env` value can leak in: every
- * variable that matters is set, empty meaning unset).
- */
-function spawnServer(env: Record<string, string>): ServerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
-    cwd: REPO_ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      NODE_ENV: 'test',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      JWT_SECRET: TEST_JWT_SECRET,
-      LOG_LEVEL: 'info',
-      DATABASE_URL: '',
-      WEB_CONCURRENCY: '',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: LogLine[] = [];
-  const newLine = new EventEmitter();
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  createInterface({ input: child.stdout }).on('line', (text) => {
-    try {
-      const line = JSON.parse(text) as LogLine;
-      lines.push(line);
-      newLine.emit('line');
-    } catch {
-      stderr += `[stdout] ${text}\n`;
-    }
-  });
-  const exited = new Promise<Exit>((resolve) => {
-    child.once('exit', (code, signal) => {
-      newLine.emit('exit');
-      resolve({ code, signal });
-    });
-  });
-
-  const server: ServerProcess = {
-    child,
-    pid: child.pid ?? -1,
-    lines,
-    stderr: () => stderr,
-    exited,
-    waitForLine: (what, { skip = 0, timeoutMs = 10_000 } = {}) =>
-      new Promise((resolve, reject) => {
-        const check = () => {
-          const found = lines.filter((line) => matches(line, what))[skip];
-          if (found) {
-            done();
-            resolve(found);
-          } else if (child.exitCode !== null || child.signalCode !== null) {
-            done();
-            reject(new Error(`server exited without logging ${JSON.stringify(what)}:\n${stderr}`));
-          }
-        };
-        const timer = setTimeout(() => {
-          done();
-          reject(new Error(`no ${JSON.stringify(what)} line within ${timeoutMs} ms:\n${stderr}`));
-        }, timeoutMs);
-        const done = () => {
-          clearTimeout(timer);
-          newLine.off('line', check).off('exit', check);
-        };
-        newLine.on('line', check).on('exit', check);
-        check();
-      }),
-  };
-  running.add(server);
-  return server;
-}
-
-/** Spawns the server and waits for it to listen; `url` is the one it logged. */
-async function startServer(env: Record<string, string>): Promise<ServerProcess & { url: string; port: number }> {
-  const server = spawnServer(env);
-  const started = await server.waitForLine({ event: 'server_started' }, { timeoutMs: STARTUP_TIMEOUT_MS });
-  const url = String(started.url);
-  return { ...server, url, port: Number(new URL(url).port) };
-}
-
-function waitForExit(server: ServerProcess, timeoutMs = SHUTDOWN_TIMEOUT_MS): Promise<Exit> {
-  return Promise.race([
-    server.exited,
-    sleep(timeoutMs, undefined, { ref: false }).then(() => {
-      throw new Error(`server still running ${timeoutMs} ms after it was told to stop:\n${server.stderr()}`);
-    }),
-  ]);
-}
+afterEach(cleanUpServers);
 
 interface Response {
   status: number;
@@ -249,13 +95,6 @@ function slowPost(
   const half = Math.floor(body.length / 2);
   req.write(body.slice(0, half));
   return { finish: () => req.end(body.slice(half)), response };
-}
-
-function readLogFile(path: string): LogLine[] {
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as LogLine);
 }
 
 /**
@@ -378,47 +217,64 @@ describe('WEB_CONCURRENCY=2', () => {
     'runs two workers, replaces one that dies while the other keeps serving, and stops them all on SIGTERM (needs real PostgreSQL: the embedded database serves one process)',
     { timeout: 90_000 },
     async () => {
-      const logFile = join(temporaryFolder(), 'server.log');
-      const server = spawnServer({ ...databaseEnv(await newTestDatabase()), WEB_CONCURRENCY: '2', LOG_FILE: logFile });
-      const first = await server.waitForLine({ event: 'server_started' }, { timeoutMs: STARTUP_TIMEOUT_MS });
-      await server.waitForLine({ event: 'server_started' }, { skip: 1, timeoutMs: STARTUP_TIMEOUT_MS });
-      const workers = server.lines
-        .filter((line) => line.event === 'worker_started')
-        .map((line) => Number(line.worker_pid));
-      expect(workers).toHaveLength(2);
-      const url = String(first.url);
-      const healthz = `${url}/healthz`;
-      const products = `${url}/api/v1/products`;
-      expect((await get(products)).status).toBe(200);
-
-      const [victim] = workers;
-      process.kill(victim!, 'SIGKILL');
-      const exited = await server.waitForLine({ event: 'worker_exited', worker_pid: victim });
-      expect(exited).toMatchObject({ level: 'ERROR', signal: 'SIGKILL' });
-      // While the replacement starts, the surviving worker serves.
-      const during = await Promise.all(Array.from({ length: 10 }, (_, index) => get(index % 2 ? healthz : products)));
-      expect(during.map((res) => res.status)).toEqual(Array(10).fill(200));
-
-      const replacement = await server.waitForLine({ event: 'worker_started' }, { skip: 2 });
-      expect(replacement.worker_pid).not.toBe(victim);
-      await server.waitForLine(
-        { event: 'server_started', pid: replacement.worker_pid },
-        { timeoutMs: STARTUP_TIMEOUT_MS },
-      );
-      const after = await Promise.all(Array.from({ length: 10 }, () => get(products)));
-      expect(after.map((res) => res.status)).toEqual(Array(10).fill(200));
-
-      server.child.kill('SIGTERM');
-      expect(await waitForExit(server)).toEqual({ code: 0, signal: null });
-      const logged = readLogFile(logFile);
-      const stopped = logged.filter((line) => line.event === 'server_stopped');
-      // Each live worker, then the primary.
-      expect(stopped).toHaveLength(3);
-      expect(stopped.at(-1)).toMatchObject({ workers: 2 });
-      expect([workers[1], replacement.worker_pid].map((pid) => isRunning(Number(pid)))).toEqual([false, false]);
+      // What was seen, for test-results/reliability/process.json, whether or not it all held.
+      const outcome: Record<string, unknown> = { passed: false };
+      try {
+        await runWorkerRestart(outcome);
+        outcome.passed = true;
+      } catch (error) {
+        outcome.failure = error instanceof Error ? error.message.split('\n')[0] : String(error);
+        throw error;
+      } finally {
+        writeReliabilitySection('process', 'worker_restart', outcome);
+      }
     },
   );
 });
+
+/** Kills one of two workers and watches the primary replace it, filling `outcome` as it goes. */
+async function runWorkerRestart(outcome: Record<string, unknown>): Promise<void> {
+  const logFile = join(temporaryFolder(), 'server.log');
+  const server = spawnServer({ ...databaseEnv(await newTestDatabase()), WEB_CONCURRENCY: '2', LOG_FILE: logFile });
+  const first = await server.waitForLine({ event: 'server_started' }, { timeoutMs: STARTUP_TIMEOUT_MS });
+  await server.waitForLine({ event: 'server_started' }, { skip: 1, timeoutMs: STARTUP_TIMEOUT_MS });
+  const workers = server.lines.filter((line) => line.event === 'worker_started').map((line) => Number(line.worker_pid));
+  expect(workers).toHaveLength(2);
+  const url = String(first.url);
+  const healthz = `${url}/healthz`;
+  const products = `${url}/api/v1/products`;
+  expect((await get(products)).status).toBe(200);
+
+  const [victim] = workers;
+  process.kill(victim!, 'SIGKILL');
+  const killedAt = performance.now();
+  const exited = await server.waitForLine({ event: 'worker_exited', worker_pid: victim });
+  expect(exited).toMatchObject({ level: 'ERROR', signal: 'SIGKILL' });
+  // While the replacement starts, the surviving worker serves.
+  const during = await Promise.all(Array.from({ length: 10 }, (_, index) => get(index % 2 ? healthz : products)));
+  outcome.requests_while_replacing = { sent: during.length, ok: during.filter((res) => res.status === 200).length };
+  expect(during.map((res) => res.status)).toEqual(Array(10).fill(200));
+
+  const replacement = await server.waitForLine({ event: 'worker_started' }, { skip: 2 });
+  expect(replacement.worker_pid).not.toBe(victim);
+  await server.waitForLine({ event: 'server_started', pid: replacement.worker_pid }, { timeoutMs: STARTUP_TIMEOUT_MS });
+  outcome.worker_killed = 'SIGKILL';
+  outcome.replacement_serving_after_ms = Math.round(performance.now() - killedAt);
+  const after = await Promise.all(Array.from({ length: 10 }, () => get(products)));
+  outcome.requests_after_replacement = { sent: after.length, ok: after.filter((res) => res.status === 200).length };
+  expect(after.map((res) => res.status)).toEqual(Array(10).fill(200));
+
+  server.child.kill('SIGTERM');
+  const exit = await waitForExit(server);
+  outcome.exit_code = exit.code;
+  expect(exit).toEqual({ code: 0, signal: null });
+  const logged = readLogFile(logFile);
+  const stopped = logged.filter((line) => line.event === 'server_stopped');
+  // Each live worker, then the primary.
+  expect(stopped).toHaveLength(3);
+  expect(stopped.at(-1)).toMatchObject({ workers: 2 });
+  expect([workers[1], replacement.worker_pid].map((pid) => isRunning(Number(pid)))).toEqual([false, false]);
+}
 
 describe('startup', () => {
   it('exits 1 quickly, with a clear message, when the configuration is invalid', { timeout: 30_000 }, async () => {

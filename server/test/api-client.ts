@@ -5,6 +5,8 @@ import jwt from 'jsonwebtoken';
 import { expect } from 'vitest';
 import { digestToken } from '../src/core/security.ts';
 import { trpcUrl, waitForLines, type TrpcErrorBody } from './http-client.ts';
+import { SECRET_SHAPES } from './log-audit/audit.ts';
+import { recordSecret } from './log-audit/records.ts';
 import type { LogCapture, LogLine } from './log-capture.ts';
 import { TEST_JWT_SECRET, type TestApp } from './test-app.ts';
 
@@ -174,17 +176,28 @@ export async function expectAuthFailureLogged(logs: LogCapture, res: ApiResponse
   return line;
 }
 
-/** Every secret a test file handled, to prove at its end that none of them reached a log. */
+/**
+ * Every secret a test file handled, to prove at its end that none of them reached a log.
+ * Each also goes to the suite-wide log audit (a JWT as a bearer token, anything else as a password).
+ */
 export class SecretLedger {
   private readonly secrets = new Set<string>();
 
   add(...values: (string | undefined)[]): void {
-    for (const value of values) if (value !== undefined && value !== '') this.secrets.add(value);
+    for (const value of values) {
+      if (value === undefined || value === '') continue;
+      this.secrets.add(value);
+      recordSecret(SECRET_SHAPES.jwt.test(value) ? 'bearer_token' : 'password', value);
+    }
   }
 
   /** A session's tokens, and the digest the refresh token is stored as. */
   addSession(session: Pick<AuthSession, 'accessToken' | 'refreshToken'>): void {
-    this.add(session.accessToken, session.refreshToken, digestToken(session.refreshToken));
+    const digest = digestToken(session.refreshToken);
+    for (const value of [session.accessToken, session.refreshToken, digest]) this.secrets.add(value);
+    recordSecret('access_token', session.accessToken);
+    recordSecret('refresh_token', session.refreshToken);
+    recordSecret('refresh_token_digest', digest);
   }
 
   get size(): number {

@@ -1,5 +1,6 @@
 import { request } from 'node:http';
 import type { ErrorEnvelope } from '@orders/shared';
+import { recordRequestSecrets, recordResponseSecrets } from './log-audit/exchange-secrets.ts';
 import type { LogCapture, LogLine } from './log-capture.ts';
 
 /** The body of a failed tRPC call: the API's envelope travels in `error.data`. */
@@ -49,9 +50,18 @@ export function rawRequest(baseUrl: string, { method = 'GET', path, headers = {}
       answered = true;
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
-      );
+      res.on('end', () => {
+        const answer = {
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+        };
+        const authorization = Object.entries(headers).find(([name]) => name.toLowerCase() === 'authorization')?.[1];
+        const sent = typeof body === 'string' ? body : undefined;
+        recordRequestSecrets({ url: path, authorization, body: sent }, answer.status);
+        recordResponseSecrets(answer.body);
+        resolve(answer);
+      });
       res.on('error', reject);
     });
     outgoing.on('error', (error) => {

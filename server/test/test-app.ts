@@ -7,6 +7,7 @@ import { migrateToLatest } from '../src/core/migrations.ts';
 import { createReadinessCheck } from '../src/core/readiness.ts';
 import type { PaymentGateway } from '../src/services/payment-gateway/index.ts';
 import { recordRestResponses, type RestRecorder } from './contract.ts';
+import { recordSecret } from './log-audit/records.ts';
 import { LogCapture } from './log-capture.ts';
 import { createTestDatabase, type TestDatabase } from './test-database.ts';
 
@@ -26,6 +27,21 @@ export interface TestApp {
 }
 
 /**
+ * The password hashes and refresh token digests the app stored: the log audit looks for them
+ * too. A database a test has broken on purpose is not read: closing must still work.
+ */
+async function recordStoredSecrets(database: DatabaseHandle): Promise<void> {
+  try {
+    const users = await database.db.selectFrom('users').select('password_hash').execute();
+    for (const user of users) recordSecret('password_hash', user.password_hash);
+    const tokens = await database.db.selectFrom('refresh_tokens').select('token_hash').execute();
+    for (const token of tokens) recordSecret('refresh_token_digest', token.token_hash);
+  } catch {
+    // the audit's generic argon2 detector still covers password hashes
+  }
+}
+
+/**
  * The real app on a real, migrated database of its own, listening on a free port, with
  * every log line captured. `env` overrides configuration variables as a .env file would;
  * `gateway` replaces the payment gateway PAYMENT_GATEWAY names (to count or stall charges).
@@ -35,6 +51,7 @@ export async function startTestApp(
   { logQueries = true, gateway }: { logQueries?: boolean; gateway?: PaymentGateway } = {},
 ): Promise<TestApp> {
   const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'debug', PORT: '0', ...env });
+  recordSecret('signing_secret', config.jwt.secret);
   const logs = new LogCapture();
   const logger = createLogger({ level: config.log.level, destination: logs });
   const testDatabase = await createTestDatabase();
@@ -61,6 +78,7 @@ export async function startTestApp(
     rest,
     close: async () => {
       await server.stop();
+      await recordStoredSecrets(database);
       await database.close();
       await testDatabase.drop();
       rest.verify();

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import { resolveRequestId } from './http/request-id.ts';
 
 /**
@@ -29,15 +29,32 @@ function answerClientError(error: Error & { code?: string }, socket: Socket): vo
 export interface RunningServer {
   server: Server;
   url: string;
-  /** Stops accepting, lets in-flight requests finish (up to the timeout), then closes every connection. */
+  /**
+   * Stops accepting, answers what was sent before or during the stop (each answer saying
+   * `Connection: close`), closes idle connections after a grace, and closes every connection
+   * still open at the timeout.
+   */
   stop(): Promise<{ forced: boolean }>;
+}
+
+/** How long idle keep-alive connections stay open once stopping: a tenth of the timeout, 1 s at most. */
+function idleGraceFor(shutdownTimeoutMs: number): number {
+  return Math.min(1_000, Math.floor(shutdownTimeoutMs / 10));
 }
 
 export async function startHttpServer(
   handler: (req: IncomingMessage, res: ServerResponse) => void,
   { host, port, shutdownTimeoutMs }: { host: string; port: number; shutdownTimeoutMs: number },
 ): Promise<RunningServer> {
-  const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 30_000 }, handler);
+  let stopping = false;
+  // The response in progress on each connection, so a stop can still turn it into the last one.
+  const current = new Map<Socket, ServerResponse>();
+  const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 30_000 }, (req, res) => {
+    if (stopping) res.setHeader('Connection', 'close');
+    else current.set(req.socket, res);
+    handler(req, res);
+  });
+  server.on('connection', (socket: Socket) => socket.once('close', () => current.delete(socket)));
   server.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -54,22 +71,34 @@ export async function startHttpServer(
     url: `http://${shownHost}:${address.port}`,
     stop: () =>
       new Promise((resolve) => {
+        stopping = true;
         let forced = false;
-        const timer = setTimeout(() => {
+        let idleSweep: NodeJS.Timeout | undefined;
+        const forceTimer = setTimeout(() => {
           forced = true;
           server.closeAllConnections();
         }, shutdownTimeoutMs);
-        timer.unref();
-        // New requests on kept-alive connections are told the connection closes after them,
-        // and connections that fall idle are closed, so close() is not held open by keep-alive.
-        server.on('request', (_req: IncomingMessage, res: ServerResponse) => res.setHeader('Connection', 'close'));
-        const idleSweep = setInterval(() => server.closeIdleConnections(), 50);
-        server.close(() => {
-          clearTimeout(timer);
+        forceTimer.unref();
+        // Answers not yet begun tell their clients that the connection closes after them; new
+        // requests on kept-alive connections are told the same as they arrive (see above).
+        for (const res of current.values()) if (!res.headersSent) res.setHeader('Connection', 'close');
+        current.clear();
+        // An idle connection may carry a request that is sent but not yet read (node counts a
+        // connection idle until it parses the first bytes of the next request), or a client about
+        // to send one after an answer that still said keep-alive. Closing it at once would reset
+        // that request unanswered, so idle connections are closed only after a grace; then,
+        // any connection that falls idle.
+        const graceTimer = setTimeout(() => {
+          server.closeIdleConnections();
+          idleSweep = setInterval(() => server.closeIdleConnections(), 50);
+        }, idleGraceFor(shutdownTimeoutMs));
+        // net's close, not http's: http's also destroys every idle connection right away.
+        NetServer.prototype.close.call(server, () => {
+          clearTimeout(forceTimer);
+          clearTimeout(graceTimer);
           clearInterval(idleSweep);
           resolve({ forced });
         });
-        server.closeIdleConnections();
       }),
   };
 }

@@ -210,7 +210,7 @@ describe('request context', () => {
 
   it('lets explicit fields win over the request context', async () => {
     runWithRequestContext(requestContext(), () => {
-      logger.info('http_request', { user_id: 'usr_explicit', path: '/api/v1/other', status: 200 });
+      logger.info('http_request', { user_id: 'usr_explicit', path: '/api/v1/other', status: 200, latency_ms: 1.5 });
     });
     await logger.flush();
     expect(capture.lines[0]).toMatchObject({
