@@ -17,6 +17,7 @@ import {
   type TestUser,
 } from '../../test/api-client.ts';
 import { waitForLines } from '../../test/http-client.ts';
+import { recordProcessOutput } from '../../test/log-audit/records.ts';
 import { LogCapture, type LogLine } from '../../test/log-capture.ts';
 import { TEST_JWT_SECRET, startTestApp, type TestApp } from '../../test/test-app.ts';
 import { createTestDatabase, migrate, onRealPostgres } from '../../test/test-database.ts';
@@ -241,6 +242,8 @@ function spawnServer(env: Record<string, string>): ServerProcess {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Its lines join the suite-wide log audit.
+  recordProcessOutput(child.stdout);
   const lines: LogLine[] = [];
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
