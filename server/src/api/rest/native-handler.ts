@@ -6,6 +6,7 @@ import { readJsonBody } from '../../core/http/json-body.ts';
 import { sendError } from '../../core/http/send.ts';
 import { currentRequestContext } from '../../core/request-context.ts';
 import { createContextFactory, type Context, type RequestDeps } from '../context.ts';
+import { callProcedure } from '../procedure-call.ts';
 import type { AppRouter } from '../router.ts';
 import { restErrorEnvelope } from './error-body.ts';
 import { bodyInput, queryInput } from './input-plan.ts';
@@ -99,7 +100,7 @@ export function createNativeRestHandler(deps: RequestDeps & { appRouter: AppRout
     let ctx: Context | undefined;
     try {
       ctx = createContext({ req, res });
-      const data: unknown = await route.procedure({
+      const data = await callProcedure(route.procedure, {
         path: route.path,
         getRawInput: () => Promise.resolve(input),
         ctx,

@@ -3,6 +3,7 @@ import { getTRPCErrorFromUnknown, TRPCError, type AnyTRPCProcedure, type AnyTRPC
 import { createHTTPHandler, type CreateHTTPHandlerOptions } from '@trpc/server/adapters/standalone';
 import type { TRPCRequestInfo } from '@trpc/server/http';
 import { callInputs } from './call-inputs.ts';
+import { callProcedure } from '../procedure-call.ts';
 import {
   ACCEPTED_METHOD,
   FALLBACK_ERROR_SHAPE,
@@ -176,7 +177,7 @@ async function runCall(
     }
     const [contextError, ctx] = context;
     if (contextError) throw contextError;
-    const data: unknown = await procedure({
+    const data = await callProcedure(procedure, {
       path: call.path,
       getRawInput: call.getRawInput,
       ctx,
@@ -187,7 +188,7 @@ async function runCall(
     return [undefined, data];
   } catch (cause) {
     const error = getTRPCErrorFromUnknown(cause);
-    const type = (call.procedure?._def.type) ?? 'unknown';
+    const type = call.procedure?._def.type ?? 'unknown';
     protocol.reportError({ error, req, path: call.path, input: call.result(), ctx: context[1], type });
     return [error, undefined];
   }
@@ -220,7 +221,7 @@ function batchBody(
     const error = errors[index];
     if (!error) return { result: { data } };
     const call = parsed.calls[index] as Call;
-    const type = (call.procedure?._def.type) ?? 'unknown';
+    const type = call.procedure?._def.type ?? 'unknown';
     return { error: protocol.shapeOf(error, { ctx, input: call.result(), path: call.path, type }) };
   });
   return { json, errors };
