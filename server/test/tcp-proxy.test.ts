@@ -55,6 +55,24 @@ describe('startTcpProxy', () => {
     expect(proxy.heldBytes).toBe(0);
   });
 
+  it('forwards what clients send but holds the replies while replies are stalled, until restored', async () => {
+    const arrived: string[] = [];
+    echo.removeAllListeners('connection');
+    echo.on('connection', (socket: Socket) => {
+      socket.on('data', (chunk: Buffer) => arrived.push(chunk.toString()));
+      socket.pipe(socket);
+    });
+    const { socket, received } = await client();
+    proxy.stallReplies();
+    socket.write('commit');
+    await expect.poll(() => arrived.join('')).toBe('commit');
+    await expect.poll(() => proxy.heldBytes).toBe(6);
+    expect(received()).toBe('');
+
+    proxy.restore();
+    await expect.poll(received).toBe('commit');
+  });
+
   it('accepts new connections while stalled, without forwarding their data', async () => {
     proxy.stall();
     const { socket, received } = await client();

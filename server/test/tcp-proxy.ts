@@ -13,12 +13,14 @@ export interface TcpProxy {
   readonly heldBytes: number;
   cut(): void;
   stall(): void;
+  /** Like `stall()`, for the target's replies only: what clients send still reaches the target. */
+  stallReplies(): void;
   restore(): void;
   /** Stops listening and destroys every connection. */
   close(): Promise<void>;
 }
 
-export type TcpProxyMode = 'forward' | 'stall' | 'cut';
+export type TcpProxyMode = 'forward' | 'stall' | 'stall-replies' | 'cut';
 
 export type TcpProxyTarget = string | { host: string; port: number };
 
@@ -26,13 +28,28 @@ export type TcpProxyTarget = string | { host: string; port: number };
 class Pipe {
   private readonly held: Buffer[] = [];
 
-  constructor(
-    private readonly source: Socket,
-    private readonly sink: Socket,
-    private readonly proxy: { mode: TcpProxyMode; heldBytes: number },
-  ) {
+  private readonly source: Socket;
+  private readonly sink: Socket;
+  private readonly proxy: { mode: TcpProxyMode; heldBytes: number };
+  private readonly direction: 'request' | 'reply';
+
+  constructor({
+    source,
+    sink,
+    proxy,
+    direction,
+  }: {
+    source: Socket;
+    sink: Socket;
+    proxy: { mode: TcpProxyMode; heldBytes: number };
+    direction: 'request' | 'reply';
+  }) {
+    this.source = source;
+    this.sink = sink;
+    this.proxy = proxy;
+    this.direction = direction;
     source.on('data', (chunk: Buffer) => {
-      if (this.proxy.mode === 'stall' || this.held.length > 0) {
+      if (this.stalled() || this.held.length > 0) {
         this.held.push(chunk);
         this.proxy.heldBytes += chunk.length;
       } else {
@@ -42,6 +59,10 @@ class Pipe {
     sink.on('drain', () => {
       if (this.proxy.mode === 'forward') source.resume();
     });
+  }
+
+  private stalled(): boolean {
+    return this.proxy.mode === 'stall' || (this.proxy.mode === 'stall-replies' && this.direction === 'reply');
   }
 
   /** Delivers what was held, then lets data flow again. */
@@ -86,6 +107,8 @@ function parseTarget(target: TcpProxyTarget): { host: string; port: number; url:
  *   accepted, as when the target goes down (clients see a closed connection at once).
  * - `stall()`: keeps accepting, but holds every byte in both directions without forwarding
  *   it, as when the network hangs (clients wait until their own timeouts fire).
+ * - `stallReplies()`: the same for the target's replies only, as when a query reaches the
+ *   database and runs (a commit included) but its answer is lost.
  * - `restore()`: forwards again; bytes held by `stall()` are delivered first, in order.
  *
  * ```ts
@@ -115,7 +138,10 @@ export async function startTcpProxy(target: TcpProxyTarget): Promise<TcpProxy> {
     const link: Link = {
       client,
       upstream,
-      pipes: [new Pipe(client, upstream, state), new Pipe(upstream, client, state)],
+      pipes: [
+        new Pipe({ source: client, sink: upstream, proxy: state, direction: 'request' }),
+        new Pipe({ source: upstream, sink: client, proxy: state, direction: 'reply' }),
+      ],
     };
     links.add(link);
     // Either side failing or closing ends both: the proxy never half-keeps a connection.
@@ -156,6 +182,9 @@ export async function startTcpProxy(target: TcpProxyTarget): Promise<TcpProxy> {
     },
     stall() {
       state.mode = 'stall';
+    },
+    stallReplies() {
+      state.mode = 'stall-replies';
     },
     restore() {
       state.mode = 'forward';

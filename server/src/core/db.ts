@@ -57,6 +57,14 @@ function postgresDialect(options: DatabaseOptions & { url: string }, logger: Log
   pool.on('error', (error) => {
     logger.error('db_pool_error', { reason: error.message, error });
   });
+  // A client checked out of the pool (running a query, or inside a transaction) that loses its
+  // connection emits 'error' on itself, where the pool listens only while it is idle: without
+  // this listener that event would be uncaught and take the process down. Nothing is lost by
+  // ignoring it here: the query running, or the next one on that client, fails with the same
+  // error (a 503 DATABASE_UNAVAILABLE), and the pool then discards the client.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   return new PostgresDialect({ pool });
 }
 

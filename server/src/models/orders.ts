@@ -43,10 +43,13 @@ export interface IdempotencyKeysTable {
   key: string;
   operation: string;
   fingerprint: string;
-  state: 'in_progress' | 'done';
+  /** `interrupted`: its request stopped after writing `order_id`; the next one with the key resumes it. */
+  state: 'in_progress' | 'interrupted' | 'done';
   order_id: string | null;
   error_code: string | null;
   error_message: string | null;
+  /** A token of the request holding the key: only it ends the hold (done, interrupted, or forgotten). */
+  claimed_by: string | null;
   /** Reset when an expired key is taken over by a new request. */
   created_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }

@@ -4,6 +4,7 @@ import { newId } from '../../core/ids.ts';
 import { withTransaction } from '../../core/transaction.ts';
 import { chargeAndRecord } from './charge.ts';
 import type { OrdersDeps } from './deps.ts';
+import { linkOrderToIdempotencyKey } from './idempotency.ts';
 import { ORDER_COLUMNS } from './mappers.ts';
 import { reserveStock } from './stock.ts';
 
@@ -66,6 +67,7 @@ export async function createOrder(deps: OrdersDeps, input: CreateOrderInput & { 
       .insertInto('order_items')
       .values(lines.map((line) => ({ ...line, order_id: row.id })))
       .execute();
+    await linkOrderToIdempotencyKey(trx, row.id);
     return row;
   });
   deps.logger.info('order_created', {

@@ -333,7 +333,7 @@ describe.each(PROTOCOLS)('Idempotency-Key on orders.pay over %s', (protocol) => 
 });
 
 describe('runIdempotent', () => {
-  const deps = () => ({ db: app.database.db, logger: app.logger });
+  const deps = () => ({ db: app.database.db, logger: app.logger, gateway, gatewayTimeoutMs: 5_000 });
   const scope = (key: string, request: unknown = { items: [1] }) => ({
     userId: alice.id,
     key,

@@ -4,6 +4,7 @@ import { withTransaction } from '../../core/transaction.ts';
 import { chargeAndRecord } from './charge.ts';
 import type { Actor, OrdersDeps } from './deps.ts';
 import { ORDER_COLUMNS } from './mappers.ts';
+import { linkOrderToIdempotencyKey } from './idempotency.ts';
 import { findVisibleOrder, orderNotFound } from './queries.ts';
 import { linesOf, reserveStock } from './stock.ts';
 
@@ -39,6 +40,7 @@ export async function payOrder(
       throw invalidTransition(current.id, now.status, 'paid');
     }
     await reserveStock(trx, await linesOf(trx, current.id));
+    await linkOrderToIdempotencyKey(trx, current.id);
     return claimed;
   });
   return chargeAndRecord(deps, { order, paymentMethod: input.paymentMethod });
