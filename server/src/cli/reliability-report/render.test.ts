@@ -1,0 +1,96 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { INPUT_FILES, readInputs, type InputName } from './inputs.ts';
+import { renderReport } from './render.ts';
+
+function repositoryWith(files: Partial<Record<InputName, unknown>>): string {
+  const root = mkdtempSync(join(tmpdir(), 'reliability-report-'));
+  for (const [name, content] of Object.entries(files)) {
+    const path = join(root, INPUT_FILES[name as InputName]);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  }
+  return root;
+}
+
+const render = (root: string) => renderReport(readInputs(root), { generatedAt: '2026-01-01T00:00:00.000Z' });
+
+describe('the reliability report', () => {
+  it('renders every part as not measured when no figures exist', () => {
+    const report = render(repositoryWith({}));
+    expect(report.match(/_Not measured in this run_/g)).toHaveLength(7);
+    expect(report.match(/\| not measured in this run \|/g)).toHaveLength(7);
+    expect(report).toContain('## How to reproduce');
+  });
+
+  it('quotes the figures of each file in the shapes the tests write', () => {
+    const report = render(
+      repositoryWith({
+        fuzz: { rest: 994, trpc: 1044, operations: 36, failures: 0 },
+        security: { categories: { BOLA: 20, BFLA: 40 }, total: 60, failed: 0 },
+        faults: {
+          measured: true,
+          faults: { cut: 5 },
+          faults_survived: 5,
+          requests_during_faults: 78,
+          statuses_during_faults: { '503 DATABASE_UNAVAILABLE': 73, '200': 5 },
+          max_latency_ms_during_faults: 645,
+          orders_checked: 90,
+          inconsistencies: 0,
+          orders_without_client_id: [{ order_id: 'ord_1', status: 'paid', explained_by: 'a 503' }],
+          scenarios: [{ name: 'burst', requests: 157, orders: 37, statuses: { '200': 33 } }],
+        },
+        logAudit: { lines_audited: 1961, secrets_tracked: { password: 3, total: 44 }, secrets_found: 0 },
+        shutdown: { requests_sent: 306, in_flight_at_sigterm: 8, failed_in_flight: 0, non_2xx: 0, exit_code: 0 },
+        process: {
+          worker_restart: { passed: true, replacement_serving_after_ms: 900, exit_code: 0 },
+          fatal_exception: { event: 'uncaught_exception', fatal_line_written: true, exit_code: 1 },
+        },
+        soak: {
+          config: { seconds: 300, rate_per_second: 20 },
+          requests: { total: 6000, unexpected: 0, error_rate: 0, by_kind: { 'products.list': { count: 10 } } },
+          latency_ms: { p50: 20, p99: 300 },
+          rss_mib: { start: 200, end: 210 },
+          consistency: { problems: [] },
+          server: { exit_code: 0 },
+        },
+      }),
+    );
+    for (const figure of [
+      '2,038 inputs',
+      '60 cases',
+      '5 faults',
+      '645 ms',
+      '1,961 log lines',
+      '306 requests',
+      '5 min',
+    ]) {
+      expect(report).toContain(figure);
+    }
+    expect(report).not.toContain('_Not measured in this run_');
+    expect(report).not.toContain('did not hold');
+  });
+
+  it('says what did not hold', () => {
+    const report = render(repositoryWith({ logAudit: { lines_audited: 10, secrets_found: 1 } }));
+    expect(report).toContain('**did not hold** (1 secrets found');
+  });
+
+  it('tolerates files of another shape, and files that are not JSON', () => {
+    const report = render(
+      repositoryWith({
+        fuzz: [1, 2, 3],
+        faults: { measured: false, skipped_reason: 'needs real PostgreSQL' },
+        process: { something_new: { passed: false, tries: 3 }, broken: 'text' },
+        security: 'not json {',
+        soak: { requests: 'many', rss_mib: null },
+      }),
+    );
+    expect(report).toContain('the fault tests were skipped (needs real PostgreSQL)');
+    expect(report).toContain('is not valid JSON');
+    expect(report).toContain('tries: 3');
+    expect(report).toContain('n/a');
+  });
+});
