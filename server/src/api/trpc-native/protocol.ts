@@ -88,6 +88,10 @@ export function routerProtocol(router: AnyTRPCRouter, hooks: { onError?: unknown
   const config = router._def._config as unknown as RouterConfig;
   const onError = hooks.onError as ErrorHook | undefined;
   const responseMeta = hooks.responseMeta as ResponseMetaHook | undefined;
+  // Without a transformer tRPC's serialiser hands every value back as it is, and
+  // transformTRPCResponse only copies the envelope: the copy is skipped, the bytes are the same.
+  const probe = {};
+  const transformsOutput = config.transformer.output.serialize(probe) !== probe;
 
   return {
     config,
@@ -95,7 +99,7 @@ export function routerProtocol(router: AnyTRPCRouter, hooks: { onError?: unknown
       getErrorShape({ config, error, ctx, input, path, type: type }),
     reportError: (options: { error: TRPCError; req: unknown } & ShapeOptions) => onError?.(options),
     serialize: (json: ResponseItem | ResponseItem[]): string =>
-      JSON.stringify(transformTRPCResponse(config, json as never)),
+      JSON.stringify(transformsOutput ? transformTRPCResponse(config, json as never) : json),
     /** The answer's status, with `responseMeta`'s headers and status applied (tRPC's initResponse). */
     statusOf(
       headers: ResponseHeaders,
