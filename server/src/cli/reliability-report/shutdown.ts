@@ -37,6 +37,10 @@ export function shutdownSection(input: Input): Section {
           ['completed after SIGTERM', show(num(figures, 'completed_after_sigterm'))],
           ['**failed in flight**', show(failed)],
           ['answers other than 2xx', show(non2xx)],
+          [
+            'sent on a connection after its `Connection: close` answer (never read, not in flight)',
+            show(num(figures, 'sent_after_connection_close')),
+          ],
           ['refused after the listener closed', show(num(figures, 'refused_after_close'))],
           ['logged by the server but not answered', show(num(figures, 'server_logged_unanswered'))],
           ['exit code', show(exitCode)],
