@@ -1,5 +1,7 @@
 /** A horizontal bar chart (SVG, no dependencies) of each scenario's throughput as a ratio of bare node http. */
-export function renderChart(rows: { scenario: string; ratioToBare: number; ratioToBaseline: number | null }[]): string {
+export function renderChart(
+  rows: { scenario: string; baseline: string | null; ratioToBare: number; ratioToBaseline: number | null }[],
+): string {
   const barHeight = 22;
   const gap = 8;
   const labelWidth = 330;
@@ -10,7 +12,9 @@ export function renderChart(rows: { scenario: string; ratioToBare: number; ratio
     .map((row, index) => {
       const y = 40 + index * (barHeight + gap);
       const width = Math.max(1, Math.min(1, row.ratioToBare) * chartWidth);
-      const baseline = row.ratioToBaseline === null ? '' : ` (${row.ratioToBaseline.toFixed(2)}× its floor)`;
+      // Rows measured against bare node http already show it; the others name their floor's ratio.
+      const ownFloor = row.ratioToBaseline !== null && row.baseline !== 'bare node http';
+      const baseline = ownFloor ? ` (${row.ratioToBaseline?.toFixed(2)}× its floor)` : '';
       return [
         `<text x="${labelWidth - 8}" y="${y + 15}" text-anchor="end">${escape(row.scenario)}</text>`,
         `<rect x="${labelWidth}" y="${y}" width="${width.toFixed(1)}" height="${barHeight}" fill="#3b7dd8"/>`,
