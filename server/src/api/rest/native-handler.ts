@@ -13,6 +13,15 @@ import { bodyInput, queryInput } from './input-plan.ts';
 import { readRequestTarget } from './request-target.ts';
 import { createRouteTable, type RestRoute } from './route-table.ts';
 
+/**
+ * The procedure's raw input, as a function made here: a closure written in the call's object
+ * literal would be named, and tsx (esbuild's keepNames) wraps each named closure in a
+ * `__name` call, about a microsecond per request.
+ */
+function rawInputOf(input: unknown): () => Promise<unknown> {
+  return () => Promise.resolve(input);
+}
+
 /** The methods whose body is read (and refused when bad) before the procedure runs. */
 const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -102,7 +111,7 @@ export function createNativeRestHandler(deps: RequestDeps & { appRouter: AppRout
       ctx = createContext({ req, res });
       const data = await callProcedure(route.procedure, {
         path: route.path,
-        getRawInput: () => Promise.resolve(input),
+        getRawInput: rawInputOf(input),
         ctx,
         type: route.type,
         signal: undefined,

@@ -42,60 +42,42 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return !!value && !Array.isArray(value) && typeof value === 'object';
 }
 
-export interface CallInputs {
-  /** The input of call `index`, read (and parsed) on first use by any call. */
-  read(index: number): Promise<unknown>;
-  /** The input of call `index` if it was read, for error shapes and `onError`. */
-  result(index: number): unknown;
+interface Source {
+  req: IncomingMessage;
+  query: URLSearchParams;
+  isBatchCall: boolean;
+  callCount: number;
 }
 
 /**
  * The calls' inputs, from the `input` query parameter (GET) or the JSON body (POST), read
  * lazily and once, as tRPC 11's JSON content handler does: only a procedure with an input
  * parser asks, so a no-input procedure ignores a bad body, and a bad or oversized body is an
- * error of each call that asks, not of the request.
+ * error of each call that asks, not of the request. A class, not closures: one object per
+ * request on the hot path.
  */
-export function callInputs(
-  {
-    req,
-    query,
-    isBatchCall,
-    callCount,
-  }: { req: IncomingMessage; query: URLSearchParams; isBatchCall: boolean; callCount: number },
-  { router, maxBodySize }: { router: AnyTRPCRouter; maxBodySize: number | null },
-): CallInputs {
-  const deserialize = (value: unknown): unknown => router._def._config.transformer.input.deserialize(value);
-  let pending: Promise<Inputs> | undefined;
-  let settled: Inputs | undefined;
+export class CallInputs {
+  private pending: Promise<Inputs> | undefined;
+  private settled: Inputs | undefined;
 
-  const load = async (): Promise<Inputs> => {
-    let inputs: unknown;
-    if (req.method === 'GET') {
-      const queryInput = query.get('input');
-      if (queryInput) inputs = JSON.parse(queryInput);
-    } else {
-      const body = await readBodyText(req, maxBodySize);
-      if (body) inputs = JSON.parse(body);
-    }
-    const parsed = Object.create(null) as Inputs;
-    if (inputs === undefined) return parsed;
-    if (!isBatchCall) {
-      parsed[0] = deserialize(inputs);
-      return parsed;
-    }
-    if (!isObject(inputs)) {
-      throw new TRPCError({ code: 'BAD_REQUEST', message: '"input" needs to be an object when doing a batch call' });
-    }
-    for (let index = 0; index < callCount; index++) {
-      const input = inputs[index];
-      if (input !== undefined) parsed[index] = deserialize(input);
-    }
-    return parsed;
-  };
+  constructor(
+    private readonly source: Source,
+    private readonly options: { router: AnyTRPCRouter; maxBodySize: number | null },
+  ) {}
 
-  const readAll = (): Promise<Inputs> =>
-    (pending ??= load().then(
-      (inputs) => (settled = inputs),
+  /** The input of call `index`, read (and parsed) on first use by any call. */
+  async read(index: number): Promise<unknown> {
+    return (this.settled ?? (await this.readAll()))[index];
+  }
+
+  /** The input of call `index` if it was read, for error shapes and `onError`. */
+  result(index: number): unknown {
+    return this.settled?.[index];
+  }
+
+  private readAll(): Promise<Inputs> {
+    this.pending ??= this.load().then(
+      (inputs) => (this.settled = inputs),
       (cause: unknown) => {
         if (cause instanceof TRPCError) throw cause;
         throw new TRPCError({
@@ -104,10 +86,37 @@ export function callInputs(
           cause,
         });
       },
-    ));
+    );
+    return this.pending;
+  }
 
-  return {
-    read: async (index) => (settled ?? (await readAll()))[index],
-    result: (index) => settled?.[index],
-  };
+  private async load(): Promise<Inputs> {
+    const { req, query, isBatchCall, callCount } = this.source;
+    let inputs: unknown;
+    if (req.method === 'GET') {
+      const queryInput = query.get('input');
+      if (queryInput) inputs = JSON.parse(queryInput);
+    } else {
+      const body = await readBodyText(req, this.options.maxBodySize);
+      if (body) inputs = JSON.parse(body);
+    }
+    const parsed = Object.create(null) as Inputs;
+    if (inputs === undefined) return parsed;
+    if (!isBatchCall) {
+      parsed[0] = this.deserialize(inputs);
+      return parsed;
+    }
+    if (!isObject(inputs)) {
+      throw new TRPCError({ code: 'BAD_REQUEST', message: '"input" needs to be an object when doing a batch call' });
+    }
+    for (let index = 0; index < callCount; index++) {
+      const input = inputs[index];
+      if (input !== undefined) parsed[index] = this.deserialize(input);
+    }
+    return parsed;
+  }
+
+  private deserialize(value: unknown): unknown {
+    return this.options.router._def._config.transformer.input.deserialize(value);
+  }
 }
