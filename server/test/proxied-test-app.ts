@@ -1,15 +1,8 @@
-import { createApp } from '../src/app.ts';
-import { loadConfig } from '../src/core/config.ts';
 import { createDatabase, type DatabaseHandle } from '../src/core/db.ts';
-import { startHttpServer } from '../src/core/http-server.ts';
-import { createLogger } from '../src/core/logging.ts';
 import { migrateToLatest } from '../src/core/migrations.ts';
-import { createReadinessCheck } from '../src/core/readiness.ts';
 import type { PaymentGateway } from '../src/services/payment-gateway/index.ts';
-import { recordRestResponses } from './contract.ts';
-import { LogCapture } from './log-capture.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
-import { TEST_JWT_SECRET, type TestApp } from './test-app.ts';
+import { capturedLogger, recordStoredSecrets, serveApp, testConfig, type TestApp } from './test-app.ts';
 import { createTestDatabase } from './test-database.ts';
 
 export interface ProxiedTestApp extends TestApp {
@@ -36,9 +29,8 @@ export async function startProxiedTestApp(
     statementTimeoutMs = 5_000,
   }: { gateway?: PaymentGateway; poolMax?: number; connectTimeoutMs?: number; statementTimeoutMs?: number } = {},
 ): Promise<ProxiedTestApp> {
-  const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'debug', PORT: '0', ...env });
-  const logs = new LogCapture();
-  const logger = createLogger({ level: config.log.level, destination: logs });
+  const config = testConfig(env);
+  const { logs, logger } = capturedLogger(config);
   const testDatabase = await createTestDatabase();
   if (testDatabase.url === undefined) throw new Error('startProxiedTestApp needs real PostgreSQL (DATABASE_URL)');
   const database = await testDatabase.open(logger);
@@ -48,16 +40,7 @@ export async function startProxiedTestApp(
     { url: proxy.url, pgliteDir: '', poolMax, statementTimeoutMs, connectTimeoutMs, logQueries: false },
     logger,
   );
-  const app = createApp({
-    db: appDatabase.db,
-    logger,
-    config,
-    version: '0.0.0-test',
-    checkReadiness: createReadinessCheck({ db: appDatabase.db, ping: appDatabase.ping }),
-    ...(gateway ? { gateway } : {}),
-  });
-  const rest = recordRestResponses(app);
-  const server = await startHttpServer(rest.handler, { host: '127.0.0.1', port: 0, shutdownTimeoutMs: 2_000 });
+  const { server, rest } = await serveApp(appDatabase, { config, logger, gateway });
   return {
     url: server.url,
     config,
@@ -73,6 +56,7 @@ export async function startProxiedTestApp(
       await server.stop();
       await appDatabase.close();
       await proxy.close();
+      await recordStoredSecrets(database);
       await database.close();
       await testDatabase.drop();
       rest.verify();

@@ -30,7 +30,7 @@ export interface TestApp {
  * The password hashes and refresh token digests the app stored: the log audit looks for them
  * too. A database a test has broken on purpose is not read: closing must still work.
  */
-async function recordStoredSecrets(database: DatabaseHandle): Promise<void> {
+export async function recordStoredSecrets(database: DatabaseHandle): Promise<void> {
   try {
     const users = await database.db.selectFrom('users').select('password_hash').execute();
     for (const user of users) recordSecret('password_hash', user.password_hash);
@@ -39,6 +39,37 @@ async function recordStoredSecrets(database: DatabaseHandle): Promise<void> {
   } catch {
     // the audit's generic argon2 detector still covers password hashes
   }
+}
+
+/** The test configuration: `env` overrides variables as a .env file would. Its signing secret joins the log audit. */
+export function testConfig(env: Record<string, string> = {}): Config {
+  const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'debug', PORT: '0', ...env });
+  recordSecret('signing_secret', config.jwt.secret);
+  return config;
+}
+
+/** A logger writing every line into a capture the test reads. */
+export function capturedLogger(config: Config): { logs: LogCapture; logger: Logger } {
+  const logs = new LogCapture();
+  return { logs, logger: createLogger({ level: config.log.level, destination: logs }) };
+}
+
+/** The app over `database`, listening on a free port, its /api answers recorded for the contract check. */
+export async function serveApp(
+  database: Pick<DatabaseHandle, 'db' | 'ping'>,
+  { config, logger, gateway }: { config: Config; logger: Logger; gateway?: PaymentGateway | undefined },
+): Promise<{ server: RunningServer; rest: RestRecorder }> {
+  const app = createApp({
+    db: database.db,
+    logger,
+    config,
+    version: '0.0.0-test',
+    checkReadiness: createReadinessCheck({ db: database.db, ping: database.ping }),
+    ...(gateway ? { gateway } : {}),
+  });
+  const rest = recordRestResponses(app);
+  const server = await startHttpServer(rest.handler, { host: '127.0.0.1', port: 0, shutdownTimeoutMs: 2_000 });
+  return { server, rest };
 }
 
 /**
@@ -50,23 +81,12 @@ export async function startTestApp(
   env: Record<string, string> = {},
   { logQueries = true, gateway }: { logQueries?: boolean; gateway?: PaymentGateway } = {},
 ): Promise<TestApp> {
-  const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'debug', PORT: '0', ...env });
-  recordSecret('signing_secret', config.jwt.secret);
-  const logs = new LogCapture();
-  const logger = createLogger({ level: config.log.level, destination: logs });
+  const config = testConfig(env);
+  const { logs, logger } = capturedLogger(config);
   const testDatabase = await createTestDatabase();
   const database = await testDatabase.open(logger, { logQueries });
   await migrateToLatest(database.db, logger);
-  const app = createApp({
-    db: database.db,
-    logger,
-    config,
-    version: '0.0.0-test',
-    checkReadiness: createReadinessCheck({ db: database.db, ping: database.ping }),
-    ...(gateway ? { gateway } : {}),
-  });
-  const rest = recordRestResponses(app);
-  const server = await startHttpServer(rest.handler, { host: '127.0.0.1', port: 0, shutdownTimeoutMs: 2_000 });
+  const { server, rest } = await serveApp(database, { config, logger, gateway });
   return {
     url: server.url,
     config,

@@ -4,13 +4,11 @@ import { initTRPC } from '@trpc/server';
 import { createHTTPHandler, type CreateHTTPHandlerOptions } from '@trpc/server/adapters/standalone';
 import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../app.ts';
-import { startHttpServer, type RunningServer } from '../../core/http-server.ts';
-import { createReadinessCheck } from '../../core/readiness.ts';
+import type { RunningServer } from '../../core/http-server.ts';
 import { newPassword, registerUser, SecretLedger, uniqueEmail } from '../../../test/api-client.ts';
 import { createOrder } from '../../../test/orders-api.ts';
 import { insertProducts } from '../../../test/seed-products.ts';
-import { startTestApp, type TestApp } from '../../../test/test-app.ts';
+import { serveApp, startTestApp, type TestApp } from '../../../test/test-app.ts';
 import { createNativeHTTPHandler } from './handler.ts';
 
 interface RawExchange {
@@ -98,14 +96,11 @@ describe('the native tRPC adapter answers exactly as the official one', () => {
   beforeAll(async () => {
     // Two apps over one database and one log: only the tRPC adapter differs.
     official = await startTestApp({ HTTP_ADAPTER: 'official', MAX_BODY_BYTES: '2048' });
-    const nativeApp = createApp({
-      db: official.database.db,
-      logger: official.logger,
+    const nativeApp = await serveApp(official.database, {
       config: { ...official.config, http: { ...official.config.http, adapter: 'native' } },
-      version: '0.0.0-test',
-      checkReadiness: createReadinessCheck({ db: official.database.db, ping: official.database.ping }),
+      logger: official.logger,
     });
-    native = await startHttpServer(nativeApp, { host: '127.0.0.1', port: 0, shutdownTimeoutMs: 2_000 });
+    native = nativeApp.server;
 
     productIds = await insertProducts(official.database.db, [{ stock: 50 }, { stock: 50 }]);
     const user = await registerUser(official, { secrets: new SecretLedger(), label: 'compare' });
