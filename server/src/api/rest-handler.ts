@@ -2,13 +2,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AnyRouter } from '@trpc/server';
 import type { ErrorEnvelope } from '@orders/shared';
 import { createOpenApiNodeHttpHandler } from 'trpc-to-openapi';
-import { AppError } from '../core/errors.ts';
 import { readJsonBody } from '../core/http/json-body.ts';
-import { sendError } from '../core/http/send.ts';
 import { currentRequestContext } from '../core/request-context.ts';
 import { createContextFactory, type RequestDeps } from './context.ts';
 import { keepBodyInputsStrict } from './rest-input-coercion.ts';
-import { restErrorEnvelope } from './rest/error-body.ts';
+import { refuseBody, restErrorEnvelope } from './rest/error-body.ts';
 import type { AppRouter } from './router.ts';
 
 const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -87,9 +85,7 @@ export function createRestHandler(deps: RequestDeps & { appRouter: AppRouter; ba
         const body = await readJsonBody(req, deps.config.http.maxBodyBytes);
         Object.assign(req, { body: body ?? {} });
       } catch (error) {
-        if (!(error instanceof AppError)) throw error;
-        const headers: Record<string, string> = error.code === 'PAYLOAD_TOO_LARGE' ? { Connection: 'close' } : {};
-        sendError(res, { code: error.code, message: error.message, request_id: requestId }, headers);
+        refuseBody(res, error, requestId);
         return;
       }
       // The body is parsed: trpc-to-openapi must not insist on a content type for it again.

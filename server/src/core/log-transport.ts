@@ -1,7 +1,8 @@
 import type { Writable } from 'node:stream';
 import winston from 'winston';
 
-const MESSAGE = Symbol.for('message');
+/** Where winston formats put the finished line (triple-beam's MESSAGE). */
+export const MESSAGE = Symbol.for('message');
 /** Written at once past this size, without waiting for the end of the event-loop turn. */
 const MAX_PENDING_CHARS = 64 * 1024;
 

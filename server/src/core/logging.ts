@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import winston from 'winston';
 import { formatLine } from './log-line.ts';
-import { LineTransport } from './log-transport.ts';
+import { LineTransport, MESSAGE } from './log-transport.ts';
 
 const LEVELS = { fatal: 0, error: 1, warn: 2, info: 3, debug: 4 } as const;
 export type LogLevel = keyof typeof LEVELS;
@@ -21,8 +21,6 @@ export interface Logger {
   /** Waits until every line written so far has reached its destination. */
   flush(): Promise<void>;
 }
-
-const MESSAGE = Symbol.for('message');
 
 /** Hands winston the finished line (see `formatLine`); the fields travel untouched under one key. */
 const jsonLine = winston.format((info) => {

@@ -42,11 +42,6 @@ export function currentScope(): Readonly<Scope> | undefined {
   return storage.getStore();
 }
 
-/** The tRPC procedure this async branch runs, if any. */
-export function currentProcedure(): string | undefined {
-  return storage.getStore()?.procedure;
-}
-
 /** Records who the request is acting for; later lines (and the access line) carry it. */
 export function setRequestUser(user: { id: string; role: string }): void {
   const context = storage.getStore()?.context;

@@ -1,6 +1,8 @@
+import type { ServerResponse } from 'node:http';
 import type { ErrorEnvelope } from '@orders/shared';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server';
-import { CODE_FOR_TRPC } from '../../core/errors.ts';
+import { AppError, CODE_FOR_TRPC } from '../../core/errors.ts';
+import { sendError } from '../../core/http/send.ts';
 
 /** What a REST error answer is built from: the tRPC error shape our errorFormatter made, and the tRPC code. */
 export interface RestErrorSource {
@@ -23,4 +25,15 @@ export function restErrorEnvelope({ data, trpcCode, message }: RestErrorSource, 
     ...(data?.reason ? { reason: data.reason } : {}),
     ...(data?.issues ? { issues: data.issues } : {}),
   };
+}
+
+/**
+ * Answers a request body `readJsonBody` refused (malformed 400, wrong type 415, too large 413)
+ * with the envelope; after a 413 the connection closes, as the rest of the body is not read.
+ * Anything that is not such a refusal is thrown on.
+ */
+export function refuseBody(res: ServerResponse, error: unknown, requestId: string): void {
+  if (!(error instanceof AppError)) throw error;
+  const headers: Record<string, string> = error.code === 'PAYLOAD_TOO_LARGE' ? { Connection: 'close' } : {};
+  sendError(res, { code: error.code, message: error.message, request_id: requestId }, headers);
 }

@@ -1,14 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getErrorShape, TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
-import { AppError } from '../../core/errors.ts';
 import { readJsonBody } from '../../core/http/json-body.ts';
-import { sendError } from '../../core/http/send.ts';
 import { currentRequestContext } from '../../core/request-context.ts';
 import { createContextFactory, type Context, type RequestDeps } from '../context.ts';
 import { callProcedure } from '../procedure-call.ts';
 import type { AppRouter } from '../router.ts';
-import { restErrorEnvelope } from './error-body.ts';
+import { refuseBody, restErrorEnvelope } from './error-body.ts';
 import { bodyInput, queryInput } from './input-plan.ts';
 import { readRequestTarget } from './request-target.ts';
 import { createRouteTable, type RestRoute } from './route-table.ts';
@@ -95,9 +93,7 @@ export function createNativeRestHandler(deps: RequestDeps & { appRouter: AppRout
       try {
         body = await readJsonBody(req, maxBodyBytes);
       } catch (error) {
-        if (!(error instanceof AppError)) throw error;
-        const headers: Record<string, string> = error.code === 'PAYLOAD_TOO_LARGE' ? { Connection: 'close' } : {};
-        sendError(res, { code: error.code, message: error.message, request_id: requestId }, headers);
+        refuseBody(res, error, requestId);
         return;
       }
     }

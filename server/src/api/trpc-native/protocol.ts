@@ -1,6 +1,5 @@
 import {
   getErrorShape,
-  getTRPCErrorFromUnknown,
   transformTRPCResponse,
   TRPCError,
   type AnyTRPCProcedure,
@@ -94,7 +93,6 @@ export function routerProtocol(router: AnyTRPCRouter, hooks: { onError?: unknown
   const transformsOutput = config.transformer.output.serialize(probe) !== probe;
 
   return {
-    config,
     shapeOf: (error: TRPCError, { ctx, input, path, type }: ShapeOptions): unknown =>
       getErrorShape({ config, error, ctx, input, path, type: type }),
     reportError: (options: { error: TRPCError; req: unknown } & ShapeOptions) => onError?.(options),
@@ -130,7 +128,6 @@ export function routerProtocol(router: AnyTRPCRouter, hooks: { onError?: unknown
       if (meta.status) status = meta.status;
       return status;
     },
-    toTrpcError: getTRPCErrorFromUnknown,
   };
 }
 
