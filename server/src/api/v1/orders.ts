@@ -19,6 +19,7 @@ import {
   payOrder,
   runIdempotent,
   type Actor,
+  type KeyClaim,
   type OrdersDeps,
 } from '../../services/orders/index.ts';
 import type { Context } from '../context.ts';
@@ -61,15 +62,15 @@ function idempotencyKeyOf(ctx: Context): string | undefined {
 function withIdempotencyKey(
   ctx: Context & { user: Actor },
   { operation, input }: { operation: 'orders.create' | 'orders.pay'; input: unknown },
-  run: (deps: OrdersDeps) => Promise<Order>,
+  run: (deps: OrdersDeps, options: { keyClaim?: KeyClaim }) => Promise<Order>,
 ): Promise<Order> {
   const deps = ordersDeps(ctx);
   const key = idempotencyKeyOf(ctx);
-  if (key === undefined) return run(deps);
+  if (key === undefined) return run(deps, {});
   return runIdempotent(
     deps,
     { userId: ctx.user.id, key, operation, request: input },
-    { run: () => run(deps), replay: (orderId) => getOrder(ctx.db, { orderId, actor: ctx.user }) },
+    { run: (keyClaim) => run(deps, { keyClaim }), replay: (orderId) => getOrder(ctx.db, { orderId, actor: ctx.user }) },
   );
 }
 
@@ -92,8 +93,8 @@ export function ordersRouter(version: ApiVersion) {
       .input(CreateOrderInputSchema)
       .output(OrderSchema)
       .mutation(({ ctx, input }) =>
-        withIdempotencyKey(ctx, { operation: 'orders.create', input }, (deps) =>
-          createOrder(deps, { ...input, userId: ctx.user.id }),
+        withIdempotencyKey(ctx, { operation: 'orders.create', input }, (deps, options) =>
+          createOrder(deps, { ...input, userId: ctx.user.id }, options),
         ),
       ),
 
@@ -112,8 +113,8 @@ export function ordersRouter(version: ApiVersion) {
       .input(PayOrderInputSchema)
       .output(OrderSchema)
       .mutation(({ ctx, input }) =>
-        withIdempotencyKey(ctx, { operation: 'orders.pay', input }, (deps) =>
-          payOrder(deps, { ...input, actor: ctx.user }),
+        withIdempotencyKey(ctx, { operation: 'orders.pay', input }, (deps, options) =>
+          payOrder(deps, { ...input, actor: ctx.user }, options),
         ),
       ),
 

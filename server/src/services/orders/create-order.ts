@@ -4,7 +4,7 @@ import { newId } from '../../core/ids.ts';
 import { withTransaction } from '../../core/transaction.ts';
 import { chargeAndRecord } from './charge.ts';
 import type { OrdersDeps } from './deps.ts';
-import { linkOrderToIdempotencyKey } from './idempotency.ts';
+import { linkOrderToIdempotencyKey, type KeyClaim } from './idempotency.ts';
 import { ORDER_COLUMNS } from './mappers.ts';
 import { reserveStock } from './stock.ts';
 
@@ -13,7 +13,11 @@ import { reserveStock } from './stock.ts';
  * the order and its lines, or nothing at all; the gateway is called after it commits, so no
  * transaction stays open across the network; a second transaction records the outcome.
  */
-export async function createOrder(deps: OrdersDeps, input: CreateOrderInput & { userId: string }): Promise<Order> {
+export async function createOrder(
+  deps: OrdersDeps,
+  input: CreateOrderInput & { userId: string },
+  { keyClaim }: { keyClaim?: KeyClaim | undefined } = {},
+): Promise<Order> {
   const productIds = input.items.map((item) => item.productId);
   const order = await withTransaction(deps, 'create_order', async (trx) => {
     const products = await trx
@@ -67,7 +71,7 @@ export async function createOrder(deps: OrdersDeps, input: CreateOrderInput & { 
       .insertInto('order_items')
       .values(lines.map((line) => ({ ...line, order_id: row.id })))
       .execute();
-    await linkOrderToIdempotencyKey(trx, row.id);
+    await linkOrderToIdempotencyKey(trx, row.id, keyClaim);
     return row;
   });
   deps.logger.info('order_created', {

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isErrorCode } from '@orders/shared';
@@ -125,19 +124,25 @@ async function claim(
   };
 }
 
-/** The Idempotency-Key of the request running in this async branch; see linkOrderToIdempotencyKey. */
-const runningKey = new AsyncLocalStorage<{ userId: string; key: string; token: string }>();
+/** A request's hold on its Idempotency-Key, which the order services link their order to. */
+export interface KeyClaim {
+  userId: string;
+  key: string;
+  /** Tells this request's claim from a later one that took the key over. */
+  token: string;
+}
 
 /**
  * Writes the order a request works on into its Idempotency-Key, inside the transaction that
  * creates the order (or reserves it for payment): whatever happens to the request after that
  * commit, even a lost acknowledgement of it, the key names the order, and a retry resumes it
- * instead of making a second one. Does nothing outside an idempotent request. The key travels
- * with the call (AsyncLocalStorage) rather than as a parameter, so the order services keep one
- * signature with and without a key.
+ * instead of making a second one. Does nothing for a request without a key.
  */
-export async function linkOrderToIdempotencyKey(trx: Trx, orderId: string): Promise<void> {
-  const running = runningKey.getStore();
+export async function linkOrderToIdempotencyKey(
+  trx: Trx,
+  orderId: string,
+  running: KeyClaim | undefined,
+): Promise<void> {
   if (!running) return;
   const linked = await trx
     .updateTable('idempotency_keys')
@@ -236,7 +241,10 @@ async function writeOrDefer(
 export async function runIdempotent<Result>(
   deps: OrdersDeps,
   scope: IdempotencyScope,
-  { run, replay }: { run: () => Promise<Result & { id: string }>; replay: (orderId: string) => Promise<Result> },
+  {
+    run,
+    replay,
+  }: { run: (claim: KeyClaim) => Promise<Result & { id: string }>; replay: (orderId: string) => Promise<Result> },
 ): Promise<Result> {
   const claiming = { scope, fingerprint: fingerprintOf(scope), token: randomUUID() };
   const ours = () =>
@@ -313,7 +321,7 @@ export async function runIdempotent<Result>(
   try {
     const result =
       resumeOrderId === null
-        ? await runningKey.run({ userId: scope.userId, key: scope.key, token: claiming.token }, run)
+        ? await run({ userId: scope.userId, key: scope.key, token: claiming.token })
         : await resume(deps, { scope, orderId: resumeOrderId }, replay);
     const orderId = resumeOrderId ?? (result as { id: string }).id;
     await writeOrDefer(deps, { name: 'idempotency_key_done', scope }, finish({ order_id: orderId }));

@@ -4,7 +4,7 @@ import { withTransaction } from '../../core/transaction.ts';
 import { chargeAndRecord } from './charge.ts';
 import type { Actor, OrdersDeps } from './deps.ts';
 import { ORDER_COLUMNS } from './mappers.ts';
-import { linkOrderToIdempotencyKey } from './idempotency.ts';
+import { linkOrderToIdempotencyKey, type KeyClaim } from './idempotency.ts';
 import { findVisibleOrder, orderNotFound } from './queries.ts';
 import { linesOf, reserveStock } from './stock.ts';
 
@@ -22,6 +22,7 @@ export function invalidTransition(orderId: string, from: string, action: string)
 export async function payOrder(
   deps: OrdersDeps,
   { actor, ...input }: PayOrderInput & { actor: Actor },
+  { keyClaim }: { keyClaim?: KeyClaim | undefined } = {},
 ): Promise<Order> {
   const current = await findVisibleOrder(deps.db, { orderId: input.orderId, actor: { ...actor, role: 'customer' } });
   if (current.status !== 'payment_failed') throw invalidTransition(current.id, current.status, 'paid');
@@ -40,7 +41,7 @@ export async function payOrder(
       throw invalidTransition(current.id, now.status, 'paid');
     }
     await reserveStock(trx, await linesOf(trx, current.id));
-    await linkOrderToIdempotencyKey(trx, current.id);
+    await linkOrderToIdempotencyKey(trx, current.id, keyClaim);
     return claimed;
   });
   return chargeAndRecord(deps, { order, paymentMethod: input.paymentMethod });
