@@ -114,12 +114,23 @@ function headerSetterFor(res: HeaderWritable): (name: string, value: string) => 
   };
 }
 
-/** The adapter-facing factory, shared by the tRPC and REST handlers. */
+/**
+ * The adapter-facing factory, shared by the tRPC and REST handlers. The input is written out
+ * key by key: on Node 20's V8, `{ ...deps, requestId }` leaves the fast clone path and costs
+ * microseconds per request.
+ */
 export function createContextFactory(deps: RequestDeps) {
   return function createContext({ req, res }: { req: HeaderSource; res: HeaderWritable }): Context {
     const request = currentRequestContext();
     return createContextInner({
-      ...deps,
+      db: deps.db,
+      logger: deps.logger,
+      config: deps.config,
+      tokens: deps.tokens,
+      rateLimiter: deps.rateLimiter,
+      gateway: deps.gateway,
+      cursors: deps.cursors,
+      work: deps.work,
       requestId: request?.request_id ?? 'none',
       ip: request?.ip ?? 'unknown',
       req,

@@ -37,7 +37,9 @@ export function preparedQuery<Row, Args extends readonly unknown[]>(
 
   return async (db, ...args) => {
     const compiled = compiledFor.get(db) ?? compile(db);
-    const result = await db.executeQuery<Row>({ ...compiled, parameters: args, queryId: createQueryId() });
+    // Written out rather than spread: on Node 20's V8 a spread followed by more keys is slow.
+    const query = { query: compiled.query, sql: compiled.sql, parameters: args, queryId: createQueryId() };
+    const result = await db.executeQuery<Row>(query);
     return result.rows;
   };
 }
