@@ -1,8 +1,19 @@
 import { redactFields } from './redact.ts';
-import { currentScope } from './request-context.ts';
+import { currentScope, type RequestContext, type Scope } from './request-context.ts';
 
 /** The line's own keys: always first, never replaced by a caller's field of the same name. */
 const RESERVED = new Set(['level', 'timestamp', 'event']);
+/** The request context's keys, in the order every line writes them. */
+const CONTEXT_KEYS = [
+  'request_id',
+  'method',
+  'path',
+  'ip',
+  'user_id',
+  'role',
+] as const satisfies (keyof RequestContext)[];
+/** Every key the line writes before the caller's fields: a field with one of these names is merged in place. */
+const LINE_KEYS = new Set<string>([...RESERVED, ...CONTEXT_KEYS, 'procedure']);
 const LEVEL_NAMES: Record<string, string> = {
   fatal: 'FATAL',
   error: 'ERROR',
@@ -23,25 +34,44 @@ function timestamp(): string {
   return lastTimestamp;
 }
 
+const levelName = (level: string) => LEVEL_NAMES[level] ?? level.toUpperCase();
+
 /**
  * One JSON log line: level, timestamp and event first, then the request's context (and the
- * procedure of this async branch), then the caller's fields, redacted; a field may replace a
- * context value (the access line's `status`, say) but not the first three. Built in one
- * object and one `JSON.stringify`: this runs for every line of every request.
+ * procedure of this async branch), then the caller's fields, redacted. A field may replace a
+ * context value (the access line's `status`, say) but not the first three.
+ *
+ * This runs for every line of every request, so the usual line is written as text: the
+ * context's values and the fields each go through `JSON.stringify`, and no object is built
+ * for the line. A field named like a context key takes `mergedLine`, which builds the object.
  */
 export function formatLine(level: string, event: string, fields: Record<string, unknown>): string {
-  const line: Record<string, unknown> = {
-    level: LEVEL_NAMES[level] ?? level.toUpperCase(),
-    timestamp: timestamp(),
-    event,
-  };
+  const safe = redactFields(fields);
   const scope = currentScope();
+  for (const key in safe) if (LINE_KEYS.has(key)) return mergedLine({ level, event, scope }, safe);
+  let line = `{"level":"${levelName(level)}","timestamp":"${timestamp()}","event":${JSON.stringify(event)}`;
+  if (scope) {
+    for (const key of CONTEXT_KEYS) {
+      const value = scope.context[key];
+      if (value !== undefined) line += `,"${key}":${JSON.stringify(value)}`;
+    }
+    if (scope.procedure !== undefined) line += `,"procedure":${JSON.stringify(scope.procedure)}`;
+  }
+  const rest = JSON.stringify(safe);
+  return rest === '{}' ? `${line}}` : `${line},${rest.slice(1)}`;
+}
+
+/** The same line built as one object, for fields that share a name with a context key. */
+function mergedLine(
+  { level, event, scope }: { level: string; event: string; scope: Readonly<Scope> | undefined },
+  safe: Record<string, unknown>,
+): string {
+  const line: Record<string, unknown> = { level: levelName(level), timestamp: timestamp(), event };
   if (scope) {
     const context = scope.context as unknown as Record<string, unknown>;
     for (const key in context) line[key] = context[key];
     if (scope.procedure !== undefined) line.procedure = scope.procedure;
   }
-  const safe = redactFields(fields);
   for (const key in safe) {
     if (!RESERVED.has(key)) line[key] = safe[key];
   }

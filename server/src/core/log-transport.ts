@@ -3,6 +3,8 @@ import winston from 'winston';
 
 /** Where winston formats put the finished line (triple-beam's MESSAGE). */
 export const MESSAGE = Symbol.for('message');
+/** The line's level as winston transports read it (triple-beam's LEVEL). */
+export const LEVEL = Symbol.for('level');
 /** Written at once past this size, without waiting for the end of the event-loop turn. */
 const MAX_PENDING_CHARS = 64 * 1024;
 

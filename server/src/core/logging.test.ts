@@ -208,6 +208,21 @@ describe('request context', () => {
     expect(capture.events('during')[0]).toHaveProperty('request_id', 'req_test_1');
   });
 
+  it('writes the request context once, in a fixed order, then the fields', async () => {
+    runWithRequestContext(requestContext(), () => {
+      logger.info('procedure_call', { procedure_ms: 1, ok: true, code: null, note: undefined });
+      // A field named like a context key is merged in place: still one key each.
+      logger.info('auth_success', { user_id: 'usr_2', role: 'admin', auth_method: 'access_token' });
+    });
+    await logger.flush();
+    const [plain, merged] = capture.text.split('\n');
+    const keysOf = (raw: string | undefined) => [...(raw ?? '').matchAll(/"([a-z_]+)":/g)].map((match) => match[1]);
+    const context = ['request_id', 'method', 'path', 'ip', 'user_id', 'role'];
+    expect(keysOf(plain)).toEqual(['level', 'timestamp', 'event', ...context, 'procedure_ms', 'ok', 'code']);
+    expect(keysOf(merged)).toEqual(['level', 'timestamp', 'event', ...context, 'auth_method']);
+    expect(capture.lines[1]).toMatchObject({ user_id: 'usr_2', role: 'admin' });
+  });
+
   it('lets explicit fields win over the request context', async () => {
     runWithRequestContext(requestContext(), () => {
       logger.info('http_request', { user_id: 'usr_explicit', path: '/api/v1/other', status: 200, latency_ms: 1.5 });

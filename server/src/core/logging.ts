@@ -1,9 +1,10 @@
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
-import winston from 'winston';
 import { formatLine } from './log-line.ts';
-import { LineTransport, MESSAGE } from './log-transport.ts';
+import { LEVEL, LineTransport, MESSAGE } from './log-transport.ts';
+
+const ignore = () => undefined;
 
 const LEVELS = { fatal: 0, error: 1, warn: 2, info: 3, debug: 4 } as const;
 export type LogLevel = keyof typeof LEVELS;
@@ -21,12 +22,6 @@ export interface Logger {
   /** Waits until every line written so far has reached its destination. */
   flush(): Promise<void>;
 }
-
-/** Hands winston the finished line (see `formatLine`); the fields travel untouched under one key. */
-const jsonLine = winston.format((info) => {
-  (info as Record<symbol, unknown>)[MESSAGE] = formatLine(info.level, info.message as string, info.fields as LogFields);
-  return info;
-});
 
 export interface LoggerOptions {
   level: LogLevel;
@@ -49,19 +44,17 @@ export function createLogger(options: LoggerOptions): Logger {
   }
   const buffered = options.buffered ?? options.destination === undefined;
   const transports = streams.map((stream) => new LineTransport(stream, { buffered }));
-  const winstonLogger = winston.createLogger({
-    levels: LEVELS,
-    level: options.level,
-    format: jsonLine(),
-    transports,
-    exitOnError: false,
-  });
 
-  // The fields travel untouched under one key: winston would otherwise copy them (running
-  // getters, which may throw) and fold a `message` field into the event name.
+  // Each line is built once (`formatLine`) and handed to the winston transports as a winston
+  // info object. winston's Logger would carry it there through two object-mode streams (its
+  // own Transform, then each transport's Writable, a tick scheduled by each): about 8 µs a
+  // line on the bench machine, more than building it. The fields are never copied (winston
+  // would run their getters, which may throw, and fold a `message` field into the event).
   const isLevelEnabled = (level: LogLevel) => LEVELS[level] <= LEVELS[options.level];
   const write = (level: LogLevel) => (event: string, fields?: LogFields) => {
-    if (isLevelEnabled(level)) winstonLogger.log({ level, message: event, fields: fields ?? {} });
+    if (!isLevelEnabled(level)) return;
+    const info = { level, message: event, [LEVEL]: level, [MESSAGE]: formatLine(level, event, fields ?? {}) };
+    for (const transport of transports) transport.log(info, ignore);
   };
 
   return {
