@@ -12,8 +12,14 @@ const CONTEXT_KEYS = [
   'user_id',
   'role',
 ] as const satisfies (keyof RequestContext)[];
-/** Every key the line writes before the caller's fields: a field with one of these names is merged in place. */
-const LINE_KEYS = new Set<string>([...RESERVED, ...CONTEXT_KEYS, 'procedure']);
+const CONTEXT_KEY_SET = new Set<string>(CONTEXT_KEYS);
+
+/** Whether the line already writes `key` before the caller's fields (such a field is merged in place). */
+function writtenBefore(key: string, scope: Readonly<Scope> | undefined): boolean {
+  if (RESERVED.has(key)) return true;
+  if (!scope) return false;
+  return CONTEXT_KEY_SET.has(key) || (key === 'procedure' && scope.procedure !== undefined);
+}
 const LEVEL_NAMES: Record<string, string> = {
   fatal: 'FATAL',
   error: 'ERROR',
@@ -48,7 +54,7 @@ const levelName = (level: string) => LEVEL_NAMES[level] ?? level.toUpperCase();
 export function formatLine(level: string, event: string, fields: Record<string, unknown>): string {
   const safe = redactFields(fields);
   const scope = currentScope();
-  for (const key in safe) if (LINE_KEYS.has(key)) return mergedLine({ level, event, scope }, safe);
+  for (const key in safe) if (writtenBefore(key, scope)) return mergedLine({ level, event, scope }, safe);
   let line = `{"level":"${levelName(level)}","timestamp":"${timestamp()}","event":${JSON.stringify(event)}`;
   if (scope) {
     for (const key of CONTEXT_KEYS) {

@@ -210,7 +210,7 @@ describe('request context', () => {
 
   it('writes the request context once, in a fixed order, then the fields', async () => {
     runWithRequestContext(requestContext(), () => {
-      logger.info('procedure_call', { procedure_ms: 1, ok: true, code: null, note: undefined });
+      logger.info('procedure_call', { procedure: 'v1.products.get', ok: true, code: null, note: undefined });
       // A field named like a context key is merged in place: still one key each.
       logger.info('auth_success', { user_id: 'usr_2', role: 'admin', auth_method: 'access_token' });
     });
@@ -218,7 +218,7 @@ describe('request context', () => {
     const [plain, merged] = capture.text.split('\n');
     const keysOf = (raw: string | undefined) => [...(raw ?? '').matchAll(/"([a-z_]+)":/g)].map((match) => match[1]);
     const context = ['request_id', 'method', 'path', 'ip', 'user_id', 'role'];
-    expect(keysOf(plain)).toEqual(['level', 'timestamp', 'event', ...context, 'procedure_ms', 'ok', 'code']);
+    expect(keysOf(plain)).toEqual(['level', 'timestamp', 'event', ...context, 'procedure', 'ok', 'code']);
     expect(keysOf(merged)).toEqual(['level', 'timestamp', 'event', ...context, 'auth_method']);
     expect(capture.lines[1]).toMatchObject({ user_id: 'usr_2', role: 'admin' });
   });
