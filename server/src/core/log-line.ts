@@ -1,3 +1,4 @@
+import { isoNow } from './clock.ts';
 import { redactFields } from './redact.ts';
 import { currentScope, type RequestContext, type Scope } from './request-context.ts';
 
@@ -28,18 +29,6 @@ const LEVEL_NAMES: Record<string, string> = {
   debug: 'DEBUG',
 };
 
-/** Lines come many to a millisecond under load: the ISO timestamp is formatted once per millisecond. */
-let lastMillis = Number.NaN;
-let lastTimestamp = '';
-function timestamp(): string {
-  const now = Date.now();
-  if (now !== lastMillis) {
-    lastMillis = now;
-    lastTimestamp = new Date(now).toISOString();
-  }
-  return lastTimestamp;
-}
-
 const levelName = (level: string) => LEVEL_NAMES[level] ?? level.toUpperCase();
 
 /**
@@ -55,7 +44,7 @@ export function formatLine(level: string, event: string, fields: Record<string, 
   const safe = redactFields(fields);
   const scope = currentScope();
   for (const key in safe) if (writtenBefore(key, scope)) return mergedLine({ level, event, scope }, safe);
-  let line = `{"level":"${levelName(level)}","timestamp":"${timestamp()}","event":${JSON.stringify(event)}`;
+  let line = `{"level":"${levelName(level)}","timestamp":"${isoNow()}","event":${JSON.stringify(event)}`;
   if (scope) {
     for (const key of CONTEXT_KEYS) {
       const value = scope.context[key];
@@ -72,7 +61,7 @@ function mergedLine(
   { level, event, scope }: { level: string; event: string; scope: Readonly<Scope> | undefined },
   safe: Record<string, unknown>,
 ): string {
-  const line: Record<string, unknown> = { level: levelName(level), timestamp: timestamp(), event };
+  const line: Record<string, unknown> = { level: levelName(level), timestamp: isoNow(), event };
   if (scope) {
     const context = scope.context as unknown as Record<string, unknown>;
     for (const key in context) line[key] = context[key];

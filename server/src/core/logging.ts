@@ -6,6 +6,20 @@ import { LEVEL, LineTransport, MESSAGE } from './log-transport.ts';
 
 const ignore = () => undefined;
 
+/** A line as winston transports take it: level and message, the finished line under MESSAGE. */
+class LineInfo {
+  [LEVEL]: string;
+  [MESSAGE]: string;
+  constructor(
+    readonly level: string,
+    readonly message: string,
+    line: string,
+  ) {
+    this[LEVEL] = level;
+    this[MESSAGE] = line;
+  }
+}
+
 const LEVELS = { fatal: 0, error: 1, warn: 2, info: 3, debug: 4 } as const;
 export type LogLevel = keyof typeof LEVELS;
 
@@ -53,7 +67,7 @@ export function createLogger(options: LoggerOptions): Logger {
   const isLevelEnabled = (level: LogLevel) => LEVELS[level] <= LEVELS[options.level];
   const write = (level: LogLevel) => (event: string, fields?: LogFields) => {
     if (!isLevelEnabled(level)) return;
-    const info = { level, message: event, [LEVEL]: level, [MESSAGE]: formatLine(level, event, fields ?? {}) };
+    const info = new LineInfo(level, event, formatLine(level, event, fields ?? {}));
     for (const transport of transports) transport.log(info, ignore);
   };
 

@@ -1,5 +1,6 @@
 import { PingSchema } from '@orders/shared';
 import { z } from 'zod';
+import { isoNow } from '../../core/clock.ts';
 import { publicProcedure, router } from '../trpc.ts';
 import { route, type ApiVersion } from '../versioning.ts';
 
@@ -19,6 +20,6 @@ export function systemRouter(version: ApiVersion) {
       )
       .input(z.strictObject({}).prefault({}))
       .output(PingSchema)
-      .query(() => ({ status: 'ok' as const, time: new Date().toISOString() })),
+      .query(() => ({ status: 'ok' as const, time: isoNow() })),
   });
 }
