@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,9 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /**
  * The README's first command on a machine with no database: `pnpm start` with no
  * DATABASE_URL serves everything from the embedded PGlite database, migrated and seeded.
- * (`pnpm start` is `tsx server/src/main.ts`; the process is started the same way here.)
+ * `pnpm start` builds the server (`pnpm build`) and runs the compiled `server/dist/main.js`;
+ * both steps run the same way here, so the compiled bundle and its compiled migrations are
+ * what this starts.
  */
 describe('starting with no DATABASE_URL', () => {
   it('migrates and seeds an embedded database, then serves /docs, /panel, /openapi.json and the products', async () => {
@@ -22,7 +24,12 @@ describe('starting with no DATABASE_URL', () => {
       PORT: '0',
       PGLITE_DIR: join(folder, 'data', 'pglite'),
     };
-    const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
+    const build = spawnSync(process.execPath, ['--import', 'tsx', 'server/src/cli/build.ts'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    });
+    expect(build.status, build.stderr).toBe(0);
+    const child = spawn(process.execPath, ['--enable-source-maps', 'server/dist/main.js'], {
       cwd: REPO_ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
