@@ -138,6 +138,17 @@ const SCENARIOS: Scenario[] = [
   },
 ];
 
+/** The service as `pnpm start` runs it: the output of `pnpm build`, built at the start of each run. */
+const SERVICE = 'server/dist/main.js';
+
+function buildService(): void {
+  const build = spawnSync(process.execPath, ['--import', 'tsx', 'server/src/cli/build.ts'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
+  if (build.status !== 0) throw new Error('pnpm build failed');
+}
+
 function servers(databaseUrl: string): ServerSpec[] {
   const database = { DATABASE_URL: databaseUrl, JWT_SECRET };
   // Production mode, every line at info and up, written (with stdout) to bench/tmp/<name>.log.
@@ -153,10 +164,10 @@ function servers(databaseUrl: string): ServerSpec[] {
     { name: 'bare', script: 'bench/servers/bare-http.ts', env: {} },
     { name: 'floor', script: 'bench/servers/floor.ts', env: database },
     { name: 'trpc', script: 'bench/servers/official-trpc.ts', env: {} },
-    { name: 'service', script: 'server/src/main.ts', env: service },
-    { name: 'service-official', script: 'server/src/main.ts', env: { ...service, HTTP_ADAPTER: 'official' } },
+    { name: 'service', script: SERVICE, env: service },
+    { name: 'service-official', script: SERVICE, env: { ...service, HTTP_ADAPTER: 'official' } },
     // Only errors are logged: the difference to `service` is what the info lines cost.
-    { name: 'service-quiet', script: 'server/src/main.ts', env: { ...service, LOG_LEVEL: 'error' } },
+    { name: 'service-quiet', script: SERVICE, env: { ...service, LOG_LEVEL: 'error' } },
   ];
 }
 
@@ -181,7 +192,10 @@ async function waitUntilAnswering(url: string): Promise<void> {
 async function startServer(spec: ServerSpec, port: number): Promise<Running> {
   mkdirSync(`${ROOT}bench/tmp`, { recursive: true });
   const log = openSync(`${ROOT}bench/tmp/${spec.name}.log`, 'w');
-  const command = [process.execPath, '--import', 'tsx', spec.script];
+  // The service runs compiled, as `pnpm start` runs it; the baselines are single files run through tsx.
+  const command = spec.script.endsWith('.js')
+    ? [process.execPath, '--enable-source-maps', spec.script]
+    : [process.execPath, '--import', 'tsx', spec.script];
   const child = spawn(
     HAS_TASKSET ? 'taskset' : (command[0] ?? 'node'),
     HAS_TASKSET ? ['-c', '0', ...command] : command.slice(1),
@@ -261,6 +275,7 @@ async function main(): Promise<void> {
   }
   const only = process.env.BENCH_ONLY?.split(',').map((name) => name.trim());
   const scenarios = SCENARIOS.filter((scenario) => !only || only.some((name) => scenario.name.includes(name)));
+  buildService();
   const { url: benchUrl, fixture } = await prepareBenchDatabase(databaseUrl, JWT_SECRET);
   const specs = servers(benchUrl).filter((spec) => scenarios.some((scenario) => scenario.server === spec.name));
   const running = new Map<string, Running>();
