@@ -305,6 +305,24 @@ describe('the native tRPC adapter on protocol corners the service does not reach
     }),
     echo: t.procedure.input(z.object({ text: z.string() })).mutation(({ input }) => input.text),
     ping: t.procedure.mutation(() => 'pong'),
+    // The steps tRPC's builder adds (inputs, output, resolver) run as one in the native path.
+    shaped: t.procedure
+      .input(z.object({ n: z.number() }))
+      .output(z.object({ n: z.number().max(5) }))
+      .query(({ input }) => ({ n: input.n, dropped: 'by the output parser' })),
+    merged: t.procedure
+      .input(z.object({ a: z.string() }))
+      .input(z.object({ b: z.string().transform((b) => b.toUpperCase()) }))
+      .query(({ input }) => input),
+    awaited: t.procedure
+      .input(z.object({ n: z.number() }).refine(async ({ n }) => n > 0, 'must be positive'))
+      .query(({ input }) => input.n * 2),
+    // A middleware between input and resolver: every step on its own.
+    guarded: t.procedure
+      .input(z.object({ n: z.number() }))
+      .use(({ input, next }) => ((input as { n: number }).n === 13 ? Promise.reject(new Error('unlucky')) : next()))
+      .output(z.number())
+      .query(({ input }) => input.n),
   });
 
   const errors: Record<'official' | 'native', unknown[]> = { official: [], native: [] };
@@ -364,6 +382,20 @@ describe('the native tRPC adapter on protocol corners the service does not reach
       chunked: true,
     },
     { method: 'POST', path: '/trpc/echo,ping?batch=1', headers: json, body: '{"0":{"text":"a"}}' },
+    { path: `/trpc/shaped?input=${encodeURIComponent('{"n":1}')}` },
+    { path: `/trpc/shaped?input=${encodeURIComponent('{"n":9}')}` },
+    { path: `/trpc/shaped?input=${encodeURIComponent('{"n":"x"}')}` },
+    { path: '/trpc/shaped' },
+    { path: '/trpc/shaped?input=%7Bnot%20json' },
+    { path: `/trpc/merged?input=${encodeURIComponent('{"a":"x","b":"y"}')}` },
+    { path: `/trpc/merged?input=${encodeURIComponent('{"a":"x"}')}` },
+    { path: `/trpc/awaited?input=${encodeURIComponent('{"n":2}')}` },
+    { path: `/trpc/awaited?input=${encodeURIComponent('{"n":-2}')}` },
+    { path: `/trpc/guarded?input=${encodeURIComponent('{"n":7}')}` },
+    { path: `/trpc/guarded?input=${encodeURIComponent('{"n":13}')}` },
+    {
+      path: `/trpc/shaped,merged,awaited?batch=1&input=${encodeURIComponent('{"0":{"n":3},"1":{"a":"p","b":"q"},"2":{"n":0}}')}`,
+    },
     {
       method: 'POST',
       path: '/trpc/echo',
