@@ -29,6 +29,38 @@ const LEVEL_NAMES: Record<string, string> = {
   debug: 'DEBUG',
 };
 
+/** A context's part of the line, with the values it was written from. */
+interface ContextText {
+  values: unknown[];
+  text: string;
+}
+
+const contextTexts = new WeakMap<RequestContext, ContextText>();
+
+function sameValues(context: RequestContext, values: unknown[]): boolean {
+  for (let index = 0; index < CONTEXT_KEYS.length; index++) {
+    if (context[CONTEXT_KEYS[index] as keyof RequestContext] !== values[index]) return false;
+  }
+  return true;
+}
+
+/**
+ * `,"request_id":…,"role":…` for a context. Every line of a request writes the same context,
+ * which changes only when the request learns its user: the text is kept with the values it
+ * was made from and made again when one of them changed.
+ */
+function contextText(context: RequestContext): string {
+  const cached = contextTexts.get(context);
+  if (cached && sameValues(context, cached.values)) return cached.text;
+  let text = '';
+  for (const key of CONTEXT_KEYS) {
+    const value = context[key];
+    if (value !== undefined) text += `,"${key}":${JSON.stringify(value)}`;
+  }
+  contextTexts.set(context, { values: CONTEXT_KEYS.map((key) => context[key]), text });
+  return text;
+}
+
 const levelName = (level: string) => LEVEL_NAMES[level] ?? level.toUpperCase();
 
 /**
@@ -46,10 +78,7 @@ export function formatLine(level: string, event: string, fields: Record<string, 
   for (const key in safe) if (writtenBefore(key, scope)) return mergedLine({ level, event, scope }, safe);
   let line = `{"level":"${levelName(level)}","timestamp":"${isoNow()}","event":${JSON.stringify(event)}`;
   if (scope) {
-    for (const key of CONTEXT_KEYS) {
-      const value = scope.context[key];
-      if (value !== undefined) line += `,"${key}":${JSON.stringify(value)}`;
-    }
+    line += contextText(scope.context);
     if (scope.procedure !== undefined) line += `,"procedure":${JSON.stringify(scope.procedure)}`;
   }
   const rest = JSON.stringify(safe);
