@@ -88,12 +88,14 @@ export function createApp(options: AppOptions) {
   const docs = createSwaggerUi({ basePath: '/docs', openApiUrl: '/openapi.json' });
   const panel = config.panelEnabled ? createPanel(appRouter, { basePath: '/panel', trpcUrl: '/trpc' }) : undefined;
 
-  async function route(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    if (under(path, '/trpc')) {
-      trpc(req, res);
-      return;
-    }
+  /** The API's two protocols are dispatched at once (tRPC answers without a promise of ours). */
+  function route(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> | void {
+    if (under(path, '/trpc')) return trpc(req, res);
     if (under(path, '/api')) return rest(req, res);
+    return routeOther(req, res, path);
+  }
+
+  async function routeOther(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     if (req.method === 'GET' || req.method === 'HEAD') {
       if (path === '/healthz') return sendJson(res, { status: 200, body: { status: 'ok' } });
       if (path === '/readyz') {
@@ -139,14 +141,24 @@ export function createApp(options: AppOptions) {
     logAccessWhenDone(res, { logger, context });
     if (applyCors(req, res, config.http.corsOrigins)) return;
 
-    runWithRequestContext(context, () => route(req, res, path)).catch((error: unknown) => {
-      logger.error('unhandled_exception', { error, where: 'http' });
-      if (!res.headersSent) {
-        sendError(res, { code: 'INTERNAL', message: 'Internal server error', request_id: context.request_id });
-      } else {
-        res.destroy();
-      }
-    });
+    let routed: Promise<void> | void;
+    try {
+      routed = runWithRequestContext(context, () => route(req, res, path));
+    } catch (error) {
+      failRequest(res, { error, context });
+      return;
+    }
+    routed?.catch((error: unknown) => failRequest(res, { error, context }));
+  }
+
+  /** What escapes a route: logged with its stack, a 500 envelope if the answer has not started. */
+  function failRequest(res: ServerResponse, { error, context }: { error: unknown; context: RequestContext }): void {
+    logger.error('unhandled_exception', { error, where: 'http' });
+    if (!res.headersSent) {
+      sendError(res, { code: 'INTERNAL', message: 'Internal server error', request_id: context.request_id });
+    } else {
+      res.destroy();
+    }
   }
 
   /** Waits for procedure calls still running (their clients may have gone) before the database closes. */

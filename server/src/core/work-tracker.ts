@@ -5,16 +5,24 @@
 export function createWorkTracker() {
   let active = 0;
   let waiters: (() => void)[] = [];
+  const finish = () => {
+    active -= 1;
+    if (active === 0) for (const wake of waiters.splice(0)) wake();
+  };
+  // Made once: tracking a call costs one promise, not an async function's three.
+  const settle = <Result>(value: Result) => {
+    finish();
+    return value;
+  };
+  const fail = (error: unknown) => {
+    finish();
+    throw error;
+  };
 
   return {
-    async track<Result>(work: Promise<Result>): Promise<Result> {
+    track<Result>(work: Promise<Result>): Promise<Result> {
       active += 1;
-      try {
-        return await work;
-      } finally {
-        active -= 1;
-        if (active === 0) for (const wake of waiters.splice(0)) wake();
-      }
+      return work.then(settle, fail);
     },
     get active() {
       return active;

@@ -38,6 +38,16 @@ function readBodyText(req: IncomingMessage, maxBodySize: number | null): Promise
   });
 }
 
+/** What a call sees when the inputs cannot be read: the TRPCError, or BAD_REQUEST with the cause's message. */
+function asInputError(cause: unknown): TRPCError {
+  if (cause instanceof TRPCError) return cause;
+  return new TRPCError({
+    code: 'BAD_REQUEST',
+    message: cause instanceof Error ? cause.message : 'Invalid input',
+    cause,
+  });
+}
+
 function isObject(value: unknown): value is Record<string, unknown> {
   return !!value && !Array.isArray(value) && typeof value === 'object';
 }
@@ -65,9 +75,21 @@ export class CallInputs {
     private readonly options: { router: AnyTRPCRouter; maxBodySize: number | null },
   ) {}
 
-  /** The input of call `index`, read (and parsed) on first use by any call. */
-  async read(index: number): Promise<unknown> {
-    return (this.settled ?? (await this.readAll()))[index];
+  /**
+   * The input of call `index`, read (and parsed) on first use by any call. A GET's inputs are
+   * in its URL: they are parsed at once and handed over in a settled promise.
+   */
+  read(index: number): Promise<unknown> {
+    if (this.settled) return Promise.resolve(this.settled[index]);
+    if (!this.pending && this.source.req.method === 'GET') {
+      try {
+        this.settled = this.parse(this.queryInput());
+        return Promise.resolve(this.settled[index]);
+      } catch (cause) {
+        this.pending = Promise.reject(asInputError(cause));
+      }
+    }
+    return this.readAll().then((inputs) => inputs[index]);
   }
 
   /** The input of call `index` if it was read, for error shapes and `onError`. */
@@ -76,30 +98,25 @@ export class CallInputs {
   }
 
   private readAll(): Promise<Inputs> {
-    this.pending ??= this.load().then(
-      (inputs) => (this.settled = inputs),
-      (cause: unknown) => {
-        if (cause instanceof TRPCError) throw cause;
-        throw new TRPCError({
-          code: 'BAD_REQUEST',
-          message: cause instanceof Error ? cause.message : 'Invalid input',
-          cause,
-        });
-      },
-    );
+    this.pending ??= readBodyText(this.source.req, this.options.maxBodySize)
+      .then((body) => this.parse(body ? JSON.parse(body) : undefined))
+      .then(
+        (inputs) => (this.settled = inputs),
+        (cause: unknown) => {
+          throw asInputError(cause);
+        },
+      );
     return this.pending;
   }
 
-  private async load(): Promise<Inputs> {
-    const { req, query, isBatchCall, callCount } = this.source;
-    let inputs: unknown;
-    if (req.method === 'GET') {
-      const queryInput = query.get('input');
-      if (queryInput) inputs = JSON.parse(queryInput);
-    } else {
-      const body = await readBodyText(req, this.options.maxBodySize);
-      if (body) inputs = JSON.parse(body);
-    }
+  private queryInput(): unknown {
+    const queryInput = this.source.query.get('input');
+    return queryInput ? JSON.parse(queryInput) : undefined;
+  }
+
+  /** Each call's input: the whole input for a single call, its key ("0", "1", …) in a batch. */
+  private parse(inputs: unknown): Inputs {
+    const { isBatchCall, callCount } = this.source;
     const parsed = Object.create(null) as Inputs;
     if (inputs === undefined) return parsed;
     if (!isBatchCall) {

@@ -107,7 +107,10 @@ export function createNativeHTTPHandler<TRouter extends AnyTRPCRouter>(opts: Cre
         throw new TRPCError({ code: 'BAD_REQUEST', message: 'Batching is not enabled on the server' });
       }
       try {
-        context = [undefined, await createContext?.({ req, res, info: parsed.info })];
+        // Awaited only when it is a promise (or thenable): the service's createContext is synchronous.
+        const created: unknown = createContext?.({ req, res, info: parsed.info });
+        const isThenable = typeof (created as { then?: unknown } | undefined)?.then === 'function';
+        context = [undefined, isThenable ? await created : created];
       } catch (cause) {
         context = [getTRPCErrorFromUnknown(cause), undefined];
       }
