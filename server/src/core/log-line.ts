@@ -29,35 +29,31 @@ const LEVEL_NAMES: Record<string, string> = {
   debug: 'DEBUG',
 };
 
-/** A context's part of the line, with the values it was written from. */
+/** A context's part of the line, with the user it was written for. */
 interface ContextText {
-  values: unknown[];
   text: string;
+  userId: string | null;
+  role: string | null;
 }
 
-const contextTexts = new WeakMap<RequestContext, ContextText>();
-
-function sameValues(context: RequestContext, values: unknown[]): boolean {
-  for (let index = 0; index < CONTEXT_KEYS.length; index++) {
-    if (context[CONTEXT_KEYS[index] as keyof RequestContext] !== values[index]) return false;
-  }
-  return true;
-}
+/** Where a context keeps its text: a symbol, so neither `for…in` nor JSON sees it. */
+const TEXT = Symbol('contextText');
+type WithText = RequestContext & { [TEXT]?: ContextText };
 
 /**
  * `,"request_id":…,"role":…` for a context. Every line of a request writes the same context,
- * which changes only when the request learns its user: the text is kept with the values it
- * was made from and made again when one of them changed.
+ * which changes only when the request learns its user (`setRequestUser`): the text is kept on
+ * the context with the user it was made for, and made again when that changed.
  */
-function contextText(context: RequestContext): string {
-  const cached = contextTexts.get(context);
-  if (cached && sameValues(context, cached.values)) return cached.text;
+function contextText(context: WithText): string {
+  const cached = context[TEXT];
+  if (cached && cached.userId === context.user_id && cached.role === context.role) return cached.text;
   let text = '';
   for (const key of CONTEXT_KEYS) {
     const value = context[key];
     if (value !== undefined) text += `,"${key}":${JSON.stringify(value)}`;
   }
-  contextTexts.set(context, { values: CONTEXT_KEYS.map((key) => context[key]), text });
+  context[TEXT] = { text, userId: context.user_id, role: context.role };
   return text;
 }
 
