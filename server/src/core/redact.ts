@@ -17,6 +17,8 @@ const SECRET_KEY =
 const JWT_PATTERN = /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;
 /** An Authorization-style credential inside free text: `Bearer abc…`, `Basic abc…`. */
 const SCHEME_CREDENTIAL = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi;
+/** Whether a text may hold such a credential (a cheap test before the replace). */
+const SCHEME_WORD = /bearer|basic/i;
 /** An argon2 or bcrypt password hash. */
 const PASSWORD_HASH = /^\$(argon2(id|i|d)|2[aby])\$/;
 
@@ -51,7 +53,7 @@ export function redactString(text: string, limits: RedactLimits = DEFAULT_LIMITS
   if (PASSWORD_HASH.test(text)) return REDACTED;
   let safe = text;
   if (safe.includes('eyJ')) safe = safe.replace(JWT_PATTERN, REDACTED);
-  if (/bearer|basic/i.test(safe)) safe = safe.replace(SCHEME_CREDENTIAL, `$1 ${REDACTED}`);
+  if (SCHEME_WORD.test(safe)) safe = safe.replace(SCHEME_CREDENTIAL, `$1 ${REDACTED}`);
   if (safe.length > limits.maxStringLength) {
     safe = `${safe.slice(0, limits.maxStringLength)}…[truncated ${safe.length - limits.maxStringLength} chars]`;
   }

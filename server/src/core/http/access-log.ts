@@ -14,7 +14,8 @@ export function logAccessWhenDone(
 ): void {
   if (!logger.isLevelEnabled('info')) return;
   const started = performance.now();
-  res.once('close', () => {
+  // 'close' is emitted once per response: `on` spares `once`'s wrapper and its removal.
+  res.on('close', () => {
     const fields = {
       status: res.writableFinished ? res.statusCode : 499,
       latency_ms: Math.round((performance.now() - started) * 100) / 100,
