@@ -15,6 +15,7 @@ import pg from 'pg';
 import { renderChart } from './chart.ts';
 import { prepareBenchDatabase, type BenchFixture } from './fixture.ts';
 import { generateLoad, LOAD_GENERATOR, type LoadRequest } from './load.ts';
+import { startCommand } from '../server/test/start-command.ts';
 import { checkTargets } from './targets.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -138,7 +139,7 @@ const SCENARIOS: Scenario[] = [
   },
 ];
 
-/** The service as `pnpm start` runs it: the output of `pnpm build`, built at the start of each run. */
+/** The service `pnpm start` runs: the output of `pnpm build`, built at the start of each run. */
 const SERVICE = 'server/dist/main.js';
 
 function buildService(): void {
@@ -192,10 +193,12 @@ async function waitUntilAnswering(url: string): Promise<void> {
 async function startServer(spec: ServerSpec, port: number): Promise<Running> {
   mkdirSync(`${ROOT}bench/tmp`, { recursive: true });
   const log = openSync(`${ROOT}bench/tmp/${spec.name}.log`, 'w');
-  // The service runs compiled, as `pnpm start` runs it; the baselines are single files run through tsx.
-  const command = spec.script.endsWith('.js')
-    ? [process.execPath, '--enable-source-maps', spec.script]
-    : [process.execPath, '--import', 'tsx', spec.script];
+  // The service runs compiled, exactly as `pnpm start` runs it (V8 flags included); the
+  // baselines are single files run through tsx.
+  const command =
+    spec.script === SERVICE
+      ? [process.execPath, ...startCommand(ROOT)]
+      : [process.execPath, '--import', 'tsx', spec.script];
   const child = spawn(
     HAS_TASKSET ? 'taskset' : (command[0] ?? 'node'),
     HAS_TASKSET ? ['-c', '0', ...command] : command.slice(1),

@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { recordProcessOutput, recordSecret } from '../test/log-audit/records.ts';
+import { startCommand } from '../test/start-command.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -29,7 +30,7 @@ describe('starting with no DATABASE_URL', () => {
       encoding: 'utf8',
     });
     expect(build.status, build.stderr).toBe(0);
-    const child = spawn(process.execPath, ['--enable-source-maps', 'server/dist/main.js'], {
+    const child = spawn(process.execPath, startCommand(REPO_ROOT), {
       cwd: REPO_ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
