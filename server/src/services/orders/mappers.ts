@@ -13,7 +13,17 @@ export const ORDER_COLUMNS = [
   'updated_at',
 ] as const;
 
-export function toOrder(row: OrderRow, items: OrderItemRow[]): Order {
+/** The columns of a line that an order shows. */
+export const ITEM_COLUMNS = [
+  'product_id',
+  'product_name',
+  'quantity',
+  'unit_price_amount',
+  'line_total_amount',
+] as const;
+type OrderItem = Pick<OrderItemRow, (typeof ITEM_COLUMNS)[number]>;
+
+export function toOrder(row: OrderRow, items: OrderItem[]): Order {
   const money = (amount: number) => ({ amount, currency: row.currency });
   return {
     id: row.id,
