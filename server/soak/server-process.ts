@@ -1,8 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { startCommand } from '../test/start-command.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -25,13 +26,18 @@ async function freePort(): Promise<number> {
 }
 
 /**
- * Starts `server/src/main.ts` as production runs it (node with tsx's loader: one process,
- * whose RSS is the server's own) with exactly `env` plus HOST, PORT and PATH, and waits for
- * /readyz to answer 200.
+ * Builds the server and starts it as `pnpm start` does (the compiled `server/dist/main.js`
+ * with the start script's V8 flags: one process, whose RSS is the server's own) with exactly
+ * `env` plus HOST, PORT and PATH, and waits for /readyz to answer 200.
  */
 export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
+  const build = spawnSync(process.execPath, ['--import', 'tsx', 'server/src/cli/build.ts'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
+  if (build.status !== 0) throw new Error('pnpm build failed');
+  const child = spawn(process.execPath, startCommand(ROOT), {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), ...env },
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -12,9 +12,11 @@ import { createTestDatabase, type TestDatabase } from './test-database.ts';
 import { REPO_ROOT } from './test-results.ts';
 
 /**
- * The server as production runs it: `node --import tsx server/src/main.ts` in its own
- * process, configured by environment variables, observed through its stdout, its log
- * file, its exit code and the network. Its stdout also goes to the suite's log audit.
+ * The real server in its own process, run from its sources (`node --import tsx
+ * server/src/main.ts`, the code `pnpm build` compiles for `pnpm start`; embedded-start.test.ts
+ * starts the compiled build), configured by environment variables, observed through its
+ * stdout, its log file, its exit code and the network. Its stdout also goes to the suite's
+ * log audit.
  */
 
 /** A fresh PGlite database can take tens of seconds to create on a busy machine. */
