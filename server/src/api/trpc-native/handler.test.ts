@@ -315,12 +315,13 @@ describe('the native tRPC adapter on protocol corners the service does not reach
       .input(z.object({ b: z.string().transform((b) => b.toUpperCase()) }))
       .query(({ input }) => input),
     awaited: t.procedure
-      .input(z.object({ n: z.number() }).refine(async ({ n }) => n > 0, 'must be positive'))
+      // An async refinement: zod's synchronous parse refuses it, tRPC falls back to parseAsync.
+      .input(z.object({ n: z.number() }).refine(({ n }) => Promise.resolve(n > 0), 'must be positive'))
       .query(({ input }) => input.n * 2),
     // A middleware between input and resolver: every step on its own.
     guarded: t.procedure
       .input(z.object({ n: z.number() }))
-      .use(({ input, next }) => ((input as { n: number }).n === 13 ? Promise.reject(new Error('unlucky')) : next()))
+      .use(({ input, next }) => (input.n === 13 ? Promise.reject(new Error('unlucky')) : next()))
       .output(z.number())
       .query(({ input }) => input.n),
   });
