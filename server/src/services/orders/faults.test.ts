@@ -552,6 +552,11 @@ describe.skipIf(!onRealPostgres)(`faults in the middle of an order flow (${NEEDS
           .selectFrom('orders')
           .select(['id', 'user_id', 'status', 'created_at'])
           .where('user_id', 'in', burstUsers)
+          // In the order they were written: each client sends one request after another, and
+          // the ±50 ms windows of two consecutive keyless requests overlap, so an order matched
+          // out of turn could take its neighbour's request and leave the neighbour unexplained.
+          .orderBy('created_at')
+          .orderBy('id')
           .execute()
       ).filter((order) => !orderIdsBefore.has(order.id));
       const byId = new Map(orders.map((order) => [order.id, order]));
