@@ -182,9 +182,10 @@ async function runTail(chain: Chain, options: ProcedureCallOptions): Promise<Mid
 
 /**
  * A value as `await` would see it: a foreign thenable becomes a promise, anything else stays
- * as it is, so a synchronous parser or resolver costs no promise and no turn of the queue.
+ * as it is, so a synchronous parser, resolver or createContext costs no promise and no turn
+ * of the queue (await it only when it is a Promise).
  */
-function settled(value: unknown): unknown {
+export function settled(value: unknown): unknown {
   if (value instanceof Promise || value === null || (typeof value !== 'object' && typeof value !== 'function')) {
     return value;
   }

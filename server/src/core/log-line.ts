@@ -88,8 +88,7 @@ function mergedLine(
 ): string {
   const line: Record<string, unknown> = { level: levelName(level), timestamp: isoNow(), event };
   if (scope) {
-    const context = scope.context as unknown as Record<string, unknown>;
-    for (const key in context) line[key] = context[key];
+    for (const key of CONTEXT_KEYS) if (scope.context[key] !== undefined) line[key] = scope.context[key];
     if (scope.procedure !== undefined) line.procedure = scope.procedure;
   }
   for (const key in safe) {

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { TRPCError, type AnyTRPCRouter } from '@trpc/server';
+import { isObject } from '@trpc/server/unstable-core-do-not-import';
 
 type Inputs = Record<number, unknown>;
 
@@ -46,10 +47,6 @@ function asInputError(cause: unknown): TRPCError {
     message: cause instanceof Error ? cause.message : 'Invalid input',
     cause,
   });
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return !!value && !Array.isArray(value) && typeof value === 'object';
 }
 
 interface Source {

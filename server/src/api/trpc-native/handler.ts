@@ -3,7 +3,7 @@ import { getTRPCErrorFromUnknown, TRPCError, type AnyTRPCProcedure, type AnyTRPC
 import { createHTTPHandler, type CreateHTTPHandlerOptions } from '@trpc/server/adapters/standalone';
 import type { TRPCRequestInfo } from '@trpc/server/http';
 import { CallInputs } from './call-inputs.ts';
-import { callProcedure } from '../procedure-call.ts';
+import { callProcedure, settled } from '../procedure-call.ts';
 import {
   ACCEPTED_METHOD,
   FALLBACK_ERROR_SHAPE,
@@ -108,9 +108,8 @@ export function createNativeHTTPHandler<TRouter extends AnyTRPCRouter>(opts: Cre
       }
       try {
         // Awaited only when it is a promise (or thenable): the service's createContext is synchronous.
-        const created: unknown = createContext?.({ req, res, info: parsed.info });
-        const isThenable = typeof (created as { then?: unknown } | undefined)?.then === 'function';
-        context = [undefined, isThenable ? await created : created];
+        const created = settled(createContext?.({ req, res, info: parsed.info }));
+        context = [undefined, created instanceof Promise ? await created : created];
       } catch (cause) {
         context = [getTRPCErrorFromUnknown(cause), undefined];
       }
