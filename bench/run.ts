@@ -15,7 +15,7 @@ import pg from 'pg';
 import { renderChart } from './chart.ts';
 import { prepareBenchDatabase, type BenchFixture } from './fixture.ts';
 import { generateLoad, LOAD_GENERATOR, type LoadRequest } from './load.ts';
-import { startCommand } from '../server/test/start-command.ts';
+import { buildServer, startCommand } from '../server/test/start-command.ts';
 import { checkTargets } from './targets.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -143,11 +143,8 @@ const SCENARIOS: Scenario[] = [
 const SERVICE = 'server/dist/main.js';
 
 function buildService(): void {
-  const build = spawnSync(process.execPath, ['--import', 'tsx', 'server/src/cli/build.ts'], {
-    cwd: ROOT,
-    stdio: 'inherit',
-  });
-  if (build.status !== 0) throw new Error('pnpm build failed');
+  const build = buildServer(ROOT);
+  if (build.status !== 0) throw new Error(`pnpm build failed:\n${build.stderr}`);
 }
 
 function servers(databaseUrl: string): ServerSpec[] {

@@ -1,9 +1,9 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { startCommand } from '../test/start-command.ts';
+import { buildServer, startCommand } from '../test/start-command.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -32,11 +32,8 @@ async function freePort(): Promise<number> {
  */
 export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
   const port = await freePort();
-  const build = spawnSync(process.execPath, ['--import', 'tsx', 'server/src/cli/build.ts'], {
-    cwd: ROOT,
-    stdio: 'inherit',
-  });
-  if (build.status !== 0) throw new Error('pnpm build failed');
+  const build = buildServer(ROOT);
+  if (build.status !== 0) throw new Error(`pnpm build failed:\n${build.stderr}`);
   const child = spawn(process.execPath, startCommand(ROOT), {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), ...env },

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { recordProcessOutput, recordSecret } from '../test/log-audit/records.ts';
-import { startCommand } from '../test/start-command.ts';
+import { buildServer, startCommand } from '../test/start-command.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -25,10 +25,7 @@ describe('starting with no DATABASE_URL', () => {
       PORT: '0',
       PGLITE_DIR: join(folder, 'data', 'pglite'),
     };
-    const build = spawnSync(process.execPath, ['--import', 'tsx', 'server/src/cli/build.ts'], {
-      cwd: REPO_ROOT,
-      encoding: 'utf8',
-    });
+    const build = buildServer(REPO_ROOT);
     expect(build.status, build.stderr).toBe(0);
     const child = spawn(process.execPath, startCommand(REPO_ROOT), {
       cwd: REPO_ROOT,
