@@ -1,6 +1,6 @@
 import { isoNow } from './clock.ts';
 import { redactFields } from './redact.ts';
-import { currentScope, type RequestContext, type Scope } from './request-context.ts';
+import type { RequestContext, Scope } from './request-context.ts';
 
 /** The line's own keys: always first, never replaced by a caller's field of the same name. */
 const RESERVED = new Set(['level', 'timestamp', 'event']);
@@ -61,16 +61,20 @@ const levelName = (level: string) => LEVEL_NAMES[level] ?? level.toUpperCase();
 
 /**
  * One JSON log line: level, timestamp and event first, then the request's context (and the
- * procedure of this async branch), then the caller's fields, redacted. A field may replace a
+ * procedure of this async branch) from `scope`, then the caller's fields, redacted. A field may replace a
  * context value (the access line's `status`, say) but not the first three.
  *
  * This runs for every line of every request, so the usual line is written as text: the
  * context's values and the fields each go through `JSON.stringify`, and no object is built
  * for the line. A field named like a context key takes `mergedLine`, which builds the object.
  */
-export function formatLine(level: string, event: string, fields: Record<string, unknown>): string {
+export function formatLine(
+  level: string,
+  event: string,
+  fields: Record<string, unknown>,
+  scope: Readonly<Scope> | undefined,
+): string {
   const safe = redactFields(fields);
-  const scope = currentScope();
   for (const key in safe) if (writtenBefore(key, scope)) return mergedLine({ level, event, scope }, safe);
   let line = `{"level":"${levelName(level)}","timestamp":"${isoNow()}","event":${JSON.stringify(event)}`;
   if (scope) {

@@ -5,7 +5,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LogCapture } from '../../test/log-capture.ts';
 import { createLogger, type LogLevel, type Logger } from './logging.ts';
-import { runWithRequestContext, type RequestContext } from './request-context.ts';
+import {
+  currentScope,
+  runInProcedure,
+  runWithRequestContext,
+  type RequestContext,
+  type Scope,
+} from './request-context.ts';
 
 const base64url = (text: string) => Buffer.from(text).toString('base64url');
 const JWT = `${base64url('{"alg":"HS256","typ":"JWT"}')}.${base64url('{"sub":"usr_1","typ":"access"}')}.c2lnbmF0dXJlLWJ5dGVz`;
@@ -189,6 +195,42 @@ describe('request context', () => {
     await logger.flush();
     expect(capture.events('before_auth')[0]).toMatchObject({ user_id: null, role: null });
     expect(capture.events('after_auth')[0]).toMatchObject({ user_id: 'usr_9', role: 'admin' });
+  });
+
+  it('names the procedure of each concurrent call, the first in the request scope itself', async () => {
+    const scopes: (Readonly<Scope> | undefined)[] = [];
+    await runWithRequestContext(requestContext(), async () => {
+      const requestScope = currentScope();
+      const call = (procedure: string, delays: number[]) =>
+        runInProcedure(procedure, async () => {
+          scopes.push(currentScope());
+          for (const delay of delays) {
+            await sleep(delay);
+            logger.info('step', { expected: procedure });
+          }
+        });
+      await Promise.all([call('v1.a', [4, 1]), call('v1.b', [1, 4]), call('v1.c', [2, 2])]);
+      // A single call, the usual request, runs in the request's scope: no second scope per call.
+      expect(scopes[0]).toBe(requestScope);
+      expect(new Set(scopes).size).toBe(3);
+    });
+    await logger.flush();
+    expect(capture.events('step')).toHaveLength(6);
+    for (const line of capture.events('step')) {
+      expect(line).toMatchObject({ procedure: line.expected, request_id: 'req_test_1' });
+    }
+  });
+
+  it('writes a line in a scope it is given, outside any (the access line on close)', async () => {
+    const context = requestContext();
+    logger.info('response_closed', { status: 200 }, { context });
+    await logger.flush();
+    expect(capture.events('response_closed')[0]).toMatchObject({
+      request_id: 'req_test_1',
+      user_id: 'usr_1',
+      status: 200,
+    });
+    expect(capture.events('response_closed')[0]).not.toHaveProperty('procedure');
   });
 
   it('adds no request fields outside a request, even after one ran', async () => {

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { formatLine } from './log-line.ts';
 import { LEVEL, LineTransport, MESSAGE } from './log-transport.ts';
+import { currentScope, type Scope } from './request-context.ts';
 
 const ignore = () => undefined;
 
@@ -26,12 +27,19 @@ export type LogLevel = keyof typeof LEVELS;
 /** Everything a caller may pass besides the event name; keys are snake_case by contract. */
 export type LogFields = Record<string, unknown>;
 
+/**
+ * Writes one line. Its request context comes from the async scope it is written in; `scope`
+ * names it instead for a line written outside that scope (the access line, written when the
+ * response closes).
+ */
+type WriteLine = (event: string, fields?: LogFields, scope?: Readonly<Scope>) => void;
+
 export interface Logger {
-  fatal(event: string, fields?: LogFields): void;
-  error(event: string, fields?: LogFields): void;
-  warn(event: string, fields?: LogFields): void;
-  info(event: string, fields?: LogFields): void;
-  debug(event: string, fields?: LogFields): void;
+  fatal: WriteLine;
+  error: WriteLine;
+  warn: WriteLine;
+  info: WriteLine;
+  debug: WriteLine;
   isLevelEnabled(level: LogLevel): boolean;
   /** Waits until every line written so far has reached its destination. */
   flush(): Promise<void>;
@@ -65,11 +73,14 @@ export function createLogger(options: LoggerOptions): Logger {
   // line on the bench machine, more than building it. The fields are never copied (winston
   // would run their getters, which may throw, and fold a `message` field into the event).
   const isLevelEnabled = (level: LogLevel) => LEVELS[level] <= LEVELS[options.level];
-  const write = (level: LogLevel) => (event: string, fields?: LogFields) => {
-    if (!isLevelEnabled(level)) return;
-    const info = new LineInfo(level, event, formatLine(level, event, fields ?? {}));
-    for (const transport of transports) transport.log(info, ignore);
-  };
+  const write =
+    (level: LogLevel): WriteLine =>
+    (event, fields, scope) => {
+      if (!isLevelEnabled(level)) return;
+      const line = formatLine(level, event, fields ?? {}, scope ?? currentScope());
+      const info = new LineInfo(level, event, line);
+      for (const transport of transports) transport.log(info, ignore);
+    };
 
   return {
     fatal: write('fatal'),

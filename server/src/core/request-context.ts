@@ -26,10 +26,23 @@ export function runWithRequestContext<Result>(context: RequestContext, fn: () =>
   return storage.run({ context }, fn);
 }
 
-/** Runs `fn` with `procedure` set for its log lines; the request's context stays shared. */
+/**
+ * Runs `fn` with `procedure` set for its log lines; the request's context stays shared.
+ *
+ * The first procedure of a request names the request's own scope: a single call, the usual
+ * request, needs no scope of its own (a second `storage.run` per call). Any further procedure
+ * of the request (the other calls of a batch, which run at the same time, or a procedure
+ * called from inside one) gets a scope of its own, so each branch's lines name their own.
+ * Lines the request writes after its first call has named the scope carry that name.
+ */
 export function runInProcedure<Result>(procedure: string, fn: () => Result): Result {
   const scope = storage.getStore();
-  return scope ? storage.run({ context: scope.context, procedure }, fn) : fn();
+  if (!scope) return fn();
+  if (scope.procedure === undefined) {
+    scope.procedure = procedure;
+    return fn();
+  }
+  return storage.run({ context: scope.context, procedure }, fn);
 }
 
 /** The current request's context, or undefined outside a request (start-up, jobs, seed). */

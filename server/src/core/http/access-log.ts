@@ -1,12 +1,12 @@
 import type { ServerResponse } from 'node:http';
 import type { Logger } from '../logging.ts';
-import { runWithRequestContext, type RequestContext } from '../request-context.ts';
+import type { RequestContext } from '../request-context.ts';
 
 /**
  * Writes one `http_request` line when the response is done, for every route and outcome.
- * A client that hung up before the answer is logged with status 499. The line is written in
- * the request's context (the 'close' event fires outside it), which carries its id, method,
- * path, client and, once known, user.
+ * A client that hung up before the answer is logged with status 499. The line names the
+ * request's context (the 'close' event fires outside its async scope), which carries its id,
+ * method, path, client and, once known, user.
  */
 export function logAccessWhenDone(
   res: ServerResponse,
@@ -20,6 +20,6 @@ export function logAccessWhenDone(
       status: res.writableFinished ? res.statusCode : 499,
       latency_ms: Math.round((performance.now() - started) * 100) / 100,
     };
-    runWithRequestContext(context, () => logger.info('http_request', fields));
+    logger.info('http_request', fields, { context });
   });
 }
