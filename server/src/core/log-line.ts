@@ -61,17 +61,15 @@ const levelName = (level: string) => LEVEL_NAMES[level] ?? level.toUpperCase();
 
 /**
  * One JSON log line: level, timestamp and event first, then the request's context (and the
- * procedure of this async branch) from `scope`, then the caller's fields, redacted. A field may replace a
- * context value (the access line's `status`, say) but not the first three.
+ * procedure of this async branch) from `scope`, then the caller's fields, redacted. A field
+ * may replace a context value (the access line's `status`, say) but not the first three.
  *
  * This runs for every line of every request, so the usual line is written as text: the
  * context's values and the fields each go through `JSON.stringify`, and no object is built
  * for the line. A field named like a context key takes `mergedLine`, which builds the object.
  */
 export function formatLine(
-  level: string,
-  event: string,
-  fields: Record<string, unknown>,
+  { level, event, fields }: { level: string; event: string; fields: Record<string, unknown> },
   scope: Readonly<Scope> | undefined,
 ): string {
   const safe = redactFields(fields);

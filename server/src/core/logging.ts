@@ -77,7 +77,7 @@ export function createLogger(options: LoggerOptions): Logger {
     (level: LogLevel): WriteLine =>
     (event, fields, scope) => {
       if (!isLevelEnabled(level)) return;
-      const line = formatLine(level, event, fields ?? {}, scope ?? currentScope());
+      const line = formatLine({ level, event, fields: fields ?? {} }, scope ?? currentScope());
       const info = new LineInfo(level, event, line);
       for (const transport of transports) transport.log(info, ignore);
     };
