@@ -5,8 +5,10 @@
  * Needs DATABASE_URL (real PostgreSQL; a database `orders_bench` is created beside it).
  * Servers run pinned to core 0 and the load generator (wrk where installed, else autocannon)
  * to core 1 where `taskset` exists.
- * Env: BENCH_DURATION (s, default 8), BENCH_WARMUP (s, 2), BENCH_ROUNDS (3), BENCH_CONNECTIONS (50),
- * BENCH_ONLY (comma-separated scenario names).
+ * Each scenario is measured alone in interleaved rounds (the table), then the ratios the
+ * targets read are measured in pairs, scenario and baseline taking turns (see PAIRS).
+ * Env: BENCH_DURATION (s, default 8), BENCH_WARMUP (s, 2), BENCH_ROUNDS (3), BENCH_SLICE (s, 2),
+ * BENCH_CYCLES (10), BENCH_CONNECTIONS (50), BENCH_ONLY (comma-separated scenario names).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,6 +24,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SLICE = Number(process.env.BENCH_SLICE ?? 2);
+const CYCLES = Number(process.env.BENCH_CYCLES ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const JWT_SECRET = 'bench-secret-that-is-long-enough-for-hs256-0123456789';
 const HAS_TASKSET = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
@@ -243,6 +247,11 @@ function load(target: Running, request: LoadRequest, seconds: number) {
   });
 }
 
+interface Load {
+  target: Running;
+  scenario: Scenario;
+}
+
 async function measure(target: Running, scenario: Scenario, fixture: BenchFixture): Promise<Measurement> {
   const pid = target.process.pid ?? 0;
   const request = scenario.request(fixture);
@@ -265,6 +274,75 @@ async function measure(target: Running, scenario: Scenario, fixture: BenchFixtur
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 
+/**
+ * The ratios the targets read, each measured as a pair: the scenario and its baseline take
+ * turns in short slices (BENCH_SLICE seconds each, BENCH_CYCLES turns), and each turn gives a
+ * ratio of their throughputs; the pair's ratio is the median turn. This machine's speed drifts
+ * (up to 2x within a minute on a shared virtual machine): a scenario measured a minute after
+ * its baseline carries that drift, one measured seconds after it hardly does. (Running both at
+ * once would see the same machine too, but not the same server: two servers sharing a core
+ * each take requests in bigger batches, which favours the one whose cost is system calls.)
+ */
+const PAIRS: { scenario: string; baseline: string }[] = [
+  { scenario: 'service: tRPC system.ping', baseline: 'bare node http' },
+  { scenario: 'service: tRPC products.get', baseline: FLOOR_PRODUCTS },
+  { scenario: 'service: REST products.get', baseline: FLOOR_PRODUCTS },
+  { scenario: 'service: tRPC orders.get (auth)', baseline: FLOOR_ORDERS },
+  { scenario: 'service: REST orders.get (auth)', baseline: FLOOR_ORDERS },
+  { scenario: 'service: tRPC system.ping', baseline: 'service, logging off: tRPC system.ping' },
+];
+
+export interface PairResult {
+  scenario: string;
+  baseline: string;
+  /** Each turn's throughput ratio, scenario over baseline. */
+  ratios: number[];
+  ratio: number;
+  errors: number;
+}
+
+/** One slice of load on a warm server: calls per second and failed requests. */
+async function slice(
+  { target, scenario }: Load,
+  fixture: BenchFixture,
+): Promise<{ callsPerSecond: number; errors: number }> {
+  const result = await load(target, scenario.request(fixture), SLICE);
+  return {
+    callsPerSecond: result.requestsPerSecond * (scenario.callsPerRequest ?? 1),
+    errors: result.errors + result.non2xx,
+  };
+}
+
+async function measurePairs(
+  running: Map<string, Running>,
+  scenarios: Scenario[],
+  fixture: BenchFixture,
+): Promise<PairResult[]> {
+  const loadOf = (name: string): Load | undefined => {
+    const scenario = scenarios.find((candidate) => candidate.name === name);
+    const target = scenario && running.get(scenario.server);
+    return scenario && target ? { target, scenario } : undefined;
+  };
+  const results: PairResult[] = [];
+  for (const { scenario, baseline } of PAIRS) {
+    const measured = loadOf(scenario);
+    const base = loadOf(baseline);
+    if (!measured || !base) continue;
+    const ratios: number[] = [];
+    let errors = 0;
+    for (let turn = 0; turn < CYCLES; turn++) {
+      const baseSlice = await slice(base, fixture);
+      const measuredSlice = await slice(measured, fixture);
+      ratios.push(measuredSlice.callsPerSecond / baseSlice.callsPerSecond);
+      errors += baseSlice.errors + measuredSlice.errors;
+    }
+    const ratio = Math.round(median(ratios) * 1000) / 1000;
+    results.push({ scenario, baseline, ratios: ratios.map((value) => Math.round(value * 1000) / 1000), ratio, errors });
+    process.stdout.write(`paired  ${scenario} | ${baseline}: ${ratio}\n`);
+  }
+  return results;
+}
+
 async function main(): Promise<void> {
   const databaseUrl = process.env.DATABASE_URL;
   if (!databaseUrl) {
@@ -283,6 +361,7 @@ async function main(): Promise<void> {
   for (const spec of specs) running.set(spec.name, await startServer(spec, port++));
 
   const samples = new Map<string, Measurement[]>();
+  let pairs: PairResult[];
   try {
     for (let round = 1; round <= ROUNDS; round++) {
       for (const scenario of scenarios) {
@@ -295,6 +374,7 @@ async function main(): Promise<void> {
         );
       }
     }
+    pairs = await measurePairs(running, scenarios, fixture);
   } finally {
     for (const target of running.values()) target.process.kill('SIGTERM');
   }
@@ -332,11 +412,14 @@ async function main(): Promise<void> {
       durationS: DURATION,
       warmupS: WARMUP,
       rounds: ROUNDS,
+      sliceS: SLICE,
+      cycles: CYCLES,
       connections: CONNECTIONS,
       loadGenerator: LOAD_GENERATOR,
     },
     table,
-    targets: checkTargets(table),
+    pairs,
+    targets: checkTargets(table, pairs),
   };
   mkdirSync(`${ROOT}bench/results`, { recursive: true });
   writeFileSync(`${ROOT}bench/results/${stamp}.json`, `${JSON.stringify(result, null, 2)}\n`);
@@ -344,7 +427,12 @@ async function main(): Promise<void> {
   const targets = result.targets
     .map((target) => `${target.met ? 'met    ' : 'MISSED '} ${target.name}: ${target.value} (target ${target.target})`)
     .join('\n');
-  process.stdout.write(`\n${formatTable(table)}\n\n${targets}\nwrote bench/results/${stamp}.json and .svg\n`);
+  const paired = pairs
+    .map((pair) => `${pair.ratio}  ${pair.scenario} | ${pair.baseline}  (turns: ${pair.ratios.join(', ')})`)
+    .join('\n');
+  process.stdout.write(
+    `\n${formatTable(table)}\n\npaired (throughput, scenario / baseline, median of turns):\n${paired}\n\n${targets}\nwrote bench/results/${stamp}.json and .svg\n`,
+  );
   await new pg.Pool({ connectionString: databaseUrl }).end();
 }
 
