@@ -331,8 +331,12 @@ async function measurePairs(
     const ratios: number[] = [];
     let errors = 0;
     for (let turn = 0; turn < CYCLES; turn++) {
-      const baseSlice = await slice(base, fixture);
-      const measuredSlice = await slice(measured, fixture);
+      // Each goes first in every other turn: the second slice of a turn runs on a machine that
+      // has just been busy, which measured a few percent either way.
+      const baseFirst = turn % 2 === 0;
+      const first = await slice(baseFirst ? base : measured, fixture);
+      const second = await slice(baseFirst ? measured : base, fixture);
+      const [baseSlice, measuredSlice] = baseFirst ? [first, second] : [second, first];
       ratios.push(measuredSlice.callsPerSecond / baseSlice.callsPerSecond);
       errors += baseSlice.errors + measuredSlice.errors;
     }
