@@ -21,6 +21,18 @@ function writtenBefore(key: string, scope: Readonly<Scope> | undefined): boolean
   if (!scope) return false;
   return CONTEXT_KEY_SET.has(key) || (key === 'procedure' && scope.procedure !== undefined);
 }
+
+/** What the line writes from `scope` under a context key or `procedure`. */
+function valueInScope(scope: Readonly<Scope>, key: string): unknown {
+  return key === 'procedure' ? scope.procedure : scope.context[key as keyof RequestContext];
+}
+
+function without(fields: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  const kept: Record<string, unknown> = {};
+  for (const key in fields) if (!keys.includes(key)) kept[key] = fields[key];
+  return kept;
+}
+
 const LEVEL_NAMES: Record<string, string> = {
   fatal: 'FATAL',
   error: 'ERROR',
@@ -66,20 +78,36 @@ const levelName = (level: string) => LEVEL_NAMES[level] ?? level.toUpperCase();
  *
  * This runs for every line of every request, so the usual line is written as text: the
  * context's values and the fields each go through `JSON.stringify`, and no object is built
- * for the line. A field named like a context key takes `mergedLine`, which builds the object.
+ * for the line. A field named like a context key takes `mergedLine`, which builds the object,
+ * unless it holds the value the context writes anyway.
  */
 export function formatLine(
   { level, event, fields }: { level: string; event: string; fields: Record<string, unknown> },
   scope: Readonly<Scope> | undefined,
 ): string {
   const safe = redactFields(fields);
-  for (const key in safe) if (writtenBefore(key, scope)) return mergedLine({ level, event, scope }, safe);
+  // A field repeating what the line writes anyway (`auth_success`'s user) is left out; a first
+  // field repeating the procedure (`procedure_call`'s) is written instead of the scope's, in
+  // the same place, as the procedure is the last thing written before the fields.
+  let repeated: string[] | undefined;
+  let procedureFirst = false;
+  let first = true;
+  for (const key in safe) {
+    if (writtenBefore(key, scope)) {
+      if (!scope || RESERVED.has(key) || safe[key] !== valueInScope(scope, key)) {
+        return mergedLine({ level, event, scope }, safe);
+      }
+      if (first && key === 'procedure') procedureFirst = true;
+      else (repeated ??= []).push(key);
+    }
+    first = false;
+  }
   let line = `{"level":"${levelName(level)}","timestamp":"${isoNow()}","event":${JSON.stringify(event)}`;
   if (scope) {
     line += contextText(scope.context);
-    if (scope.procedure !== undefined) line += `,"procedure":${JSON.stringify(scope.procedure)}`;
+    if (scope.procedure !== undefined && !procedureFirst) line += `,"procedure":${JSON.stringify(scope.procedure)}`;
   }
-  const rest = JSON.stringify(safe);
+  const rest = JSON.stringify(repeated ? without(safe, repeated) : safe);
   return rest === '{}' ? `${line}}` : `${line},${rest.slice(1)}`;
 }
 

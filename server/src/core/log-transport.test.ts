@@ -1,5 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import winston from 'winston';
+import { LineTransport } from './log-transport.ts';
 import { createLogger } from './logging.ts';
 
 /** A destination that records each write it receives, as one chunk. */
@@ -54,5 +56,20 @@ describe('buffered log lines', () => {
     logger.info('one');
     logger.info('two');
     expect(destination.chunks).toHaveLength(2);
+  });
+});
+
+describe('LineTransport as a winston transport', () => {
+  it('writes the line a winston logger formatted', async () => {
+    const destination = new ChunkRecorder();
+    const transport = new LineTransport(destination, { buffered: false });
+    const logger = winston.createLogger({ format: winston.format.json(), transports: [transport] });
+    logger.info('order_created', { order_id: 'ord_1' });
+    await new Promise((resolve) => setImmediate(resolve));
+    await transport.flush();
+    const lines = destination.chunks.join('').trimEnd().split('\n');
+    expect(lines.map((line) => JSON.parse(line) as unknown)).toEqual([
+      { level: 'info', message: 'order_created', order_id: 'ord_1' },
+    ]);
   });
 });

@@ -3,8 +3,6 @@ import winston from 'winston';
 
 /** Where winston formats put the finished line (triple-beam's MESSAGE). */
 export const MESSAGE = Symbol.for('message');
-/** The line's level as winston transports read it (triple-beam's LEVEL). */
-export const LEVEL = Symbol.for('level');
 /** Written at once past this size, without waiting for the end of the event-loop turn. */
 const MAX_PENDING_CHARS = 64 * 1024;
 
@@ -28,14 +26,20 @@ export class LineTransport extends winston.transports.Stream {
     this.buffered = buffered;
   }
 
+  /** winston's entry point: the finished line is under MESSAGE. */
   override log(info: unknown, done: () => void): void {
-    this.pending += `${(info as Record<symbol, string>)[MESSAGE]}\n`;
+    this.writeLine((info as Record<symbol, string>)[MESSAGE] ?? '');
+    done();
+  }
+
+  /** The logger's own entry point: a finished line, without a winston info object around it. */
+  writeLine(line: string): void {
+    this.pending += `${line}\n`;
     if (!this.buffered || this.pending.length >= MAX_PENDING_CHARS) this.writePending();
     else if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.writePending);
     }
-    done();
   }
 
   /** Hands the pending lines to the stream now. */

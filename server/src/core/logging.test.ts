@@ -265,6 +265,22 @@ describe('request context', () => {
     expect(capture.lines[1]).toMatchObject({ user_id: 'usr_2', role: 'admin' });
   });
 
+  it('writes a field once when it repeats what the context writes', async () => {
+    runWithRequestContext(requestContext(), () =>
+      runInProcedure('v1.products.get', () => {
+        logger.info('procedure_call', { procedure: 'v1.products.get', ok: true });
+        logger.info('auth_success', { user_id: 'usr_1', role: 'customer', auth_method: 'access_token' });
+      }),
+    );
+    await logger.flush();
+    const keysOf = (raw: string | undefined) => [...(raw ?? '').matchAll(/"([a-z_]+)":/g)].map((match) => match[1]);
+    const context = ['request_id', 'method', 'path', 'ip', 'user_id', 'role', 'procedure'];
+    const [call, auth] = capture.text.split('\n');
+    expect(keysOf(call)).toEqual(['level', 'timestamp', 'event', ...context, 'ok']);
+    expect(keysOf(auth)).toEqual(['level', 'timestamp', 'event', ...context, 'auth_method']);
+    expect(capture.lines[1]).toMatchObject({ user_id: 'usr_1', role: 'customer', procedure: 'v1.products.get' });
+  });
+
   it('lets explicit fields win over the request context', async () => {
     runWithRequestContext(requestContext(), () => {
       logger.info('http_request', { user_id: 'usr_explicit', path: '/api/v1/other', status: 200, latency_ms: 1.5 });

@@ -2,24 +2,8 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { formatLine } from './log-line.ts';
-import { LEVEL, LineTransport, MESSAGE } from './log-transport.ts';
+import { LineTransport } from './log-transport.ts';
 import { currentScope, type Scope } from './request-context.ts';
-
-const ignore = () => undefined;
-
-/** A line as winston transports take it: level and message, the finished line under MESSAGE. */
-class LineInfo {
-  [LEVEL]: string;
-  [MESSAGE]: string;
-  constructor(
-    readonly level: string,
-    readonly message: string,
-    line: string,
-  ) {
-    this[LEVEL] = level;
-    this[MESSAGE] = line;
-  }
-}
 
 const LEVELS = { fatal: 0, error: 1, warn: 2, info: 3, debug: 4 } as const;
 export type LogLevel = keyof typeof LEVELS;
@@ -67,19 +51,19 @@ export function createLogger(options: LoggerOptions): Logger {
   const buffered = options.buffered ?? options.destination === undefined;
   const transports = streams.map((stream) => new LineTransport(stream, { buffered }));
 
-  // Each line is built once (`formatLine`) and handed to the winston transports as a winston
-  // info object. winston's Logger would carry it there through two object-mode streams (its
-  // own Transform, then each transport's Writable, a tick scheduled by each): about 8 µs a
-  // line on the bench machine, more than building it. The fields are never copied (winston
-  // would run their getters, which may throw, and fold a `message` field into the event).
+  // Each line is built once (`formatLine`) and handed to the winston transports as text
+  // (`writeLine`; their `log` takes winston's info objects). winston's Logger would carry it
+  // there as an info object through two object-mode streams (its own Transform, then each
+  // transport's Writable, a tick scheduled by each): about 8 µs a line on the bench machine,
+  // more than building it. The fields are never copied (winston would run their getters,
+  // which may throw, and fold a `message` field into the event).
   const isLevelEnabled = (level: LogLevel) => LEVELS[level] <= LEVELS[options.level];
   const write =
     (level: LogLevel): WriteLine =>
     (event, fields, scope) => {
       if (!isLevelEnabled(level)) return;
       const line = formatLine({ level, event, fields: fields ?? {} }, scope ?? currentScope());
-      const info = new LineInfo(level, event, line);
-      for (const transport of transports) transport.log(info, ignore);
+      for (const transport of transports) transport.writeLine(line);
     };
 
   return {
