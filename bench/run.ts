@@ -8,7 +8,7 @@
  * Each scenario is measured alone in interleaved rounds (the table), then the ratios the
  * targets read are measured in pairs, scenario and baseline taking turns (see PAIRS).
  * Env: BENCH_DURATION (s, default 8), BENCH_WARMUP (s, 2), BENCH_ROUNDS (3), BENCH_SLICE (s, 2),
- * BENCH_CYCLES (10), BENCH_CONNECTIONS (50), BENCH_ONLY (comma-separated scenario names).
+ * BENCH_CYCLES (20), BENCH_CONNECTIONS (50), BENCH_ONLY (comma-separated scenario names).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
@@ -25,7 +25,7 @@ const DURATION = Number(process.env.BENCH_DURATION ?? 8);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SLICE = Number(process.env.BENCH_SLICE ?? 2);
-const CYCLES = Number(process.env.BENCH_CYCLES ?? 10);
+const CYCLES = Number(process.env.BENCH_CYCLES ?? 20);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const JWT_SECRET = 'bench-secret-that-is-long-enough-for-hs256-0123456789';
 const HAS_TASKSET = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
