@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 
 export interface LoadRequest {
@@ -71,7 +71,7 @@ async function withWrk({ url, request, seconds, connections, pin, scratchDir }: 
     child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
     child.on('error', reject);
     child.on('close', () => resolve(text));
-  });
+  }).finally(() => rmSync(script, { force: true }));
   const number = (pattern: RegExp) => Number(pattern.exec(output)?.[1] ?? 0);
   const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
   return {
