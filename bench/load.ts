@@ -43,11 +43,8 @@ function toMs(text: string | undefined): number {
   return { us: value / 1000, ms: value, s: value * 1000, m: value * 60_000 }[match[2] as 'us' | 'ms' | 's' | 'm'];
 }
 
-let scriptCount = 0;
-
 async function withWrk({ url, request, seconds, connections, pin, scratchDir }: LoadOptions): Promise<LoadResult> {
-  // One script per load: two loads run at once when a pair is measured.
-  const script = `${scratchDir}/wrk-${process.pid}-${++scriptCount}.lua`;
+  const script = `${scratchDir}/wrk-${process.pid}.lua`;
   const lines = [`wrk.method = ${luaString(request.method ?? 'GET')}`];
   for (const [name, value] of Object.entries(request.headers ?? {}))
     lines.push(`wrk.headers[${luaString(name)}] = ${luaString(value)}`);

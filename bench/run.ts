@@ -292,7 +292,7 @@ const PAIRS: { scenario: string; baseline: string }[] = [
   { scenario: 'service: tRPC system.ping', baseline: 'service, logging off: tRPC system.ping' },
 ];
 
-export interface PairResult {
+interface PairResult {
   scenario: string;
   baseline: string;
   /** Each turn's throughput ratio, scenario over baseline. */

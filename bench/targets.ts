@@ -14,7 +14,7 @@ export interface TargetCheck {
   met: boolean;
 }
 
-/** A ratio measured with scenario and baseline at once (CPU per call, baseline over scenario). */
+/** A ratio measured with scenario and baseline taking turns (throughput, scenario over baseline). */
 interface Pair {
   scenario: string;
   baseline: string;
