@@ -49,7 +49,14 @@ export function isSecretKey(key: string): boolean {
   return secret;
 }
 
+/**
+ * Whether a text may hold any of the above (one test, for the usual short plain value): a
+ * leading `$argon2`/`$2a$`-style prefix, `eyJ` (in any case), `bearer` or `basic`.
+ */
+const MAY_HOLD_SECRET = /^\$(?:argon2|2[aby]\$)|eyJ|bearer|basic/i;
+
 export function redactString(text: string, limits: RedactLimits = DEFAULT_LIMITS): string {
+  if (text.length <= limits.maxStringLength && !MAY_HOLD_SECRET.test(text)) return text;
   if (PASSWORD_HASH.test(text)) return REDACTED;
   let safe = text;
   if (safe.includes('eyJ')) safe = safe.replace(JWT_PATTERN, REDACTED);
