@@ -92,15 +92,27 @@ function isAlreadySafe(fields: Record<string, unknown>): boolean {
   let count = 0;
   for (const key in fields) {
     if (!Object.hasOwn(fields, key) || ++count > DEFAULT_LIMITS.maxObjectKeys || isSecretKey(key)) return false;
-    const value = fields[key];
-    const type = typeof value;
-    if (type === 'string' ? redactString(value as string) !== value : !isPlainScalar(value, type)) return false;
+    if (!isSafeScalar(fields[key])) return false;
   }
   return true;
 }
 
-function isPlainScalar(value: unknown, type: string): boolean {
-  return value === null || type === 'number' || type === 'boolean' || type === 'undefined';
+/** A value `redact` returns as it is, without a walk: null, a number, a boolean, undefined, or a text without secrets. */
+export function isSafeScalar(value: unknown): boolean {
+  switch (typeof value) {
+    case 'string':
+      return redactString(value) === value;
+    case 'number':
+    case 'boolean':
+    case 'undefined':
+      return true;
+    case 'object':
+      return value === null;
+    case 'bigint':
+    case 'function':
+    case 'symbol':
+      return false;
+  }
 }
 
 export function redact(value: unknown, limits: RedactLimits = DEFAULT_LIMITS): unknown {
