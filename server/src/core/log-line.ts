@@ -1,6 +1,6 @@
 import { isoNow } from './clock.ts';
 import { flat, jsonString, jsonValue } from './json-text.ts';
-import { DEFAULT_LIMITS, isSafeScalar, isSecretKey, redactFields } from './redact.ts';
+import { DEFAULT_LIMITS, isSafeScalar, isSecretKey, redact } from './redact.ts';
 import type { RequestContext, Scope } from './request-context.ts';
 
 /** The line's own keys: always first, never replaced by a caller's field of the same name. */
@@ -159,6 +159,8 @@ function fieldsText(
   return text;
 }
 
+const redactedFields = (fields: Record<string, unknown>) => redact(fields) as Record<string, unknown>;
+
 /** The fields' text as given, or undefined when they need redacting (a getter that throws included). */
 function givenFieldsText(fields: Record<string, unknown>, scope: Readonly<Scope> | undefined) {
   try {
@@ -181,8 +183,8 @@ export function formatLine(
   { level, event, fields }: { level: string; event: string; fields: Record<string, unknown> },
   scope: Readonly<Scope> | undefined,
 ): string {
-  const text = givenFieldsText(fields, scope) ?? fieldsText(redactFields(fields), scope, false);
-  if (text === MERGE) return mergedLine({ level, event, scope }, redactFields(fields));
+  const text = givenFieldsText(fields, scope) ?? fieldsText(redactedFields(fields), scope, false);
+  if (text === MERGE) return mergedLine({ level, event, scope }, redactedFields(fields));
   let line = lineStart(level) + isoNow() + keptText(eventTexts, event, eventText);
   if (scope) {
     line += contextText(scope.context);

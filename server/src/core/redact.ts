@@ -74,29 +74,6 @@ function errorToObject(error: Error): Record<string, unknown> {
   return plain;
 }
 
-/**
- * The fields of one log line, redacted. Most lines carry a handful of numbers, booleans and
- * short strings under ordinary keys: those are returned as they are, without a copy; anything
- * else takes the full walk of `redact`.
- */
-export function redactFields(fields: Record<string, unknown>): Record<string, unknown> {
-  try {
-    if (isAlreadySafe(fields)) return fields;
-  } catch {
-    // A getter threw: the full walk reports it in place.
-  }
-  return redact(fields) as Record<string, unknown>;
-}
-
-function isAlreadySafe(fields: Record<string, unknown>): boolean {
-  let count = 0;
-  for (const key in fields) {
-    if (!Object.hasOwn(fields, key) || ++count > DEFAULT_LIMITS.maxObjectKeys || isSecretKey(key)) return false;
-    if (!isSafeScalar(fields[key])) return false;
-  }
-  return true;
-}
-
 /** A value `redact` returns as it is, without a walk: null, a number, a boolean, undefined, or a text without secrets. */
 export function isSafeScalar(value: unknown): boolean {
   switch (typeof value) {
