@@ -16,10 +16,23 @@ const CONTEXT_KEYS = [
 ] as const satisfies (keyof RequestContext)[];
 const CONTEXT_KEY_SET = new Set<string>(CONTEXT_KEYS);
 
+/** What a cache of texts made per name keeps at most (names are the code's own; bounded, for odd callers). */
+const KEPT_PER_CACHE = 2_000;
+
+/** `make` is a module-level function of the name: a closure per call would be an allocation per line. */
+function kept<Value>(cache: Map<string, Value>, name: string, make: (name: string) => Value): Value {
+  let value = cache.get(name);
+  if (value === undefined) {
+    value = make(name);
+    if (cache.size < KEPT_PER_CACHE) cache.set(name, value);
+  }
+  return value;
+}
+
 /**
  * A field's key as the line writes it: its `,"key":` text, and what the line writes under that
- * key before the fields (its own keys, the context's, the procedure), if anything. Field keys
- * are the code's own names: each is looked at once (bounded, for odd callers).
+ * key before the fields (its own keys, the context's, the procedure), if anything, and whether
+ * it names a secret. Each key is looked at once.
  */
 interface FieldKey {
   text: string;
@@ -28,26 +41,13 @@ interface FieldKey {
   secret: boolean;
 }
 const fieldKeys = new Map<string, FieldKey>();
-const FIELD_KEYS_KEPT = 2_000;
 
-function fieldKey(key: string): FieldKey {
-  let known = fieldKeys.get(key);
-  if (known === undefined) {
-    known = {
-      text: flat([',', jsonString(key), ':']),
-      before: RESERVED.has(key)
-        ? 'line'
-        : CONTEXT_KEY_SET.has(key)
-          ? 'context'
-          : key === 'procedure'
-            ? 'procedure'
-            : null,
-      secret: isSecretKey(key),
-    };
-    if (fieldKeys.size < FIELD_KEYS_KEPT) fieldKeys.set(key, known);
-  }
-  return known;
-}
+const describeKey = (key: string): FieldKey => ({
+  text: flat([',', jsonString(key), ':']),
+  before: RESERVED.has(key) ? 'line' : CONTEXT_KEY_SET.has(key) ? 'context' : key === 'procedure' ? 'procedure' : null,
+  secret: isSecretKey(key),
+});
+const fieldKey = (key: string) => kept(fieldKeys, key, describeKey);
 
 /** Whether this line writes the key before the caller's fields (such a field is merged in place). */
 function writtenBefore({ before }: FieldKey, scope: Readonly<Scope> | undefined): boolean {
@@ -78,22 +78,17 @@ const lineStart = (level: string) => LINE_STARTS[level] ?? `{"level":${jsonStrin
 
 /**
  * The texts lines repeat, kept by what they write: `","event":"procedure_call"` by event and
- * `,"procedure":"v1.orders.get"` by procedure (both the code's own names; bounded, for odd callers).
+ * `,"procedure":"v1.orders.get"` by procedure (both the code's own names).
  */
 const eventTexts = new Map<string, string>();
 const procedureTexts = new Map<string, string>();
-const TEXTS_KEPT = 2_000;
+const makeEventText = (event: string) => flat(['","event":', jsonString(event)]);
+const makeProcedureText = (procedure: string) => flat([',"procedure":', jsonString(procedure)]);
+const eventText = (event: string) => kept(eventTexts, event, makeEventText);
+const procedureText = (procedure: string) => kept(procedureTexts, procedure, makeProcedureText);
 
-function keptText(texts: Map<string, string>, key: string, make: (key: string) => string): string {
-  let text = texts.get(key);
-  if (text === undefined) {
-    text = make(key);
-    if (texts.size < TEXTS_KEPT) texts.set(key, text);
-  }
-  return text;
-}
-const eventText = (event: string) => flat(['","event":', jsonString(event)]);
-const procedureText = (procedure: string) => flat([',"procedure":', jsonString(procedure)]);
+/** `{"level":…,"timestamp":…,"event":…`: what every line starts with. */
+const lineHead = (level: string, event: string) => lineStart(level) + isoNow() + eventText(event);
 
 /** A context's part of the line, with the user it was written for. */
 interface ContextText {
@@ -159,8 +154,6 @@ function fieldsText(
   return text;
 }
 
-const redactedFields = (fields: Record<string, unknown>) => redact(fields) as Record<string, unknown>;
-
 /** The fields' text as given, or undefined when they need redacting (a getter that throws included). */
 function givenFieldsText(fields: Record<string, unknown>, scope: Readonly<Scope> | undefined) {
   try {
@@ -183,14 +176,26 @@ export function formatLine(
   { level, event, fields }: { level: string; event: string; fields: Record<string, unknown> },
   scope: Readonly<Scope> | undefined,
 ): string {
-  const text = givenFieldsText(fields, scope) ?? fieldsText(redactedFields(fields), scope, false);
-  if (text === MERGE) return mergedLine({ level, event, scope }, redactedFields(fields));
-  let line = lineStart(level) + isoNow() + keptText(eventTexts, event, eventText);
+  const given = givenFieldsText(fields, scope);
+  if (typeof given === 'string') return writtenLine({ level, event, scope }, given);
+  const safe = redact(fields) as Record<string, unknown>;
+  const text = fieldsText(safe, scope, false);
+  return typeof text === 'string'
+    ? writtenLine({ level, event, scope }, text)
+    : mergedLine({ level, event, scope }, safe);
+}
+
+/** The usual line: its head, the scope's context and procedure, then the fields' text. */
+function writtenLine(
+  { level, event, scope }: { level: string; event: string; scope: Readonly<Scope> | undefined },
+  fieldsText: string,
+): string {
+  let line = lineHead(level, event);
   if (scope) {
     line += contextText(scope.context);
-    if (scope.procedure !== undefined) line += keptText(procedureTexts, scope.procedure, procedureText);
+    if (scope.procedure !== undefined) line += procedureText(scope.procedure);
   }
-  return `${line}${text}}`;
+  return `${line}${fieldsText}}`;
 }
 
 /**
@@ -211,7 +216,7 @@ function mergedLine(
   for (const key in safe) {
     if (!RESERVED.has(key)) values.set(key, safe[key]);
   }
-  let line = lineStart(level) + isoNow() + keptText(eventTexts, event, eventText);
+  let line = lineHead(level, event);
   for (const [key, value] of values) {
     const json = jsonValue(value);
     if (json !== undefined) line += fieldKey(key).text + json;
