@@ -8,13 +8,15 @@
  * Each scenario is measured alone in interleaved rounds (the table), then the ratios the
  * targets read are measured in pairs, scenario and baseline taking turns (see PAIRS).
  * Env: BENCH_DURATION (s, default 8), BENCH_WARMUP (s, 2), BENCH_ROUNDS (3), BENCH_SLICE (s, 2),
- * BENCH_CYCLES (20), BENCH_CONNECTIONS (50), BENCH_ONLY (comma-separated scenario names).
+ * BENCH_CYCLES (20), BENCH_CONNECTIONS (50), BENCH_ONLY (comma-separated scenario names),
+ * BENCH_CPU_LATENCY (`default` leaves idle CPUs free to sleep; see cpu-latency.ts).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { renderChart } from './chart.ts';
+import { holdCpusAwake } from './cpu-latency.ts';
 import { prepareBenchDatabase, type BenchFixture } from './fixture.ts';
 import { generateLoad, LOAD_GENERATOR, type LoadRequest } from './load.ts';
 import { buildServer, startCommand } from '../server/test/start-command.ts';
@@ -360,6 +362,12 @@ async function main(): Promise<void> {
   buildService();
   const { url: benchUrl, fixture } = await prepareBenchDatabase(databaseUrl, JWT_SECRET);
   const specs = servers(benchUrl).filter((spec) => scenarios.some((scenario) => scenario.server === spec.name));
+  const cpuLatency = holdCpusAwake();
+  process.stdout.write(
+    cpuLatency.held
+      ? 'idle CPUs poll for the run (cpu_dma_latency 0)\n'
+      : 'idle CPUs may sleep (cpu_dma_latency not held)\n',
+  );
   const running = new Map<string, Running>();
   let port = 4100;
   for (const spec of specs) running.set(spec.name, await startServer(spec, port++));
@@ -381,6 +389,7 @@ async function main(): Promise<void> {
     pairs = await measurePairs(running, scenarios, fixture);
   } finally {
     for (const target of running.values()) target.process.kill('SIGTERM');
+    cpuLatency.release();
   }
 
   const rows = scenarios.map((scenario) => {
@@ -411,7 +420,12 @@ async function main(): Promise<void> {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const result = {
     date: new Date().toISOString(),
-    machine: { node: process.version, cpus: (await import('node:os')).cpus().length, pinned: HAS_TASKSET },
+    machine: {
+      node: process.version,
+      cpus: (await import('node:os')).cpus().length,
+      pinned: HAS_TASKSET,
+      idleCpusPoll: cpuLatency.held,
+    },
     settings: {
       durationS: DURATION,
       warmupS: WARMUP,

@@ -1,0 +1,38 @@
+import { closeSync, openSync, writeSync } from 'node:fs';
+
+/** Linux's PM QoS device: the request holds while the file stays open. */
+const CPU_DMA_LATENCY = '/dev/cpu_dma_latency';
+
+export interface CpuLatencyHold {
+  /** Whether the CPUs are kept out of sleep for the run (false where the device is missing or not writable). */
+  held: boolean;
+  release(): void;
+}
+
+/**
+ * Keeps idle CPUs polling instead of sleeping for as long as the run holds it, as tuned's
+ * latency-performance profile does (a zero `cpu_dma_latency` request).
+ *
+ * Why the bench wants it: the load generator runs on the machine's other core, and between
+ * responses it sleeps. Each response the server writes then has to wake that core, and on a
+ * virtual machine a sleeping virtual CPU is woken through the hypervisor, paid by the sender:
+ * measured at 15–20 µs of the server's CPU per response, half of a `system.ping` call's own
+ * cost. It is charged most to the slowest servers (the faster the server, the less often the
+ * load generator is asleep when its answer arrives), so it skews every ratio to bare node http.
+ * A server answering remote clients never pays it. With the CPUs polling, the wake-up is a
+ * flag the idle core sees at once.
+ *
+ * `BENCH_CPU_LATENCY=default` leaves the machine as it is, to compare.
+ */
+export function holdCpusAwake(): CpuLatencyHold {
+  if (process.env.BENCH_CPU_LATENCY === 'default') return { held: false, release: () => {} };
+  let fd: number;
+  try {
+    fd = openSync(CPU_DMA_LATENCY, 'w');
+    const zeroMicroseconds = Buffer.alloc(4);
+    writeSync(fd, zeroMicroseconds);
+  } catch {
+    return { held: false, release: () => {} };
+  }
+  return { held: true, release: () => closeSync(fd) };
+}
