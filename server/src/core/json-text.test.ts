@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { jsonString, jsonValue } from './json-text.ts';
+import { jsonNumber, jsonString, jsonValue } from './json-text.ts';
 
 /** What a log line's value looks like: scalars of every kind, and the odd object. */
 const lineValue = fc.oneof(
@@ -37,6 +37,22 @@ describe('jsonValue', () => {
     ]) {
       expect(jsonString(text)).toBe(JSON.stringify(text));
       expect(JSON.parse(jsonString(text))).toBe(text);
+    }
+  });
+
+  it('writes numbers in hundredths (the logged durations) and every other number as JSON.stringify does', () => {
+    const hundredths = fc.integer({ min: -(2 ** 32), max: 2 ** 32 }).map((count) => count / 100);
+    const nearHundredths = fc.tuple(hundredths, fc.constantFrom(1e-9, -1e-12, 0.001, 0.005)).map(([a, b]) => a + b);
+    fc.assert(
+      fc.property(fc.oneof(hundredths, nearHundredths, fc.double(), fc.integer()), (value) => {
+        expect(jsonNumber(value)).toBe(JSON.stringify(value));
+      }),
+      { numRuns: 20_000 },
+    );
+    for (const value of [
+      0, -0, 0.01, 0.07, 0.1, 0.5, 1.05, 1.5, 2, 10.1, 99.99, -0.07, -12.3, 21474836.47, 21474836.48,
+    ]) {
+      expect(jsonNumber(value)).toBe(JSON.stringify(value));
     }
   });
 
