@@ -1,4 +1,9 @@
+import { spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import winston from 'winston';
 import { LineTransport } from './log-transport.ts';
@@ -70,6 +75,64 @@ describe('LineTransport as a winston transport', () => {
     const lines = destination.chunks.join('').trimEnd().split('\n');
     expect(lines.map((line) => JSON.parse(line) as unknown)).toEqual([
       { level: 'info', message: 'order_created', order_id: 'ord_1' },
+    ]);
+  });
+});
+
+/** Runs a logger in a child process whose stdout is `stdout`, and returns what it printed there. */
+function runLoggerWithStdout(stdout: 'pipe' | number): string {
+  const module = (name: string) => JSON.stringify(pathToFileURL(join(import.meta.dirname, name)).href);
+  const script = `
+    import { createLogger } from ${module('logging.ts')};
+    import { synchronousFileDescriptor } from ${module('log-transport.ts')};
+    const logger = createLogger({ level: 'info' });
+    process.stdout.write('descriptor ' + synchronousFileDescriptor(process.stdout) + '\\n');
+    logger.info('first', { n: 1 });
+    logger.info('second', { duration_ms: 0.07 });
+    setImmediate(() => {
+      process.stdout.write('between\\n');
+      logger.info('third');
+      void logger.flush().then(() => process.stdout.write('done\\n'));
+    });
+  `;
+  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', script], {
+    stdio: ['ignore', stdout, 'pipe'],
+    encoding: 'utf8',
+  });
+  expect(child.stderr).toBe('');
+  return child.stdout ?? '';
+}
+
+const printed = (text: string) =>
+  text
+    .trimEnd()
+    .split('\n')
+    .map((line) => (line.startsWith('{') ? (JSON.parse(line) as { event: string }).event : line));
+
+describe('stdout as a file', () => {
+  it('writes the lines to the file itself, in order with what else the process writes there', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'log-stdout-'));
+    const file = join(folder, 'stdout.log');
+    const descriptor = openSync(file, 'w');
+    try {
+      runLoggerWithStdout(descriptor);
+    } finally {
+      closeSync(descriptor);
+    }
+    const text = readFileSync(file, 'utf8');
+    rmSync(folder, { recursive: true });
+    expect(printed(text)).toEqual(['descriptor 1', 'first', 'second', 'between', 'third', 'done']);
+    expect(text).toContain('"duration_ms":0.07}');
+  });
+
+  it('leaves a pipe to its stream', () => {
+    expect(printed(runLoggerWithStdout('pipe'))).toEqual([
+      'descriptor undefined',
+      'first',
+      'second',
+      'between',
+      'third',
+      'done',
     ]);
   });
 });
