@@ -1,11 +1,15 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 
 /** Linux's PM QoS device: the request holds while the file stays open. */
 const CPU_DMA_LATENCY = '/dev/cpu_dma_latency';
+/** The driver that picks an idle state; only through it does the latency request take effect. */
+const CPUIDLE_DRIVER = '/sys/devices/system/cpu/cpuidle/current_driver';
 
 export interface CpuLatencyHold {
-  /** Whether the CPUs are kept out of sleep for the run (false where the device is missing or not writable). */
-  held: boolean;
+  /** Whether idle CPUs poll for the run: the request is held and a cpuidle driver honours it. */
+  polling: boolean;
+  /** The kernel's cpuidle driver; `none` where it has none, and then idle CPUs halt whatever is requested. */
+  idleDriver: string;
   release(): void;
 }
 
@@ -25,14 +29,24 @@ export interface CpuLatencyHold {
  * `BENCH_CPU_LATENCY=default` leaves the machine as it is, to compare.
  */
 export function holdCpusAwake(): CpuLatencyHold {
-  if (process.env.BENCH_CPU_LATENCY === 'default') return { held: false, release: () => {} };
+  const idleDriver = readIdleDriver();
+  const notHeld = { polling: false, idleDriver, release: () => {} };
+  if (process.env.BENCH_CPU_LATENCY === 'default' || idleDriver === 'none') return notHeld;
   let fd: number;
   try {
     fd = openSync(CPU_DMA_LATENCY, 'w');
     const zeroMicroseconds = Buffer.alloc(4);
     writeSync(fd, zeroMicroseconds);
   } catch {
-    return { held: false, release: () => {} };
+    return notHeld;
   }
-  return { held: true, release: () => closeSync(fd) };
+  return { polling: true, idleDriver, release: () => closeSync(fd) };
+}
+
+function readIdleDriver(): string {
+  try {
+    return readFileSync(CPUIDLE_DRIVER, 'utf8').trim();
+  } catch {
+    return 'none';
+  }
 }

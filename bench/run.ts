@@ -364,9 +364,9 @@ async function main(): Promise<void> {
   const specs = servers(benchUrl).filter((spec) => scenarios.some((scenario) => scenario.server === spec.name));
   const cpuLatency = holdCpusAwake();
   process.stdout.write(
-    cpuLatency.held
-      ? 'idle CPUs poll for the run (cpu_dma_latency 0)\n'
-      : 'idle CPUs may sleep (cpu_dma_latency not held)\n',
+    cpuLatency.polling
+      ? `idle CPUs poll for the run (cpu_dma_latency 0, cpuidle driver ${cpuLatency.idleDriver})\n`
+      : `idle CPUs may sleep (cpuidle driver ${cpuLatency.idleDriver}; cpu_dma_latency not held)\n`,
   );
   const running = new Map<string, Running>();
   let port = 4100;
@@ -424,7 +424,8 @@ async function main(): Promise<void> {
       node: process.version,
       cpus: (await import('node:os')).cpus().length,
       pinned: HAS_TASKSET,
-      idleCpusPoll: cpuLatency.held,
+      idleCpusPoll: cpuLatency.polling,
+      cpuidleDriver: cpuLatency.idleDriver,
     },
     settings: {
       durationS: DURATION,
