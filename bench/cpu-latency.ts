@@ -26,6 +26,9 @@ export interface CpuLatencyHold {
  * A server answering remote clients never pays it. With the CPUs polling, the wake-up is a
  * flag the idle core sees at once.
  *
+ * The request works through the kernel's cpuidle driver: on a kernel without one, idle CPUs
+ * halt whatever is asked, the wake-up stays in the figures, and nothing is held.
+ *
  * `BENCH_CPU_LATENCY=default` leaves the machine as it is, to compare.
  */
 export function holdCpusAwake(): CpuLatencyHold {
