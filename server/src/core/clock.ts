@@ -1,3 +1,5 @@
+import { flat } from './json-text.ts';
+
 /**
  * The current time as an ISO 8601 UTC string, formatted once per millisecond: under load many
  * log lines and answers share a millisecond. Within a second only the milliseconds change, so
@@ -20,7 +22,8 @@ export function isoNow(): string {
       lastSecond = second;
       secondText = new Date(second).toISOString().slice(0, 20);
     }
-    lastIso = `${secondText}${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}Z`;
+    // Flat: every line of this millisecond copies it (see `flat`).
+    lastIso = flat([secondText, millis < 10 ? '00' : millis < 100 ? '0' : '', String(millis), 'Z']);
   }
   return lastIso;
 }

@@ -109,12 +109,22 @@ type WithText = RequestContext & { [TEXT]?: ContextText };
 function contextText(context: WithText): string {
   const cached = context[TEXT];
   if (cached && cached.userId === context.user_id && cached.role === context.role) return cached.text;
-  // In CONTEXT_KEYS' order, written out: one template, where a loop over the keys would read
-  // each through a generic lookup and join twice as many pieces.
-  const text =
-    `,"request_id":${jsonString(context.request_id)},"method":${jsonString(context.method)}` +
-    `,"path":${jsonString(context.path)},"ip":${jsonString(context.ip)}` +
-    `,"user_id":${jsonValue(context.user_id) ?? 'null'},"role":${jsonValue(context.role) ?? 'null'}`;
+  // In CONTEXT_KEYS' order, written out: a loop over the keys would read each through a
+  // generic lookup. Flat, because every line of the request copies it (see `flat`).
+  const text = flat([
+    ',"request_id":',
+    jsonString(context.request_id),
+    ',"method":',
+    jsonString(context.method),
+    ',"path":',
+    jsonString(context.path),
+    ',"ip":',
+    jsonString(context.ip),
+    ',"user_id":',
+    jsonValue(context.user_id) ?? 'null',
+    ',"role":',
+    jsonValue(context.role) ?? 'null',
+  ]);
   context[TEXT] = { text, userId: context.user_id, role: context.role };
   return text;
 }
