@@ -392,7 +392,11 @@ async function main(): Promise<void> {
           `round ${round}/${ROUNDS}  ${scenario.name}: ${Math.round(measurement.callsPerSecond)} calls/s\n`,
         );
         for (const shadow of running.values()) {
-          if (shadow.spec.shadows === scenario.server) await load(shadow, scenario.request(fixture), WARMUP);
+          if (shadow.spec.shadows !== scenario.server) continue;
+          const shadowed = await load(shadow, scenario.request(fixture), WARMUP);
+          // A shadow that failed its requests has not served the route: the pair would not be even.
+          const failed = shadowed.errors + shadowed.non2xx;
+          if (failed > 0) process.stdout.write(`shadow  ${shadow.spec.name}: ${failed} failed requests\n`);
         }
       }
     }
