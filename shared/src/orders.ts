@@ -27,10 +27,15 @@ export const PaymentMethodSchema = z
   });
 
 export const MAX_ORDER_LINES = 50;
+/**
+ * The most of one product a line may ask for. A line total (price x quantity) can still pass
+ * MAX_MONEY_AMOUNT: the order's total is checked against it when the order is placed.
+ */
+export const MAX_LINE_QUANTITY = 1000;
 
 export const OrderLineInputSchema = z.strictObject({
   productId: ProductIdSchema,
-  quantity: z.int().min(1).max(1000),
+  quantity: z.int().min(1).max(MAX_LINE_QUANTITY),
 });
 
 export const CreateOrderInputSchema = z.strictObject({

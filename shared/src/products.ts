@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { MoneySchema } from './money.ts';
 import { PageQuerySchema, pageOf } from './pagination.ts';
 
+/** The most stock an admin may give a product: far below its integer column's limit (2,147,483,647). */
+export const MAX_STOCK = 1_000_000;
+
 export const ProductIdSchema = z
   .string()
   .regex(/^prd_[0-9A-Za-z]{1,40}$/, 'must be a product id like prd_…')
@@ -42,7 +45,7 @@ export const CreateProductInputSchema = z.strictObject({
   name: z.string().trim().min(1).max(200).meta({ example: 'Ceramic mug' }),
   description: z.string().trim().max(5000).nullable().optional(),
   price: MoneySchema,
-  stock: z.int().min(0).max(1_000_000),
+  stock: z.int().min(0).max(MAX_STOCK),
   active: z.boolean().optional().meta({ description: 'defaults to true' }),
 });
 export type CreateProductInput = z.infer<typeof CreateProductInputSchema>;
