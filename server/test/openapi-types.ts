@@ -739,7 +739,7 @@ export interface components {
         };
         Error: {
             /** @enum {string} */
-            code: "BAD_REQUEST" | "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "UNAUTHORIZED" | "INVALID_CREDENTIALS" | "FORBIDDEN" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "PRODUCT_NOT_FOUND" | "USER_NOT_FOUND" | "EMAIL_TAKEN" | "SKU_TAKEN" | "ORDER_NOT_FOUND" | "OUT_OF_STOCK" | "CURRENCY_MISMATCH" | "PAYMENT_DECLINED" | "PAYMENT_GATEWAY_UNAVAILABLE" | "INVALID_STATE_TRANSITION" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_IN_PROGRESS" | "INVALID_IDEMPOTENCY_KEY" | "INVALID_CURSOR" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "RATE_LIMITED" | "DATABASE_UNAVAILABLE" | "INTERNAL";
+            code: "BAD_REQUEST" | "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "UNAUTHORIZED" | "INVALID_CREDENTIALS" | "FORBIDDEN" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "PRODUCT_NOT_FOUND" | "USER_NOT_FOUND" | "EMAIL_TAKEN" | "SKU_TAKEN" | "ORDER_NOT_FOUND" | "OUT_OF_STOCK" | "CURRENCY_MISMATCH" | "ORDER_TOTAL_TOO_LARGE" | "PAYMENT_DECLINED" | "PAYMENT_GATEWAY_UNAVAILABLE" | "INVALID_STATE_TRANSITION" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_IN_PROGRESS" | "INVALID_IDEMPOTENCY_KEY" | "INVALID_CURSOR" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "RATE_LIMITED" | "DATABASE_UNAVAILABLE" | "INTERNAL";
             message: string;
             request_id: string;
             /**
@@ -2629,6 +2629,7 @@ export interface operations {
              * @description Unprocessable Entity:
              *
              *     - `CURRENCY_MISMATCH`: the products are priced in different currencies; an order is paid in one
+             *     - `ORDER_TOTAL_TOO_LARGE`: the lines add up to more than the largest order total (1,000,000,000 minor units); nothing was reserved or charged
              */
             422: {
                 headers: {
@@ -2638,7 +2639,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        code: "CURRENCY_MISMATCH";
+                        code: "CURRENCY_MISMATCH" | "ORDER_TOTAL_TOO_LARGE";
                     };
                 };
             };
@@ -5327,6 +5328,7 @@ export interface operations {
              * @description Unprocessable Entity:
              *
              *     - `CURRENCY_MISMATCH`: the products are priced in different currencies; an order is paid in one
+             *     - `ORDER_TOTAL_TOO_LARGE`: the lines add up to more than the largest order total (1,000,000,000 minor units); nothing was reserved or charged
              */
             422: {
                 headers: {
@@ -5336,7 +5338,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        code: "CURRENCY_MISMATCH";
+                        code: "CURRENCY_MISMATCH" | "ORDER_TOTAL_TOO_LARGE";
                     };
                 };
             };

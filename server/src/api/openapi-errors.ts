@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import { ERROR_CODES, type ErrorCode, type ErrorEnvelope } from '@orders/shared';
+import { ERROR_CODES, MAX_MONEY_AMOUNT, type ErrorCode, type ErrorEnvelope } from '@orders/shared';
 import type { OpenAPIObject } from 'trpc-to-openapi';
 import { ERROR_TABLE } from '../core/errors.ts';
 
@@ -53,6 +53,7 @@ const OPERATION_ERRORS: Record<string, OperationErrors> = {
       'OUT_OF_STOCK',
       'INVALID_STATE_TRANSITION',
       'CURRENCY_MISMATCH',
+      'ORDER_TOTAL_TOO_LARGE',
       'PAYMENT_DECLINED',
       'PAYMENT_GATEWAY_UNAVAILABLE',
       ...IDEMPOTENCY_CODES,
@@ -151,6 +152,10 @@ const CODE_DOCS: Record<ErrorCode, { meaning: string; message: string }> = {
   CURRENCY_MISMATCH: {
     meaning: 'the products are priced in different currencies; an order is paid in one',
     message: 'An order is paid in one currency; these products are priced in EUR and USD',
+  },
+  ORDER_TOTAL_TOO_LARGE: {
+    meaning: `the lines add up to more than the largest order total (${MAX_MONEY_AMOUNT.toLocaleString('en-US')} minor units); nothing was reserved or charged`,
+    message: `The order total of 1,200,000,000 minor units (EUR) is over the largest order total of ${MAX_MONEY_AMOUNT.toLocaleString('en-US')} minor units; split it into smaller orders`,
   },
   PAYMENT_DECLINED: {
     meaning:

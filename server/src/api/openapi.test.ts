@@ -145,7 +145,7 @@ describe('the committed openapi.json', () => {
 
     expect(statusesOf('v1.orders.create')).toEqual([400, 401, 402, 404, 409, 413, 415, 422, 500, 502, 503]);
     expect(byId('v1.orders.create').errors.get(402)?.codes).toEqual(['PAYMENT_DECLINED']);
-    expect(byId('v1.orders.create').errors.get(422)?.codes).toEqual(['CURRENCY_MISMATCH']);
+    expect(byId('v1.orders.create').errors.get(422)?.codes).toEqual(['CURRENCY_MISMATCH', 'ORDER_TOTAL_TOO_LARGE']);
     expect(statusesOf('v1.orders.pay')).toEqual([400, 401, 402, 404, 409, 413, 415, 500, 502, 503]);
     expect(byId('v1.orders.pay').errors.get(409)?.codes).toContain('INVALID_STATE_TRANSITION');
     expect(byId('v1.orders.cancel').errors.get(409)?.codes).toEqual(['INVALID_STATE_TRANSITION']);

@@ -20,6 +20,7 @@ export const ERROR_TABLE: Record<ErrorCode, { status: number; trpc: TRPC_ERROR_C
   ORDER_NOT_FOUND: { status: 404, trpc: 'NOT_FOUND' },
   OUT_OF_STOCK: { status: 409, trpc: 'CONFLICT' },
   CURRENCY_MISMATCH: { status: 422, trpc: 'UNPROCESSABLE_CONTENT' },
+  ORDER_TOTAL_TOO_LARGE: { status: 422, trpc: 'UNPROCESSABLE_CONTENT' },
   PAYMENT_DECLINED: { status: 402, trpc: 'PAYMENT_REQUIRED' },
   PAYMENT_GATEWAY_UNAVAILABLE: { status: 502, trpc: 'BAD_GATEWAY' },
   INVALID_STATE_TRANSITION: { status: 409, trpc: 'CONFLICT' },

@@ -1,4 +1,4 @@
-import type { CreateOrderInput, Order } from '@orders/shared';
+import { MAX_MONEY_AMOUNT, type CreateOrderInput, type Order } from '@orders/shared';
 import { AppError } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
 import { withTransaction } from '../../core/transaction.ts';
@@ -7,6 +7,46 @@ import type { OrdersDeps } from './deps.ts';
 import { linkOrderToIdempotencyKey, type KeyClaim } from './idempotency.ts';
 import { ORDER_COLUMNS } from './mappers.ts';
 import { reserveStock } from './stock.ts';
+
+interface PricedProduct {
+  id: string;
+  name: string;
+  price_amount: number;
+}
+
+/** The order's lines at the products' current prices. */
+function priceLines(items: CreateOrderInput['items'], byId: Map<string, PricedProduct>) {
+  return items.map((item) => {
+    const product = byId.get(item.productId);
+    if (!product) throw new Error(`product ${item.productId} disappeared`);
+    return {
+      product_id: product.id,
+      product_name: product.name,
+      quantity: item.quantity,
+      unit_price_amount: product.price_amount,
+      line_total_amount: product.price_amount * item.quantity,
+    };
+  });
+}
+
+/**
+ * The order's total, refused with 422 ORDER_TOTAL_TOO_LARGE over MAX_MONEY_AMOUNT, before any
+ * stock is taken or any card charged: an order past it could be neither stored nor answered.
+ * Amounts are non-negative, so no line total can pass a total that is within the limit; every
+ * figure stays a safe integer (50 lines x 1000 x MAX_MONEY_AMOUNT is far below 2^53).
+ */
+function totalWithinLimit(lines: { line_total_amount: number }[], currency: string): number {
+  const total = lines.reduce((sum, line) => sum + line.line_total_amount, 0);
+  if (total > MAX_MONEY_AMOUNT) {
+    const amount = (value: number) => value.toLocaleString('en-US');
+    throw new AppError(
+      'ORDER_TOTAL_TOO_LARGE',
+      `The order total of ${amount(total)} minor units (${currency}) is over the largest order total of ${amount(MAX_MONEY_AMOUNT)} minor units; split it into smaller orders`,
+      { context: { total, currency, max: MAX_MONEY_AMOUNT } },
+    );
+  }
+  return total;
+}
 
 /**
  * Creates an order and charges it at once. One transaction reserves the stock and writes
@@ -43,25 +83,9 @@ export async function createOrder(
       );
     }
 
+    const lines = priceLines(input.items, byId);
+    const total = totalWithinLimit(lines, currency);
     await reserveStock(trx, input.items);
-
-    const lines = input.items.map((item) => {
-      const product = byId.get(item.productId);
-      if (!product) throw new Error(`product ${item.productId} disappeared`);
-      return {
-        product_id: product.id,
-        product_name: product.name,
-        quantity: item.quantity,
-        unit_price_amount: product.price_amount,
-        line_total_amount: product.price_amount * item.quantity,
-      };
-    });
-    const total = lines.reduce((sum, line) => sum + line.line_total_amount, 0);
-    if (!Number.isSafeInteger(total) || total > 2_147_483_647) {
-      throw new AppError('VALIDATION_FAILED', 'The order total is larger than a single payment may be', {
-        context: { total },
-      });
-    }
     const row = await trx
       .insertInto('orders')
       .values({ id: newId('ord'), user_id: input.userId, status: 'pending_payment', currency, total_amount: total })
