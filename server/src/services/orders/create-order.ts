@@ -1,7 +1,7 @@
 import type { CreateOrderInput, Order } from '@orders/shared';
 import { AppError } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
-import { withTransaction } from '../../core/transaction.ts';
+import { withTransaction } from '../../core/db/transaction.ts';
 import { chargeAndRecord } from './charge.ts';
 import type { OrdersDeps } from './deps.ts';
 import { linkOrderToIdempotencyKey, type KeyClaim } from './idempotency.ts';

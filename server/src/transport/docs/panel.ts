@@ -2,8 +2,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { ServerResponse } from 'node:http';
 import { renderTrpcPanel } from 'trpc-ui-zod4';
-import { createStaticFiles } from '../core/http/static-files.ts';
-import type { AppRouter } from './router.ts';
+import { createStaticFiles } from './static-files.ts';
+import type { AppRouter } from '../../api/router.ts';
 
 const require = createRequire(import.meta.url);
 const MONACO_VS_DIR = join(dirname(require.resolve('monaco-editor/package.json')), 'min', 'vs');

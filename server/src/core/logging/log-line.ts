@@ -1,4 +1,4 @@
-import { isoNow } from './clock.ts';
+import { isoNow } from '../clock.ts';
 import { flat, jsonString, jsonValue } from './json-text.ts';
 import { DEFAULT_LIMITS, isSafeScalar, isSecretKey, redact } from './redact.ts';
 import type { RequestContext, Scope } from './request-context.ts';

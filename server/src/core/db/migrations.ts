@@ -1,7 +1,7 @@
 import { createMigrator } from '@orders/migrations';
 import type { MigrationResultSet } from 'kysely';
-import type { Db } from './db.ts';
-import type { Logger } from './logging.ts';
+import type { Db } from './database.ts';
+import type { Logger } from '../logging/logger.ts';
 
 export interface MigrationOutcome {
   applied: string[];

@@ -1,5 +1,5 @@
 import { createQueryId, type Compilable, type CompiledQuery } from 'kysely';
-import type { Db } from './db.ts';
+import type { Db } from './database.ts';
 
 /**
  * A query whose SQL never changes, compiled once per database handle and then run with new

@@ -5,12 +5,12 @@ import SwaggerParser from '@apidevtools/swagger-parser';
 import { ERROR_CODES, type ErrorCode } from '@orders/shared';
 import type { OpenAPIObject } from 'trpc-to-openapi';
 import { describe, expect, it } from 'vitest';
-import packageJson from '../../package.json' with { type: 'json' };
-import { ERROR_TABLE } from '../core/errors.ts';
+import packageJson from '../../../package.json' with { type: 'json' };
+import { ERROR_TABLE } from '../../core/errors.ts';
 import { createOpenApiDocument } from './openapi.ts';
-import { appRouter } from './router.ts';
+import { appRouter } from '../../api/router.ts';
 
-const ROOT = new URL('../../../', import.meta.url);
+const ROOT = new URL('../../../../', import.meta.url);
 const DOCUMENT_PATH = new URL('openapi.json', ROOT).pathname;
 
 const committed = JSON.parse(readFileSync(DOCUMENT_PATH, 'utf8')) as OpenAPIObject;

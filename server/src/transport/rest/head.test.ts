@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rawRequest } from '../../test/http-client.ts';
-import { insertProducts } from '../../test/seed-products.ts';
-import { startTestApp, type TestApp } from '../../test/test-app.ts';
+import { rawRequest } from '../../../test/http-client.ts';
+import { insertProducts } from '../../../test/seed-products.ts';
+import { startTestApp, type TestApp } from '../../../test/test-app.ts';
 
 let app: TestApp;
 

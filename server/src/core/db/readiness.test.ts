@@ -1,13 +1,13 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { LogCapture } from '../../test/log-capture.ts';
-import { startTcpProxy, type TcpProxy } from '../../test/tcp-proxy.ts';
-import { TEST_JWT_SECRET } from '../../test/test-app.ts';
-import { createTestDatabase, migrate, onRealPostgres, type TestDatabase } from '../../test/test-database.ts';
-import { createApp } from '../app.ts';
-import { loadConfig } from './config.ts';
-import { createDatabase, type DatabaseHandle } from './db.ts';
-import { startHttpServer, type RunningServer } from './http-server.ts';
-import { createLogger, type Logger } from './logging.ts';
+import { LogCapture } from '../../../test/log-capture.ts';
+import { startTcpProxy, type TcpProxy } from '../../../test/tcp-proxy.ts';
+import { TEST_JWT_SECRET } from '../../../test/test-app.ts';
+import { createTestDatabase, migrate, onRealPostgres, type TestDatabase } from '../../../test/test-database.ts';
+import { createApp } from '../../app.ts';
+import { loadConfig } from '../config.ts';
+import { createDatabase, type DatabaseHandle } from './database.ts';
+import { startHttpServer, type RunningServer } from '../http/server.ts';
+import { createLogger, type Logger } from '../logging/logger.ts';
 import { createReadinessCheck } from './readiness.ts';
 
 /** The readiness check's own bound on each check (its default, as main.ts uses it). */

@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import { ERROR_CODES, type ErrorCode, type ErrorEnvelope } from '@orders/shared';
 import type { OpenAPIObject } from 'trpc-to-openapi';
-import { ERROR_TABLE } from '../core/errors.ts';
+import { ERROR_TABLE } from '../../core/errors.ts';
 
 type PathItem = NonNullable<OpenAPIObject['paths']>[string];
 type Operation = NonNullable<PathItem['get']>;

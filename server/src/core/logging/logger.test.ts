@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LogCapture } from '../../test/log-capture.ts';
-import { createLogger, type LogLevel, type Logger } from './logging.ts';
+import { LogCapture } from '../../../test/log-capture.ts';
+import { createLogger, type LogLevel, type Logger } from './logger.ts';
 import {
   currentScope,
   runInProcedure,

@@ -1,9 +1,9 @@
 import createClient from 'openapi-fetch';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
-import { newPassword, uniqueEmail } from '../../test/api-client.ts';
-import type { components, paths } from '../../test/openapi-types.ts';
-import { insertProducts } from '../../test/seed-products.ts';
-import { startTestApp, type TestApp } from '../../test/test-app.ts';
+import { newPassword, uniqueEmail } from '../../../test/api-client.ts';
+import type { components, paths } from '../../../test/openapi-types.ts';
+import { insertProducts } from '../../../test/seed-products.ts';
+import { startTestApp, type TestApp } from '../../../test/test-app.ts';
 
 type Order = components['schemas']['Order'];
 

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
-import { resolveRequestId } from './http/request-id.ts';
+import { resolveRequestId } from './request-id.ts';
 
 /**
  * A request Node refuses before it reaches the app (headers or URL over the 16 KiB limit, a

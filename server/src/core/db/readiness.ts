@@ -1,5 +1,5 @@
 import { createMigrator } from '@orders/migrations';
-import type { Db } from './db.ts';
+import type { Db } from './database.ts';
 
 export interface Readiness {
   ready: boolean;

@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import winston from 'winston';
 import { LineTransport } from './log-transport.ts';
-import { createLogger } from './logging.ts';
+import { createLogger } from './logger.ts';
 
 /** A destination that records each write it receives, as one chunk. */
 class ChunkRecorder extends Writable {
@@ -83,7 +83,7 @@ describe('LineTransport as a winston transport', () => {
 function runLoggerWithStdout(stdout: 'pipe' | number): string {
   const module = (name: string) => JSON.stringify(pathToFileURL(join(import.meta.dirname, name)).href);
   const script = `
-    import { createLogger } from ${module('logging.ts')};
+    import { createLogger } from ${module('logger.ts')};
     import { synchronousFileDescriptor } from ${module('log-transport.ts')};
     const logger = createLogger({ level: 'info' });
     process.stdout.write('descriptor ' + synchronousFileDescriptor(process.stdout) + '\\n');

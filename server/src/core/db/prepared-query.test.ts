@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LogCapture } from '../../test/log-capture.ts';
-import { insertProducts } from '../../test/seed-products.ts';
-import { createTestDatabase, migrate, type TestDatabase } from '../../test/test-database.ts';
-import type { DatabaseHandle } from './db.ts';
-import { createLogger } from './logging.ts';
+import { LogCapture } from '../../../test/log-capture.ts';
+import { insertProducts } from '../../../test/seed-products.ts';
+import { createTestDatabase, migrate, type TestDatabase } from '../../../test/test-database.ts';
+import type { DatabaseHandle } from './database.ts';
+import { createLogger } from '../logging/logger.ts';
 import { preparedQuery } from './prepared-query.ts';
 
 let testDatabase: TestDatabase;

@@ -2,9 +2,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Kysely, PostgresDialect, sql, type Dialect, type LogEvent } from 'kysely';
 import pg from 'pg';
-import type { Database } from '../models/index.ts';
-import type { Logger } from './logging.ts';
-import { redactSqlParameters } from './sql-redaction.ts';
+import type { Database } from '../../models/index.ts';
+import type { Logger } from '../logging/logger.ts';
+import { redactSqlParameters } from '../logging/sql-redaction.ts';
 
 export type Db = Kysely<Database>;
 

@@ -2,12 +2,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AnyRouter } from '@trpc/server';
 import type { ErrorEnvelope } from '@orders/shared';
 import { createOpenApiNodeHttpHandler } from 'trpc-to-openapi';
-import { readJsonBody } from '../core/http/json-body.ts';
-import { currentRequestContext } from '../core/request-context.ts';
-import { createContextFactory, type RequestDeps } from './context.ts';
-import { keepBodyInputsStrict } from './rest-input-coercion.ts';
-import { refuseBody, restErrorEnvelope } from './rest/error-body.ts';
-import type { AppRouter } from './router.ts';
+import { readJsonBody } from '../../core/http/json-body.ts';
+import { currentRequestContext } from '../../core/logging/request-context.ts';
+import { createContextFactory, type RequestDeps } from '../../api/context.ts';
+import { keepBodyInputsStrict } from './official-input-coercion.ts';
+import { refuseBody, restErrorEnvelope } from './error-body.ts';
+import type { AppRouter } from '../../api/router.ts';
 
 const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 

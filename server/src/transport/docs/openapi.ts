@@ -1,7 +1,7 @@
 import { ErrorEnvelopeSchema } from '@orders/shared';
 import { generateOpenApiDocument, type OpenAPIObject } from 'trpc-to-openapi';
 import { BEARER_SCHEME, describeOperations } from './openapi-errors.ts';
-import type { AppRouter } from './router.ts';
+import type { AppRouter } from '../../api/router.ts';
 
 export const API_BASE_PATH = '/api';
 

@@ -4,12 +4,12 @@ import { initTRPC } from '@trpc/server';
 import { createHTTPHandler, type CreateHTTPHandlerOptions } from '@trpc/server/adapters/standalone';
 import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningServer } from '../../core/http-server.ts';
+import type { RunningServer } from '../../core/http/server.ts';
 import { newPassword, registerUser, SecretLedger, uniqueEmail } from '../../../test/api-client.ts';
 import { createOrder } from '../../../test/orders-api.ts';
 import { insertProducts } from '../../../test/seed-products.ts';
 import { serveApp, startTestApp, type TestApp } from '../../../test/test-app.ts';
-import { createNativeHTTPHandler } from './handler.ts';
+import { createNativeHTTPHandler } from './native-handler.ts';
 
 interface RawExchange {
   method?: string;

@@ -1,7 +1,7 @@
 import type { Transaction } from 'kysely';
-import type { Database } from '../models/index.ts';
-import type { Db } from './db.ts';
-import type { Logger } from './logging.ts';
+import type { Database } from '../../models/index.ts';
+import type { Db } from './database.ts';
+import type { Logger } from '../logging/logger.ts';
 
 export type Trx = Transaction<Database>;
 

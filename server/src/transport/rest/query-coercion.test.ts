@@ -5,10 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { trpcUrl, type TrpcErrorBody } from '../../../test/http-client.ts';
 import { startTestApp, type TestApp } from '../../../test/test-app.ts';
-import type { RequestDeps } from '../context.ts';
-import { t } from '../init.ts';
-import { createRestHandler } from '../rest-handler.ts';
-import type { AppRouter } from '../router.ts';
+import type { RequestDeps } from '../../api/context.ts';
+import { t } from '../../api/init.ts';
+import { createRestHandler } from './official-handler.ts';
+import type { AppRouter } from '../../api/router.ts';
 import { createNativeRestHandler } from './native-handler.ts';
 
 /** Every kind of field a query string can be coerced into, and some it must not be. */
