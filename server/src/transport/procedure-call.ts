@@ -200,7 +200,7 @@ export function settled(value: unknown): unknown {
  * here each step's options are one object literal of fixed shape, and the steps tRPC's builder
  * added (inputs, output, resolver) run as one. A procedure with a caller override, or a shape
  * this does not know, is called through tRPC itself. The adapters' comparison tests
- * (`trpc-native/handler.test.ts`, `rest/native-handler.test.ts`) hold it to tRPC's behaviour.
+ * (`trpc/native-handler.test.ts`, `rest/native-handler.test.ts`) hold it to tRPC's behaviour.
  */
 export async function callProcedure(procedure: AnyTRPCProcedure, options: ProcedureCallOptions): Promise<unknown> {
   const def = procedure._def as ProcedureDef;

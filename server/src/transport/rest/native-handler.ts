@@ -48,7 +48,7 @@ function asTrpcError(cause: unknown): TRPCError {
  * Request, two URL parses, a regex scan of every route, schema coercion re-run and mutated,
  * a caller proxy): the route table and each route's input plan are built once at start, the
  * procedure is called directly, and the answer written once. Every answer is the one
- * trpc-to-openapi behind `rest-handler.ts` gives (status, Content-Type, body); the
+ * trpc-to-openapi behind `official-handler.ts` gives (status, Content-Type, body); the
  * comparison test (`native-handler.test.ts`) holds them side by side.
  */
 export function createNativeRestHandler(deps: RequestDeps & { appRouter: AppRouter; basePath: string }) {

@@ -61,7 +61,7 @@ function queryOf(url: string): Record<string, string[]> {
 
 /**
  * REST over the same procedures, through trpc-to-openapi's node handler (`HTTP_ADAPTER=official`;
- * `rest/native-handler.ts` serves the default). Only this handler turns on trpc-to-openapi's
+ * `native-handler.ts` serves the default). Only this handler turns on trpc-to-openapi's
  * schema coercion, so it is created only when selected. The body is read
  * here first (its own reader answers malformed JSON with 500 and ignores JSON sent with a
  * charset), so bad JSON is 400, a wrong content type 415 and a large body 413, in our envelope.

@@ -42,7 +42,7 @@ const NEVER_ABORTED = new AbortController().signal;
  * tRPC's standalone adapter, served from node's own request and response: no Fetch
  * `Request`/`Response`, no web streams, no per-request abort signals, one `res.end`.
  * It speaks the same protocol byte for byte for JSON queries, mutations and batches
- * (`handler.test.ts` replays raw requests against both adapters and compares status,
+ * (`native-handler.test.ts` replays raw requests against both adapters and compares status,
  * headers, bodies and `onError` calls); anything else — HEAD and other methods, form data,
  * binary bodies, streaming, subscriptions, connection params, URLs that need real parsing —
  * goes to the official adapter, built from the same options, untouched.
