@@ -1,12 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { createContextFactory, type AppDeps, type RequestDeps } from './api/context.ts';
 import { toTrpcError } from './api/error-envelope.ts';
 import { createOpenApiDocument } from './transport/docs/openapi.ts';
 import { createPanel } from './transport/docs/panel.ts';
-import { createRestHandler } from './transport/rest/official-handler.ts';
+import { createOfficialRestHandler } from './transport/rest/official-handler.ts';
 import { createNativeRestHandler } from './transport/rest/native-handler.ts';
 import { createNativeHTTPHandler } from './transport/trpc/native-handler.ts';
+import { createOfficialHTTPHandler } from './transport/trpc/official-handler.ts';
 import { appRouter } from './api/router.ts';
 import { logAccessWhenDone } from './core/http/access-log.ts';
 import { clientIp } from './core/http/client-ip.ts';
@@ -60,7 +60,7 @@ export function createApp(options: AppOptions) {
     work: createWorkTracker(),
   };
   const openApiJson = JSON.stringify(createOpenApiDocument(appRouter, options.version));
-  const createTrpcHandler = config.http.adapter === 'native' ? createNativeHTTPHandler : createHTTPHandler;
+  const createTrpcHandler = config.http.adapter === 'native' ? createNativeHTTPHandler : createOfficialHTTPHandler;
   const trpc = createTrpcHandler({
     router: appRouter,
     basePath: '/trpc/',
@@ -83,7 +83,7 @@ export function createApp(options: AppOptions) {
     // not a Fetch Headers per request.
     responseMeta: () => VARY_ORIGIN,
   });
-  const createRest = config.http.adapter === 'native' ? createNativeRestHandler : createRestHandler;
+  const createRest = config.http.adapter === 'native' ? createNativeRestHandler : createOfficialRestHandler;
   const rest = createRest({ ...deps, appRouter, basePath: '/api' });
   const docs = createSwaggerUi({ basePath: '/docs', openApiUrl: '/openapi.json' });
   const panel = config.panelEnabled ? createPanel(appRouter, { basePath: '/panel', trpcUrl: '/trpc' }) : undefined;

@@ -66,7 +66,7 @@ function queryOf(url: string): Record<string, string[]> {
  * here first (its own reader answers malformed JSON with 500 and ignores JSON sent with a
  * charset), so bad JSON is 400, a wrong content type 415 and a large body 413, in our envelope.
  */
-export function createRestHandler(deps: RequestDeps & { appRouter: AppRouter; basePath: string }) {
+export function createOfficialRestHandler(deps: RequestDeps & { appRouter: AppRouter; basePath: string }) {
   const createContext = createContextFactory(deps);
   const hasRoute = routeMatcher(deps.appRouter);
   keepBodyInputsStrict(deps.appRouter);

@@ -7,7 +7,7 @@ import { trpcUrl, type TrpcErrorBody } from '../../../test/http-client.ts';
 import { startTestApp, type TestApp } from '../../../test/test-app.ts';
 import type { RequestDeps } from '../../api/context.ts';
 import { t } from '../../api/init.ts';
-import { createRestHandler } from './official-handler.ts';
+import { createOfficialRestHandler } from './official-handler.ts';
 import type { AppRouter } from '../../api/router.ts';
 import { createNativeRestHandler } from './native-handler.ts';
 
@@ -76,7 +76,7 @@ describe('query-string coercion, native against trpc-to-openapi', () => {
     // Two routers with schemas of their own: trpc-to-openapi's coercion mutates its router's.
     const officialRouter = echoRouter() as unknown as AppRouter;
     const nativeRouter = echoRouter() as unknown as AppRouter;
-    official = await listen(createRestHandler({ ...deps, appRouter: officialRouter, basePath: '/api' }));
+    official = await listen(createOfficialRestHandler({ ...deps, appRouter: officialRouter, basePath: '/api' }));
     native = await listen(createNativeRestHandler({ ...deps, appRouter: nativeRouter, basePath: '/api' }));
   });
 

@@ -1,7 +1,7 @@
 import { createServer, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { initTRPC } from '@trpc/server';
-import { createHTTPHandler, type CreateHTTPHandlerOptions } from '@trpc/server/adapters/standalone';
+import type { CreateHTTPHandlerOptions } from '@trpc/server/adapters/standalone';
 import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../core/http/server.ts';
@@ -10,6 +10,7 @@ import { createOrder } from '../../../test/orders-api.ts';
 import { insertProducts } from '../../../test/seed-products.ts';
 import { serveApp, startTestApp, type TestApp } from '../../../test/test-app.ts';
 import { createNativeHTTPHandler } from './native-handler.ts';
+import { createOfficialHTTPHandler } from './official-handler.ts';
 
 interface RawExchange {
   method?: string;
@@ -349,7 +350,9 @@ describe('the native tRPC adapter on protocol corners the service does not reach
           headers: new Headers({ 'x-calls': String(paths?.length ?? 0), 'x-errors': String(failed.length) }),
         }),
       };
-      const server = createServer(kind === 'official' ? createHTTPHandler(options) : createNativeHTTPHandler(options));
+      const server = createServer(
+        kind === 'official' ? createOfficialHTTPHandler(options) : createNativeHTTPHandler(options),
+      );
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       servers.push(server);
       urls[kind] = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

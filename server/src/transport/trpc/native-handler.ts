@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getTRPCErrorFromUnknown, TRPCError, type AnyTRPCProcedure, type AnyTRPCRouter } from '@trpc/server';
-import { createHTTPHandler, type CreateHTTPHandlerOptions } from '@trpc/server/adapters/standalone';
+import type { CreateHTTPHandlerOptions } from '@trpc/server/adapters/standalone';
 import type { TRPCRequestInfo } from '@trpc/server/http';
 import { CallInputs } from './call-inputs.ts';
+import { createOfficialHTTPHandler } from './official-handler.ts';
 import { callProcedure, settled } from '../procedure-call.ts';
 import {
   ACCEPTED_METHOD,
@@ -51,7 +52,7 @@ const NEVER_ABORTED = new AbortController().signal;
  * pinned exactly, and the comparison test fails loudly if an upgrade changes behaviour.
  */
 export function createNativeHTTPHandler<TRouter extends AnyTRPCRouter>(opts: CreateHTTPHandlerOptions<TRouter>) {
-  const official = createHTTPHandler(opts);
+  const official = createOfficialHTTPHandler(opts);
   const router = opts.router;
   const hasLazyRoutes = Object.keys(router._def.lazy).length > 0;
   const separator = (router._def._config as { pathSeparator?: string }).pathSeparator;
