@@ -13,6 +13,7 @@ import { clientIp } from './core/http/client-ip.ts';
 import { applyCors } from './core/http/cors.ts';
 import { declaresBodyOver, payloadTooLarge } from './core/http/json-body.ts';
 import { resolveRequestId } from './core/http/request-id.ts';
+import { splitRequestUrl } from './core/http/request-url.ts';
 import { DOCS_CSP, PANEL_CSP, setSecurityHeaders } from './core/http/security-headers.ts';
 import { sendError, sendJson } from './core/http/send.ts';
 import { createSwaggerUi } from './transport/docs/swagger-ui.ts';
@@ -33,12 +34,6 @@ export interface AppOptions extends AppDeps {
 }
 
 const VARY_ORIGIN = Object.freeze({ headers: Object.freeze({ vary: ['Origin'] }) });
-
-/** The path without its query string, without allocating a URL. */
-function pathOf(url: string): string {
-  const query = url.indexOf('?');
-  return query === -1 ? url : url.slice(0, query);
-}
 
 function under(path: string, prefix: string): boolean {
   return path === prefix || path.startsWith(`${prefix}/`);
@@ -126,7 +121,7 @@ export function createApp(options: AppOptions) {
 
   function handleRequest(req: IncomingMessage, res: ServerResponse): void {
     const incomingId = req.headers['x-request-id'];
-    const path = pathOf(req.url ?? '/');
+    const path = splitRequestUrl(req.url ?? '/').path;
     const context: RequestContext = {
       request_id: resolveRequestId(Array.isArray(incomingId) ? incomingId[0] : incomingId),
       method: req.method ?? 'GET',

@@ -3,6 +3,7 @@ import type { AnyRouter } from '@trpc/server';
 import type { ErrorEnvelope } from '@orders/shared';
 import { createOpenApiNodeHttpHandler } from 'trpc-to-openapi';
 import { readJsonBody } from '../../core/http/json-body.ts';
+import { splitRequestUrl } from '../../core/http/request-url.ts';
 import { currentRequestContext } from '../../core/logging/request-context.ts';
 import { createContextFactory, type RequestDeps } from '../../api/context.ts';
 import { keepBodyInputsStrict } from './official-input-coercion.ts';
@@ -79,7 +80,7 @@ export function createOfficialRestHandler(deps: RequestDeps & { appRouter: AppRo
   return async function handleRest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = currentRequestContext()?.request_id ?? 'none';
     const method = req.method ?? 'GET';
-    const path = (req.url ?? '/').split('?')[0]?.slice(deps.basePath.length) ?? '';
+    const path = splitRequestUrl(req.url ?? '/').path.slice(deps.basePath.length);
     if (METHODS_WITH_BODY.has(method) && hasRoute(method, path)) {
       try {
         const body = await readJsonBody(req, deps.config.http.maxBodyBytes);

@@ -1,3 +1,5 @@
+import { splitRequestUrl } from '../../core/http/request-url.ts';
+
 /** A REST request target (under the base path) read the way trpc-to-openapi reads it. */
 export interface RequestTarget {
   /** The WHATWG pathname: dot segments resolved, unsafe characters percent-encoded, never decoded. */
@@ -21,9 +23,7 @@ const PLAIN_QUERY = /^[\x21\x22\x24-\x7E]*$/;
  */
 export function readRequestTarget(url: string): RequestTarget {
   const target = url.startsWith('/') ? url : `/${url}`;
-  const queryStart = target.indexOf('?');
-  const pathname = queryStart === -1 ? target : target.slice(0, queryStart);
-  const search = queryStart === -1 ? '' : target.slice(queryStart + 1);
+  const { path: pathname, search } = splitRequestUrl(target);
   if (PLAIN_PATH.test(pathname) && PLAIN_QUERY.test(search)) {
     return { pathname, query: search === '' ? undefined : new URLSearchParams(search) };
   }

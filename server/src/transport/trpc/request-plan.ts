@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { splitRequestUrl } from '../../core/http/request-url.ts';
 
 /** What the native adapter needs of a request it serves itself. */
 export interface RequestPlan {
@@ -57,10 +58,7 @@ export function planRequest(req: IncomingMessage, basePath: string): RequestPlan
   if (req.headers['trpc-accept'] !== undefined || req.headers.accept?.includes('application/jsonl')) return undefined;
   if (!plainHost(req.headers.host)) return undefined;
 
-  const url = req.url ?? '/';
-  const queryStart = url.indexOf('?');
-  const pathname = queryStart === -1 ? url : url.slice(0, queryStart);
-  const search = queryStart === -1 ? '' : url.slice(queryStart + 1);
+  const { path: pathname, search } = splitRequestUrl(req.url ?? '/');
   if (!PLAIN_PATH.test(pathname) || !PLAIN_QUERY.test(search)) return undefined;
   const query = new URLSearchParams(search);
   if (query.has('connectionParams')) return undefined;
