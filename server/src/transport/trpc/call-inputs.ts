@@ -1,43 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import { TRPCError, type AnyTRPCRouter } from '@trpc/server';
 import { isObject } from '@trpc/server/unstable-core-do-not-import';
+import { readBodyText, withoutByteOrderMark } from '../../core/http/body-text.ts';
 
 type Inputs = Record<number, unknown>;
 
-/** The raw body as text, at most `maxBodySize` bytes, the way a Fetch `Request.text()` decodes it. */
-function readBodyText(req: IncomingMessage, maxBodySize: number | null): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (maxBodySize === null || size <= maxBodySize) {
-        chunks.push(chunk);
-        return;
-      }
-      cleanup();
-      reject(new TRPCError({ code: 'PAYLOAD_TOO_LARGE' }));
-    };
-    const onEnd = () => {
-      cleanup();
-      const text = Buffer.concat(chunks).toString('utf8');
-      // TextDecoder, which Request.text() uses, drops a leading byte order mark.
-      resolve(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
-    };
-    const onError = (error: Error) => {
-      cleanup();
-      reject(error);
-    };
-    const cleanup = () => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-    };
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-  });
-}
+/** What a call that asks for its input sees when the body is over `maxBodySize` (as in tRPC). */
+const tooLarge = () => new TRPCError({ code: 'PAYLOAD_TOO_LARGE' });
 
 /** What a call sees when the inputs cannot be read: the TRPCError, or BAD_REQUEST with the cause's message. */
 function asInputError(cause: unknown): TRPCError {
@@ -95,8 +64,12 @@ export class CallInputs {
   }
 
   private readAll(): Promise<Inputs> {
-    this.pending ??= readBodyText(this.source.req, this.options.maxBodySize)
-      .then((body) => this.parse(body ? JSON.parse(body) : undefined))
+    this.pending ??= readBodyText(this.source.req, { maxBytes: this.options.maxBodySize ?? Infinity, tooLarge })
+      .then((text) => {
+        // As a Fetch `Request.text()` decodes it, which the official adapter reads.
+        const body = withoutByteOrderMark(text);
+        return this.parse(body ? JSON.parse(body) : undefined);
+      })
       .then(
         (inputs) => (this.settled = inputs),
         (cause: unknown) => {
