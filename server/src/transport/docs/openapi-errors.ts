@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import { ERROR_CODES, type ErrorCode, type ErrorEnvelope } from '@orders/shared';
 import type { OpenAPIObject } from 'trpc-to-openapi';
 import { ERROR_TABLE } from '../../core/errors.ts';
+import { METHODS_WITH_BODY } from '../rest/methods-with-body.ts';
 
 type PathItem = NonNullable<OpenAPIObject['paths']>[string];
 type Operation = NonNullable<PathItem['get']>;
@@ -83,7 +84,6 @@ const OPERATION_ERRORS: Record<string, OperationErrors> = {
 const EVERY_OPERATION: readonly ErrorCode[] = ['VALIDATION_FAILED', 'INTERNAL', 'DATABASE_UNAVAILABLE'];
 /** The REST handler reads the body of every POST, PUT, PATCH and DELETE before the procedure runs. */
 const WITH_BODY: readonly ErrorCode[] = ['MALFORMED_JSON', 'UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE'];
-const BODY_METHODS = new Set(['post', 'put', 'patch', 'delete']);
 const BY_ACCESS: Record<Access, readonly ErrorCode[]> = {
   anyone: [],
   viewer: ['UNAUTHORIZED'],
@@ -276,7 +276,7 @@ function entryKeyOf(operationId: string): string | undefined {
 function errorCodesByStatus(method: string, entry: OperationErrors): Map<number, ErrorCode[]> {
   const codes = new Set<ErrorCode>([
     ...EVERY_OPERATION,
-    ...(BODY_METHODS.has(method) ? WITH_BODY : []),
+    ...(METHODS_WITH_BODY.has(method.toUpperCase()) ? WITH_BODY : []),
     ...BY_ACCESS[entry.access],
     ...entry.codes,
   ]);

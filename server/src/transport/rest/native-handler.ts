@@ -8,6 +8,7 @@ import { callProcedure } from '../procedure-call.ts';
 import type { AppRouter } from '../../api/router.ts';
 import { refuseBody, restErrorEnvelope } from './error-body.ts';
 import { bodyInput, queryInput } from './input-plan.ts';
+import { METHODS_WITH_BODY } from './methods-with-body.ts';
 import { readRequestTarget } from './request-target.ts';
 import { createRouteTable, type RestRoute } from './route-table.ts';
 
@@ -19,9 +20,6 @@ import { createRouteTable, type RestRoute } from './route-table.ts';
 function rawInputOf(input: unknown): () => Promise<unknown> {
   return () => Promise.resolve(input);
 }
-
-/** The methods whose body is read (and refused when bad) before the procedure runs. */
-const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** trpc-to-openapi's answers carry this Content-Type, successes and procedure errors alike. */
 const JSON_CONTENT_TYPE = 'application/json';

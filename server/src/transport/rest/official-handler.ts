@@ -8,9 +8,8 @@ import { currentRequestContext } from '../../core/logging/request-context.ts';
 import { createContextFactory, type RequestDeps } from '../../api/context.ts';
 import { keepBodyInputsStrict } from './official-input-coercion.ts';
 import { refuseBody, restErrorEnvelope } from './error-body.ts';
+import { METHODS_WITH_BODY } from './methods-with-body.ts';
 import type { AppRouter } from '../../api/router.ts';
-
-const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 interface TrpcToOpenApiErrorBody {
   message?: string;

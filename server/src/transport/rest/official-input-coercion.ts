@@ -1,4 +1,5 @@
 import type { AnyRouter } from '@trpc/server';
+import { METHODS_WITH_BODY } from './methods-with-body.ts';
 
 /** The parts of a zod 4 schema's definition that coercion and its wrappers live in. */
 interface SchemaDef {
@@ -14,7 +15,6 @@ interface SchemaDef {
 }
 
 const COERCIBLE = new Set(['number', 'boolean', 'bigint', 'date']);
-const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 function defOf(schema: unknown): SchemaDef | undefined {
   const def = (schema as { _zod?: { def?: SchemaDef } } | null | undefined)?._zod?.def;
