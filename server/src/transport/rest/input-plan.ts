@@ -1,20 +1,5 @@
 import type { AnyProcedure } from '@trpc/server';
-
-/** The parts of a zod 4 schema's definition the plan reads. */
-interface SchemaDef {
-  type: string;
-  shape?: Record<string, unknown>;
-  innerType?: unknown;
-  element?: unknown;
-  in?: unknown;
-  out?: unknown;
-  getter?: () => unknown;
-}
-
-function defOf(schema: unknown): SchemaDef | undefined {
-  const def = (schema as { _zod?: { def?: SchemaDef } } | null | undefined)?._zod?.def;
-  return typeof def?.type === 'string' ? def : undefined;
-}
+import { COERCIBLE_TYPES, defOf, lazyParsedSchemaOf, type SchemaDef } from './zod-internals.ts';
 
 /** The zod types a query string is coerced to, with zod's own coercion for each. */
 export type CoercedKind = 'number' | 'boolean' | 'bigint' | 'date';
@@ -39,7 +24,6 @@ export interface InputPlan {
   coerced: CoercedField[];
 }
 
-const COERCIBLE = new Set<string>(['number', 'boolean', 'bigint', 'date']);
 const VOID_LIKE = new Set(['void', 'undefined', 'never']);
 const TRANSPARENT = new Set(['optional', 'nullable', 'default', 'prefault']);
 
@@ -50,8 +34,7 @@ const TRANSPARENT = new Set(['optional', 'nullable', 'default', 'prefault']);
  */
 function lazyInner(schema: unknown, def: SchemaDef): { schema: unknown; sticks: boolean } {
   const inner = def.getter?.();
-  const parsedWith = (schema as { _zod: { innerType?: unknown } })._zod.innerType;
-  return { schema: inner, sticks: parsedWith === inner };
+  return { schema: inner, sticks: lazyParsedSchemaOf(schema) === inner };
 }
 
 /**
@@ -95,7 +78,7 @@ function coercedScalarOf(schema: unknown): { kind: CoercedKind; arrays: number }
       const inner = lazyInner(current, def);
       if (!inner.sticks) return undefined;
       current = inner.schema;
-    } else return COERCIBLE.has(def.type) ? { kind: def.type as CoercedKind, arrays } : undefined;
+    } else return COERCIBLE_TYPES.has(def.type) ? { kind: def.type as CoercedKind, arrays } : undefined;
   }
   return undefined;
 }

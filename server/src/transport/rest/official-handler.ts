@@ -9,6 +9,7 @@ import { createContextFactory, type RequestDeps } from '../../api/context.ts';
 import { keepBodyInputsStrict } from './official-input-coercion.ts';
 import { refuseBody, restErrorEnvelope } from './error-body.ts';
 import { METHODS_WITH_BODY } from './methods-with-body.ts';
+import { openApiProceduresOf } from './openapi-procedures.ts';
 import type { AppRouter } from '../../api/router.ts';
 
 interface TrpcToOpenApiErrorBody {
@@ -38,12 +39,9 @@ function toRestErrorBody(body: string, requestId: string): string {
  * matches is 404 whatever its body, so its body is not read (and refused) first.
  */
 function routeMatcher(router: AnyRouter): (method: string, path: string) => boolean {
-  const procedures = router._def.procedures as Record<string, { _def: { meta?: unknown } }>;
-  const routes = Object.values(procedures).flatMap((procedure) => {
-    const openapi = (procedure._def.meta as { openapi?: { method?: string; path?: string } } | undefined)?.openapi;
-    if (openapi?.method === undefined || openapi.path === undefined) return [];
+  const routes = openApiProceduresOf(router).map(({ openapi }) => {
     const template = openapi.path.replace(/[.*+?^$|()[\]\\]/g, '\\$&').replace(/\{\w+\}/g, '[^/]+');
-    return [{ method: openapi.method, pattern: new RegExp(`^${template}/?$`) }];
+    return { method: openapi.method, pattern: new RegExp(`^${template}/?$`) };
   });
   return (method, path) => routes.some((route) => route.method === method && route.pattern.test(path));
 }

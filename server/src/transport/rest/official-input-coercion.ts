@@ -1,25 +1,7 @@
 import type { AnyRouter } from '@trpc/server';
 import { METHODS_WITH_BODY } from './methods-with-body.ts';
-
-/** The parts of a zod 4 schema's definition that coercion and its wrappers live in. */
-interface SchemaDef {
-  type: string;
-  coerce?: boolean;
-  shape?: Record<string, unknown>;
-  innerType?: unknown;
-  element?: unknown;
-  in?: unknown;
-  out?: unknown;
-  options?: readonly unknown[];
-  getter?: () => unknown;
-}
-
-const COERCIBLE = new Set(['number', 'boolean', 'bigint', 'date']);
-
-function defOf(schema: unknown): SchemaDef | undefined {
-  const def = (schema as { _zod?: { def?: SchemaDef } } | null | undefined)?._zod?.def;
-  return typeof def?.type === 'string' ? def : undefined;
-}
+import { openApiProceduresOf } from './openapi-procedures.ts';
+import { COERCIBLE_TYPES, defOf, type SchemaDef } from './zod-internals.ts';
 
 const alwaysOff = () => false;
 const ignore = () => undefined;
@@ -28,7 +10,7 @@ function pinOff(schema: unknown, seen: Set<SchemaDef>): void {
   const def = defOf(schema);
   if (!def || seen.has(def)) return;
   seen.add(def);
-  if (COERCIBLE.has(def.type)) {
+  if (COERCIBLE_TYPES.has(def.type)) {
     if (def.coerce !== true) Object.defineProperty(def, 'coerce', { get: alwaysOff, set: ignore, configurable: true });
     return;
   }
@@ -54,11 +36,8 @@ function pinOff(schema: unknown, seen: Set<SchemaDef>): void {
  */
 export function keepBodyInputsStrict(router: AnyRouter): void {
   const seen = new Set<SchemaDef>();
-  for (const procedure of Object.values(
-    router._def.procedures as Record<string, { _def: { meta?: unknown; inputs: unknown[] } }>,
-  )) {
-    const method = (procedure._def.meta as { openapi?: { method?: string } } | undefined)?.openapi?.method;
-    if (method === undefined || !METHODS_WITH_BODY.has(method)) continue;
-    for (const input of procedure._def.inputs) pinOff(input, seen);
+  for (const { procedure, openapi } of openApiProceduresOf(router)) {
+    if (!METHODS_WITH_BODY.has(openapi.method)) continue;
+    for (const input of procedure._def.inputs as unknown[]) pinOff(input, seen);
   }
 }

@@ -1,6 +1,6 @@
 import type { AnyProcedure, AnyRouter } from '@trpc/server';
-import type { OpenApiMeta } from 'trpc-to-openapi';
 import { inputPlanOf, type InputPlan } from './input-plan.ts';
+import { openApiProceduresOf } from './openapi-procedures.ts';
 
 /** One REST operation: a procedure and what its `meta.openapi` says about its HTTP side. */
 export interface RestRoute {
@@ -69,9 +69,8 @@ function routeOf(path: string, procedure: AnyProcedure, openapi: { method: strin
 export function createRouteTable(router: AnyRouter) {
   const byMethod = new Map<string, Map<number, RestRoute[]>>();
   const routes: RestRoute[] = [];
-  for (const [path, procedure] of Object.entries(router._def.procedures as Record<string, AnyProcedure>)) {
-    const openapi = (procedure._def.meta as OpenApiMeta | undefined)?.openapi;
-    if (!openapi || openapi.enabled === false || procedure._def.type === 'subscription') continue;
+  for (const { path, procedure, openapi } of openApiProceduresOf(router)) {
+    if (openapi.enabled === false || procedure._def.type === 'subscription') continue;
     const route = routeOf(path, procedure, openapi);
     routes.push(route);
     let bySize = byMethod.get(route.method);
