@@ -1,9 +1,9 @@
 import pg from 'pg';
 import { loadConfig } from '../server/src/core/config.ts';
-import { createDatabase } from '../server/src/core/db.ts';
+import { createDatabase } from '../server/src/core/db/database.ts';
 import { newId } from '../server/src/core/ids.ts';
-import { createLogger } from '../server/src/core/logging.ts';
-import { migrateToLatest } from '../server/src/core/migrations.ts';
+import { createLogger } from '../server/src/core/logging/logger.ts';
+import { migrateToLatest } from '../server/src/core/db/migrations.ts';
 import { createTokenService, hashPassword } from '../server/src/core/security.ts';
 
 export interface BenchFixture {

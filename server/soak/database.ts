@@ -1,8 +1,8 @@
 import pg from 'pg';
-import { createDatabase, type Db } from '../src/core/db.ts';
+import { createDatabase, type Db } from '../src/core/db/database.ts';
 import { newId } from '../src/core/ids.ts';
-import { createLogger } from '../src/core/logging.ts';
-import { migrateToLatest } from '../src/core/migrations.ts';
+import { createLogger } from '../src/core/logging/logger.ts';
+import { migrateToLatest } from '../src/core/db/migrations.ts';
 
 export interface SoakDatabase {
   url: string;

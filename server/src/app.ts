@@ -1,29 +1,30 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { createContextFactory, type AppDeps, type RequestDeps } from './api/context.ts';
 import { toTrpcError } from './api/error-envelope.ts';
-import { createOpenApiDocument } from './api/openapi.ts';
-import { createPanel } from './api/panel.ts';
-import { createRestHandler } from './api/rest-handler.ts';
-import { createNativeRestHandler } from './api/rest/native-handler.ts';
-import { createNativeHTTPHandler } from './api/trpc-native/handler.ts';
+import { createOpenApiDocument } from './transport/docs/openapi.ts';
+import { createPanel } from './transport/docs/panel.ts';
+import { createOfficialRestHandler } from './transport/rest/official-handler.ts';
+import { createNativeRestHandler } from './transport/rest/native-handler.ts';
+import { createNativeHTTPHandler } from './transport/trpc/native-handler.ts';
+import { createOfficialHTTPHandler } from './transport/trpc/official-handler.ts';
 import { appRouter } from './api/router.ts';
 import { logAccessWhenDone } from './core/http/access-log.ts';
 import { clientIp } from './core/http/client-ip.ts';
 import { applyCors } from './core/http/cors.ts';
 import { declaresBodyOver, payloadTooLarge } from './core/http/json-body.ts';
 import { resolveRequestId } from './core/http/request-id.ts';
+import { splitRequestUrl } from './core/http/request-url.ts';
 import { DOCS_CSP, PANEL_CSP, setSecurityHeaders } from './core/http/security-headers.ts';
 import { sendError, sendJson } from './core/http/send.ts';
-import { createSwaggerUi } from './core/http/swagger-ui.ts';
+import { createSwaggerUi } from './transport/docs/swagger-ui.ts';
 import { createRateLimiter } from './core/rate-limit.ts';
-import type { Readiness } from './core/readiness.ts';
+import type { Readiness } from './core/db/readiness.ts';
 import { createTokenService } from './core/security.ts';
 import { createWorkTracker } from './core/work-tracker.ts';
 import { createCursorCodec } from './services/orders/index.ts';
 import { createPaymentGateway, type PaymentGateway } from './services/payment-gateway/index.ts';
-import { redactString } from './core/redact.ts';
-import { currentRequestContext, runWithRequestContext, type RequestContext } from './core/request-context.ts';
+import { redactString } from './core/logging/redact.ts';
+import { currentRequestContext, runWithRequestContext, type RequestContext } from './core/logging/request-context.ts';
 
 export interface AppOptions extends AppDeps {
   checkReadiness: () => Promise<Readiness>;
@@ -33,12 +34,6 @@ export interface AppOptions extends AppDeps {
 }
 
 const VARY_ORIGIN = Object.freeze({ headers: Object.freeze({ vary: ['Origin'] }) });
-
-/** The path without its query string, without allocating a URL. */
-function pathOf(url: string): string {
-  const query = url.indexOf('?');
-  return query === -1 ? url : url.slice(0, query);
-}
 
 function under(path: string, prefix: string): boolean {
   return path === prefix || path.startsWith(`${prefix}/`);
@@ -60,7 +55,7 @@ export function createApp(options: AppOptions) {
     work: createWorkTracker(),
   };
   const openApiJson = JSON.stringify(createOpenApiDocument(appRouter, options.version));
-  const createTrpcHandler = config.http.adapter === 'native' ? createNativeHTTPHandler : createHTTPHandler;
+  const createTrpcHandler = config.http.adapter === 'native' ? createNativeHTTPHandler : createOfficialHTTPHandler;
   const trpc = createTrpcHandler({
     router: appRouter,
     basePath: '/trpc/',
@@ -83,7 +78,7 @@ export function createApp(options: AppOptions) {
     // not a Fetch Headers per request.
     responseMeta: () => VARY_ORIGIN,
   });
-  const createRest = config.http.adapter === 'native' ? createNativeRestHandler : createRestHandler;
+  const createRest = config.http.adapter === 'native' ? createNativeRestHandler : createOfficialRestHandler;
   const rest = createRest({ ...deps, appRouter, basePath: '/api' });
   const docs = createSwaggerUi({ basePath: '/docs', openApiUrl: '/openapi.json' });
   const panel = config.panelEnabled ? createPanel(appRouter, { basePath: '/panel', trpcUrl: '/trpc' }) : undefined;
@@ -126,7 +121,7 @@ export function createApp(options: AppOptions) {
 
   function handleRequest(req: IncomingMessage, res: ServerResponse): void {
     const incomingId = req.headers['x-request-id'];
-    const path = pathOf(req.url ?? '/');
+    const path = splitRequestUrl(req.url ?? '/').path;
     const context: RequestContext = {
       request_id: resolveRequestId(Array.isArray(incomingId) ? incomingId[0] : incomingId),
       method: req.method ?? 'GET',

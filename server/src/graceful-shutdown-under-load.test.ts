@@ -16,7 +16,7 @@ import {
 } from '../test/server-process.ts';
 import { migrate } from '../test/test-database.ts';
 import { writeReliabilityResult } from '../test/test-results.ts';
-import { createLogger } from './core/logging.ts';
+import { createLogger } from './core/logging/logger.ts';
 
 /**
  * SIGTERM in the middle of steady load on the real server process (production mode, with

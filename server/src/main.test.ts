@@ -19,7 +19,7 @@ import {
 import { startTcpProxy } from '../test/tcp-proxy.ts';
 import { migrate, onRealPostgres } from '../test/test-database.ts';
 import { writeReliabilitySection } from '../test/test-results.ts';
-import { createLogger } from './core/logging.ts';
+import { createLogger } from './core/logging/logger.ts';
 
 /**
  * The server as production runs it (`server/test/server-process.ts`): in its own process,

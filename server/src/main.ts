@@ -3,11 +3,11 @@ import { config as loadDotenv } from 'dotenv';
 import packageJson from '../package.json' with { type: 'json' };
 import { createApp } from './app.ts';
 import { ConfigError, describeConfig, loadConfig, type Config } from './core/config.ts';
-import { createDatabase } from './core/db.ts';
-import { startHttpServer } from './core/http-server.ts';
-import { createLogger, type Logger } from './core/logging.ts';
-import { migrateToLatest } from './core/migrations.ts';
-import { createReadinessCheck } from './core/readiness.ts';
+import { createDatabase } from './core/db/database.ts';
+import { startHttpServer } from './core/http/server.ts';
+import { createLogger, type Logger } from './core/logging/logger.ts';
+import { migrateToLatest } from './core/db/migrations.ts';
+import { createReadinessCheck } from './core/db/readiness.ts';
 import { DEMO_CUSTOMER, seedDemoOrders, seedDemoProducts, seedUsers } from './services/seed.ts';
 
 /** The embedded database's first admin when ADMIN_PASSWORD is unset: a local playground only. */

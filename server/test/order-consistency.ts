@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from '../src/core/db.ts';
+import type { Db } from '../src/core/db/database.ts';
 
 /** Statuses whose order lines still hold stock: reserved (pending_payment) or sold (paid). */
 export const STOCK_HOLDING_STATUSES = ['pending_payment', 'paid'] as const;

@@ -1,5 +1,5 @@
-import { createDatabase, type DatabaseHandle } from '../src/core/db.ts';
-import { migrateToLatest } from '../src/core/migrations.ts';
+import { createDatabase, type DatabaseHandle } from '../src/core/db/database.ts';
+import { migrateToLatest } from '../src/core/db/migrations.ts';
 import type { PaymentGateway } from '../src/services/payment-gateway/index.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
 import { capturedLogger, recordStoredSecrets, serveApp, testConfig, type TestApp } from './test-app.ts';

@@ -1,4 +1,4 @@
-import type { Db } from '../src/core/db.ts';
+import type { Db } from '../src/core/db/database.ts';
 import { newId } from '../src/core/ids.ts';
 import type { NewProductRow } from '../src/models/index.ts';
 

@@ -1,10 +1,10 @@
 import { createApp } from '../src/app.ts';
 import { loadConfig, type Config } from '../src/core/config.ts';
-import type { DatabaseHandle } from '../src/core/db.ts';
-import { startHttpServer, type RunningServer } from '../src/core/http-server.ts';
-import { createLogger, type Logger } from '../src/core/logging.ts';
-import { migrateToLatest } from '../src/core/migrations.ts';
-import { createReadinessCheck } from '../src/core/readiness.ts';
+import type { DatabaseHandle } from '../src/core/db/database.ts';
+import { startHttpServer, type RunningServer } from '../src/core/http/server.ts';
+import { createLogger, type Logger } from '../src/core/logging/logger.ts';
+import { migrateToLatest } from '../src/core/db/migrations.ts';
+import { createReadinessCheck } from '../src/core/db/readiness.ts';
 import type { PaymentGateway } from '../src/services/payment-gateway/index.ts';
 import { recordRestResponses, type RestRecorder } from './contract.ts';
 import { recordSecret } from './log-audit/records.ts';

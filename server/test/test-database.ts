@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { createDatabase, type DatabaseHandle } from '../src/core/db.ts';
-import type { Logger } from '../src/core/logging.ts';
-import { migrateToLatest } from '../src/core/migrations.ts';
+import { createDatabase, type DatabaseHandle } from '../src/core/db/database.ts';
+import type { Logger } from '../src/core/logging/logger.ts';
+import { migrateToLatest } from '../src/core/db/migrations.ts';
 
 /** The PostgreSQL server tests use, when there is one; otherwise they run on embedded PGlite. */
 export const TEST_SERVER_URL = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL;

@@ -1,9 +1,9 @@
 import type { Config } from '../core/config.ts';
-import type { Db } from '../core/db.ts';
+import type { Db } from '../core/db/database.ts';
 import { readHeader, type HeaderSource } from '../core/http/headers.ts';
-import type { Logger } from '../core/logging.ts';
+import type { Logger } from '../core/logging/logger.ts';
 import type { RateLimiter } from '../core/rate-limit.ts';
-import { currentRequestContext, setRequestUser } from '../core/request-context.ts';
+import { currentRequestContext, setRequestUser } from '../core/logging/request-context.ts';
 import type { TokenService } from '../core/security.ts';
 import type { WorkTracker } from '../core/work-tracker.ts';
 import { checkAccessToken, type AccessCheck } from '../services/auth.ts';

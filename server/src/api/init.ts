@@ -1,6 +1,6 @@
 import { initTRPC } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
-import { currentRequestContext } from '../core/request-context.ts';
+import { currentRequestContext } from '../core/logging/request-context.ts';
 import type { Context } from './context.ts';
 import { httpStatusOf, toErrorEnvelope } from './error-envelope.ts';
 

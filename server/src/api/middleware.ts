@@ -1,8 +1,8 @@
 import type { TRPCError } from '@trpc/server';
-import { isDatabaseUnavailable } from '../core/database-errors.ts';
+import { isDatabaseUnavailable } from '../core/db/database-errors.ts';
 import { AppError } from '../core/errors.ts';
-import type { Logger } from '../core/logging.ts';
-import { runInProcedure } from '../core/request-context.ts';
+import type { Logger } from '../core/logging/logger.ts';
+import { runInProcedure } from '../core/logging/request-context.ts';
 import { bearerChallenge } from './auth-middleware.ts';
 import { httpStatusOf, toErrorEnvelope, toTrpcError } from './error-envelope.ts';
 import { t } from './init.ts';

@@ -21,7 +21,7 @@ import { recordProcessOutput } from '../../test/log-audit/records.ts';
 import { LogCapture, type LogLine } from '../../test/log-capture.ts';
 import { TEST_JWT_SECRET, startTestApp, type TestApp } from '../../test/test-app.ts';
 import { createTestDatabase, migrate, onRealPostgres } from '../../test/test-database.ts';
-import { createLogger } from '../core/logging.ts';
+import { createLogger } from '../core/logging/logger.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const WINDOW_SECONDS = 60;

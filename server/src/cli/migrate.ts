@@ -1,4 +1,4 @@
-import { migrateDown, migrateToLatest, migrationStatus } from '../core/migrations.ts';
+import { migrateDown, migrateToLatest, migrationStatus } from '../core/db/migrations.ts';
 import { openToolContext } from './tool-context.ts';
 
 /** `pnpm db:migrate [latest|down|status]` */

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import openapiTS, { astToString } from 'openapi-typescript';
 import packageJson from '../../package.json' with { type: 'json' };
-import { createOpenApiDocument } from '../api/openapi.ts';
+import { createOpenApiDocument } from '../transport/docs/openapi.ts';
 import { appRouter } from '../api/router.ts';
 
 /**

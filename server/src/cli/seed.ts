@@ -1,4 +1,4 @@
-import { migrateToLatest } from '../core/migrations.ts';
+import { migrateToLatest } from '../core/db/migrations.ts';
 import { DEMO_CUSTOMER, seedDemoOrders, seedDemoProducts, seedUsers } from '../services/seed.ts';
 import { openToolContext } from './tool-context.ts';
 

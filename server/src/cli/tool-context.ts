@@ -1,7 +1,7 @@
 import { config as loadDotenv } from 'dotenv';
 import { ConfigError, loadConfig, type Config } from '../core/config.ts';
-import { createDatabase, type DatabaseHandle } from '../core/db.ts';
-import { createLogger, type Logger } from '../core/logging.ts';
+import { createDatabase, type DatabaseHandle } from '../core/db/database.ts';
+import { createLogger, type Logger } from '../core/logging/logger.ts';
 
 /** Config, logger and database for a command-line tool; exits 1 with the reason when config is bad. */
 export async function openToolContext(): Promise<{ config: Config; logger: Logger; database: DatabaseHandle }> {

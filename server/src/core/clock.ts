@@ -1,4 +1,4 @@
-import { flat } from './json-text.ts';
+import { flat } from './logging/json-text.ts';
 
 /**
  * The current time as an ISO 8601 UTC string, formatted once per millisecond: under load many

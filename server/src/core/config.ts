@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isSecretKey, REDACTED } from './redact.ts';
+import { isSecretKey, REDACTED } from './logging/redact.ts';
 
 const booleanFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })

@@ -1,13 +1,13 @@
 import type { AuthSession, LoginInput, RegisterInput, UserRole } from '@orders/shared';
 import { sql } from 'kysely';
-import type { Db } from '../core/db.ts';
+import type { Db } from '../core/db/database.ts';
 import { AppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
-import type { Logger } from '../core/logging.ts';
-import { preparedQuery } from '../core/prepared-query.ts';
+import type { Logger } from '../core/logging/logger.ts';
+import { preparedQuery } from '../core/db/prepared-query.ts';
 import { burnPasswordCheck, digestToken, hashPassword, verifyPassword, type TokenService } from '../core/security.ts';
-import { setRequestUser } from '../core/request-context.ts';
-import { withTransaction, type Trx } from '../core/transaction.ts';
+import { setRequestUser } from '../core/logging/request-context.ts';
+import { withTransaction, type Trx } from '../core/db/transaction.ts';
 import { USER_COLUMNS, toUser } from './users.ts';
 
 export interface AuthDeps {

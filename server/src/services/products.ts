@@ -1,8 +1,8 @@
 import type { CreateProductInput, ListProductsInput, Page, Product, UpdateProductInput } from '@orders/shared';
-import type { Db } from '../core/db.ts';
+import type { Db } from '../core/db/database.ts';
 import { AppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
-import { preparedQuery } from '../core/prepared-query.ts';
+import { preparedQuery } from '../core/db/prepared-query.ts';
 import type { ProductRow } from '../models/index.ts';
 import { containsPattern, countAsTotal, offsetPage } from './paging.ts';
 

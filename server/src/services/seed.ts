@@ -1,4 +1,4 @@
-import type { Db } from '../core/db.ts';
+import type { Db } from '../core/db/database.ts';
 import { newId } from '../core/ids.ts';
 import { hashPassword } from '../core/security.ts';
 import type { NewProductRow, UserRole } from '../models/index.ts';

@@ -1,8 +1,8 @@
 import type { ListUsersInput, Page, UpdateUserInput, User } from '@orders/shared';
-import type { Db } from '../core/db.ts';
+import type { Db } from '../core/db/database.ts';
 import { AppError } from '../core/errors.ts';
-import type { Logger } from '../core/logging.ts';
-import { withTransaction } from '../core/transaction.ts';
+import type { Logger } from '../core/logging/logger.ts';
+import { withTransaction } from '../core/db/transaction.ts';
 import type { UserRow } from '../models/index.ts';
 import { containsPattern, countAsTotal, offsetPage } from './paging.ts';
 

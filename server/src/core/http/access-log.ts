@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import type { Logger } from '../logging.ts';
-import type { RequestContext } from '../request-context.ts';
+import type { Logger } from '../logging/logger.ts';
+import type { RequestContext } from '../logging/request-context.ts';
 
 /**
  * Writes one `http_request` line when the response is done, for every route and outcome.

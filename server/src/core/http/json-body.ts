@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { AppError } from '../errors.ts';
+import { readBodyText, withoutByteOrderMark } from './body-text.ts';
 
 /** Far deeper than any input of this API; deeper JSON would overflow the stack of the code that walks it. */
 export const MAX_JSON_DEPTH = 128;
@@ -36,23 +37,15 @@ function isJsonContentType(contentType: string | undefined): boolean {
  */
 export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
   if (declaresBodyOver(req, maxBytes)) throw payloadTooLarge(maxBytes);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) throw payloadTooLarge(maxBytes);
-    chunks.push(chunk);
-  }
-  if (size === 0) return undefined;
+  const body = await readBodyText(req, { maxBytes, tooLarge: () => payloadTooLarge(maxBytes) });
+  if (body === '') return undefined;
   if (!isJsonContentType(req.headers['content-type'])) {
     throw new AppError(
       'UNSUPPORTED_MEDIA_TYPE',
       `Content-Type must be application/json (got ${req.headers['content-type'] ?? 'none'})`,
     );
   }
-  const text = Buffer.concat(chunks)
-    .toString('utf8')
-    .replace(/^\uFEFF/, '');
+  const text = withoutByteOrderMark(body);
   if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
     throw new AppError('MALFORMED_JSON', `Request body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`);
   }

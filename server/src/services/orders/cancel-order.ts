@@ -1,6 +1,6 @@
 import type { Order } from '@orders/shared';
 import { AppError } from '../../core/errors.ts';
-import { withTransaction } from '../../core/transaction.ts';
+import { withTransaction } from '../../core/db/transaction.ts';
 import { PaymentGatewayUnavailableError, withGatewayTimeout } from '../payment-gateway/index.ts';
 import type { Actor, OrdersDeps } from './deps.ts';
 import { ORDER_COLUMNS, withLines } from './mappers.ts';

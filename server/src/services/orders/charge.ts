@@ -1,8 +1,8 @@
 import type { Order } from '@orders/shared';
-import { isDatabaseUnavailable } from '../../core/database-errors.ts';
+import { isDatabaseUnavailable } from '../../core/db/database-errors.ts';
 import { AppError } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
-import { withTransaction } from '../../core/transaction.ts';
+import { withTransaction } from '../../core/db/transaction.ts';
 import type { OrderRow } from '../../models/index.ts';
 import { PaymentGatewayUnavailableError, withGatewayTimeout, type ChargeOutcome } from '../payment-gateway/index.ts';
 import { retryWhenDatabaseReturns } from './deferred-write.ts';

@@ -1,7 +1,7 @@
 import { MAX_MONEY_AMOUNT, type CreateOrderInput, type Order } from '@orders/shared';
 import { AppError } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
-import { withTransaction } from '../../core/transaction.ts';
+import { withTransaction } from '../../core/db/transaction.ts';
 import { chargeAndRecord } from './charge.ts';
 import type { OrdersDeps } from './deps.ts';
 import { linkOrderToIdempotencyKey, type KeyClaim } from './idempotency.ts';

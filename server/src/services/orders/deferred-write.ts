@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isDatabaseUnavailable } from '../../core/database-errors.ts';
-import type { Logger } from '../../core/logging.ts';
+import { isDatabaseUnavailable } from '../../core/db/database-errors.ts';
+import type { Logger } from '../../core/logging/logger.ts';
 
 /** How long a write is retried after its request has answered; past it, a retry of the request resumes the work. */
 const RETRY_FOR_MS = 120_000;

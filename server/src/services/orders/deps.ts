@@ -1,5 +1,5 @@
-import type { Db } from '../../core/db.ts';
-import type { Logger } from '../../core/logging.ts';
+import type { Db } from '../../core/db/database.ts';
+import type { Logger } from '../../core/logging/logger.ts';
 import type { PaymentGateway } from '../payment-gateway/index.ts';
 
 export interface OrdersDeps {

@@ -16,7 +16,7 @@ import { startProxiedTestApp, type ProxiedTestApp } from '../../../test/proxied-
 import { writeReliabilityResult } from '../../../test/test-results.ts';
 import { insertProducts } from '../../../test/seed-products.ts';
 import { onRealPostgres } from '../../../test/test-database.ts';
-import { isDatabaseUnavailable } from '../../core/database-errors.ts';
+import { isDatabaseUnavailable } from '../../core/db/database-errors.ts';
 import {
   createSimulatedGateway,
   type ChargeOutcome,

@@ -1,6 +1,6 @@
 import type { Order, Payment } from '@orders/shared';
-import type { Db } from '../../core/db.ts';
-import type { Trx } from '../../core/transaction.ts';
+import type { Db } from '../../core/db/database.ts';
+import type { Trx } from '../../core/db/transaction.ts';
 import type { OrderItemRow, OrderRow, PaymentRow } from '../../models/index.ts';
 
 export const ORDER_COLUMNS = [

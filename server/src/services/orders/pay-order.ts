@@ -1,6 +1,6 @@
 import type { Order, PayOrderInput } from '@orders/shared';
 import { AppError } from '../../core/errors.ts';
-import { withTransaction } from '../../core/transaction.ts';
+import { withTransaction } from '../../core/db/transaction.ts';
 import { chargeAndRecord } from './charge.ts';
 import type { Actor, OrdersDeps } from './deps.ts';
 import { ORDER_COLUMNS } from './mappers.ts';

@@ -1,9 +1,9 @@
 import type { ListOrdersInput, ListOrdersV2Input, Order, Page, Payment } from '@orders/shared';
 import { sql } from 'kysely';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
-import type { Db } from '../../core/db.ts';
+import type { Db } from '../../core/db/database.ts';
 import { AppError } from '../../core/errors.ts';
-import { preparedQuery } from '../../core/prepared-query.ts';
+import { preparedQuery } from '../../core/db/prepared-query.ts';
 import type { OrderRow } from '../../models/index.ts';
 import { countAsTotal, offsetPage } from '../paging.ts';
 import type { Actor } from './deps.ts';

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { AppError } from '../../core/errors.ts';
-import type { Trx } from '../../core/transaction.ts';
+import type { Trx } from '../../core/db/transaction.ts';
 
 export interface StockLine {
   productId: string;

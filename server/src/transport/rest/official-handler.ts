@@ -1,0 +1,106 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AnyRouter } from '@trpc/server';
+import type { ErrorEnvelope } from '@orders/shared';
+import { createOpenApiNodeHttpHandler } from 'trpc-to-openapi';
+import { readJsonBody } from '../../core/http/json-body.ts';
+import { splitRequestUrl } from '../../core/http/request-url.ts';
+import { currentRequestContext } from '../../core/logging/request-context.ts';
+import { createContextFactory, type RequestDeps } from '../../api/context.ts';
+import { keepBodyInputsStrict } from './official-input-coercion.ts';
+import { refuseBody, restErrorEnvelope } from './error-body.ts';
+import { METHODS_WITH_BODY } from './methods-with-body.ts';
+import { openApiProceduresOf } from './openapi-procedures.ts';
+import type { AppRouter } from '../../api/router.ts';
+
+interface TrpcToOpenApiErrorBody {
+  message?: string;
+  code?: string;
+  data?: Partial<ErrorEnvelope>;
+}
+
+/**
+ * trpc-to-openapi spreads our tRPC error shape into its body and then overwrites `code`
+ * with tRPC's code name; this puts the API's envelope back: `{ code, message, request_id, issues? }`.
+ */
+function toRestErrorBody(body: string, requestId: string): string {
+  let parsed: TrpcToOpenApiErrorBody;
+  try {
+    parsed = JSON.parse(body) as TrpcToOpenApiErrorBody;
+  } catch {
+    return body;
+  }
+  return JSON.stringify(
+    restErrorEnvelope({ data: parsed.data, trpcCode: parsed.code, message: parsed.message }, requestId),
+  );
+}
+
+/**
+ * Whether a procedure answers `method path` (a path under the base path): a request no route
+ * matches is 404 whatever its body, so its body is not read (and refused) first.
+ */
+function routeMatcher(router: AnyRouter): (method: string, path: string) => boolean {
+  const routes = openApiProceduresOf(router).map(({ openapi }) => {
+    const template = openapi.path.replace(/[.*+?^$|()[\]\\]/g, '\\$&').replace(/\{\w+\}/g, '[^/]+');
+    return { method: openapi.method, pattern: new RegExp(`^${template}/?$`) };
+  });
+  return (method, path) => routes.some((route) => route.method === method && route.pattern.test(path));
+}
+
+/**
+ * The query string as trpc-to-openapi reads it (`{ name: [values] }`), built here: its own
+ * parser collects values in a plain object, so `?__proto__=x` or `?constructor=x` reach an
+ * inherited property instead of an array and the request fails with a 500.
+ */
+function queryOf(url: string): Record<string, string[]> {
+  const query: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
+  for (const [key, value] of new URL(url, 'http://localhost').searchParams) (query[key] ??= []).push(value);
+  return query;
+}
+
+/**
+ * REST over the same procedures, through trpc-to-openapi's node handler (`HTTP_ADAPTER=official`;
+ * `native-handler.ts` serves the default). Only this handler turns on trpc-to-openapi's
+ * schema coercion, so it is created only when selected. The body is read
+ * here first (its own reader answers malformed JSON with 500 and ignores JSON sent with a
+ * charset), so bad JSON is 400, a wrong content type 415 and a large body 413, in our envelope.
+ */
+export function createOfficialRestHandler(deps: RequestDeps & { appRouter: AppRouter; basePath: string }) {
+  const createContext = createContextFactory(deps);
+  const hasRoute = routeMatcher(deps.appRouter);
+  keepBodyInputsStrict(deps.appRouter);
+  const openApiHandler = createOpenApiNodeHttpHandler({
+    router: deps.appRouter,
+    createContext,
+    maxBodySize: deps.config.http.maxBodyBytes,
+  });
+
+  return async function handleRest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestId = currentRequestContext()?.request_id ?? 'none';
+    const method = req.method ?? 'GET';
+    const path = splitRequestUrl(req.url ?? '/').path.slice(deps.basePath.length);
+    if (METHODS_WITH_BODY.has(method) && hasRoute(method, path)) {
+      try {
+        const body = await readJsonBody(req, deps.config.http.maxBodyBytes);
+        Object.assign(req, { body: body ?? {} });
+      } catch (error) {
+        refuseBody(res, error, requestId);
+        return;
+      }
+      // The body is parsed: trpc-to-openapi must not insist on a content type for it again.
+      req.headers['content-type'] = 'application/json';
+    }
+    // trpc-to-openapi answers every HEAD with an empty 204, route or not. HEAD is GET without
+    // the body (RFC 9110), and Node sends no body for a HEAD response: serve it as that GET.
+    if (req.method === 'HEAD') req.method = 'GET';
+    req.url = (req.url ?? '/').slice(deps.basePath.length) || '/';
+    Object.assign(req, { query: queryOf(req.url) });
+
+    const end = res.end.bind(res) as (chunk?: unknown) => ServerResponse;
+    res.end = ((chunk?: unknown) =>
+      end(
+        res.statusCode >= 400 && typeof chunk === 'string' ? toRestErrorBody(chunk, requestId) : chunk,
+      )) as typeof res.end;
+
+    await openApiHandler(req, res);
+  };
+}
