@@ -1,10 +1,10 @@
 import { createMigrator } from '@orders/migrations';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { capturedLogger, testConfig } from '../../test/test-app.ts';
-import { createTestDatabase, type TestDatabase } from '../../test/test-database.ts';
-import type { DatabaseHandle } from './db.ts';
-import { newId } from './ids.ts';
+import { capturedLogger, testConfig } from '../../../test/test-app.ts';
+import { createTestDatabase, type TestDatabase } from '../../../test/test-database.ts';
+import type { DatabaseHandle } from './database.ts';
+import { newId } from '../ids.ts';
 
 /**
  * The migration that bounds every money column to [0, 1,000,000,000]: on a database where the
