@@ -35,7 +35,9 @@ describe('loadConfig: one bad variable', () => {
     { variable: 'MAX_BODY_BYTES', value: '0', why: />=1/ },
     { variable: 'MAX_BATCH_SIZE', value: '0', why: />=1/ },
     { variable: 'MAX_BATCH_SIZE', value: 'many', why: /expected number/ },
-    { variable: 'TRUST_PROXY', value: 'maybe', why: /must be true or false/ },
+    { variable: 'TRUST_PROXY', value: 'maybe', why: /must be a number of proxies .*"maybe" is not a CIDR/ },
+    { variable: 'TRUST_PROXY', value: '10.0.0.0/8,10.1/8', why: /list of proxy CIDRs like .*"10.1\/8" is not a CIDR/ },
+    { variable: 'TRUST_PROXY', value: '100', why: /at most 32 proxies/ },
     { variable: 'MIGRATE_ON_START', value: 'perhaps', why: /must be true or false/ },
     { variable: 'PANEL_ENABLED', value: 'sometimes', why: /must be true or false/ },
     { variable: 'NODE_ENV', value: 'staging', why: /development.*test.*production/ },
@@ -190,7 +192,7 @@ describe('loadConfig: defaults', () => {
     expect(config.port).toBe(3000);
     expect(config.http.maxBodyBytes).toBe(1024 * 1024);
     expect(config.http.maxBatchSize).toBe(20);
-    expect(config.http.trustProxy).toBe(false);
+    expect(config.http.trustProxy).toEqual({ kind: 'hops', hops: 0 });
     expect(config.http.corsOrigins).toEqual([]);
     expect(config.webConcurrency).toBe(1);
     expect(config.database.url).toBeUndefined();
@@ -244,11 +246,16 @@ describe('loadConfig: defaults', () => {
     });
     expect(config.jwt.accessTokenTtlSeconds).toBe(600);
     expect(config.jwt.refreshTokenTtlSeconds).toBe(7 * 86_400);
-    expect(config.http.trustProxy).toBe(true);
+    expect(config.http.trustProxy).toEqual({ kind: 'hops', hops: 1 });
     expect(config.http.corsOrigins).toEqual(['https://a.example.com', 'https://b.example.com']);
     expect(loadConfig({ ACCESS_TOKEN_TTL: '900' }).jwt.accessTokenTtlSeconds).toBe(900);
     expect(loadConfig({ ACCESS_TOKEN_TTL: '12h' }).jwt.accessTokenTtlSeconds).toBe(12 * 3600);
-    expect(loadConfig({ TRUST_PROXY: '0' }).http.trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: '0' }).http.trustProxy).toEqual({ kind: 'hops', hops: 0 });
+    expect(loadConfig({ TRUST_PROXY: '2' }).http.trustProxy).toEqual({ kind: 'hops', hops: 2 });
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, ::1/128' }).http.trustProxy).toEqual({
+      kind: 'cidrs',
+      cidrs: ['10.0.0.0/8', '::1/128'],
+    });
   });
 });
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isSecretKey, REDACTED } from './redact.ts';
+import { parseTrustProxy, type TrustProxy } from './trust-proxy.ts';
 
 const booleanFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
@@ -16,6 +17,14 @@ const durationSeconds = z
     const factor = { s: 1, m: 60, h: 3600, d: 86_400 }[unit] ?? 1;
     return Number.parseInt(text, 10) * factor;
   });
+
+/** `TRUST_PROXY`: false, a number of proxies, or their CIDRs (see trust-proxy.ts). */
+const trustProxy = z.string().transform((text, ctx): TrustProxy => {
+  const parsed = parseTrustProxy(text);
+  if ('kind' in parsed) return parsed;
+  ctx.issues.push({ code: 'custom', message: parsed.problem, input: text });
+  return z.NEVER;
+});
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'fatal'] as const;
 
@@ -52,7 +61,7 @@ const EnvSchema = z.object({
     .pipe(
       z.array(z.union([z.literal('*'), z.url({ error: 'each origin must be a URL like https://app.example.com' })])),
     ),
-  TRUST_PROXY: booleanFlag.default(false),
+  TRUST_PROXY: trustProxy.default({ kind: 'hops', hops: 0 }),
   RATE_LIMIT_WINDOW_SECONDS: positiveInt(86_400).default(60),
   RATE_LIMIT_PER_IP: positiveInt(1_000_000).default(30),
   RATE_LIMIT_PER_EMAIL: positiveInt(1_000_000).default(10),
