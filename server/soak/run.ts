@@ -234,7 +234,7 @@ async function main(): Promise<void> {
       LOG_LEVEL: 'info',
       LOG_FILE: logFile,
       JWT_SECRET: randomBytes(48).toString('hex'),
-      TRUST_PROXY: 'true',
+      TRUST_PROXY: '1',
       WEB_CONCURRENCY: '1',
       PAYMENT_GATEWAY_LATENCY_MS: String(GATEWAY_LATENCY_MS),
     });

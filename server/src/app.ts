@@ -9,7 +9,7 @@ import { createNativeHTTPHandler } from './transport/trpc/native-handler.ts';
 import { createOfficialHTTPHandler } from './transport/trpc/official-handler.ts';
 import { appRouter } from './api/router.ts';
 import { logAccessWhenDone } from './core/http/access-log.ts';
-import { clientIp } from './core/http/client-ip.ts';
+import { createClientIpResolver } from './core/http/client-ip.ts';
 import { applyCors } from './core/http/cors.ts';
 import { declaresBodyOver, payloadTooLarge } from './core/http/json-body.ts';
 import { resolveRequestId } from './core/http/request-id.ts';
@@ -82,6 +82,7 @@ export function createApp(options: AppOptions) {
   const rest = createRest({ ...deps, appRouter, basePath: '/api' });
   const docs = createSwaggerUi({ basePath: '/docs', openApiUrl: '/openapi.json' });
   const panel = config.panelEnabled ? createPanel(appRouter, { basePath: '/panel', trpcUrl: '/trpc' }) : undefined;
+  const clientIp = createClientIpResolver(config.http.trustProxy);
 
   /** The API's two protocols are dispatched at once (tRPC answers without a promise of ours). */
   function route(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> | void {
@@ -127,7 +128,7 @@ export function createApp(options: AppOptions) {
       method: req.method ?? 'GET',
       // As every line shows it: a token pasted into a path is not written out.
       path: redactString(path),
-      ip: clientIp(req, config.http.trustProxy),
+      ip: clientIp(req),
       user_id: null,
       role: null,
     };

@@ -3,6 +3,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
+import { callApi } from '../test/api-client.ts';
 import { LogCapture, type LogLine } from '../test/log-capture.ts';
 import { insertProducts } from '../test/seed-products.ts';
 import {
@@ -19,7 +20,9 @@ import {
 import { startTcpProxy } from '../test/tcp-proxy.ts';
 import { migrate, onRealPostgres } from '../test/test-database.ts';
 import { writeReliabilitySection } from '../test/test-results.ts';
+import { recordSecret } from '../test/log-audit/records.ts';
 import { createLogger } from './core/logging/logger.ts';
+import { DEMO_CUSTOMER } from './services/seed.ts';
 
 /**
  * The server as production runs it (`server/test/server-process.ts`): in its own process,
@@ -284,4 +287,61 @@ describe('startup', () => {
     expect(server.stderr()).toMatch(/^ {2}- PORT: .+ \(got "abc"\)$/m);
     expect(server.lines.map((line) => line.event)).not.toContain('server_started');
   });
+});
+
+/** The status of a login on a server, e.g. 401 for an account that does not exist. */
+async function loginStatus(url: string, { email, password }: { email: string; password: string }): Promise<number> {
+  return (await callApi(url, 'auth.login', { protocol: 'rest', input: { email, password } })).status;
+}
+
+describe('a first start on a new embedded database', () => {
+  it(
+    'in development on a non-loopback HOST: no panel, no demo admin and no demo data',
+    { timeout: STARTUP_TIMEOUT_MS + 30_000 },
+    async () => {
+      const server = await startServer({
+        NODE_ENV: 'development',
+        HOST: '0.0.0.0',
+        PGLITE_DIR: join(temporaryFolder(), 'pglite'),
+      });
+      const url = `http://127.0.0.1:${server.port}`;
+      expect((await get(`${url}/panel`)).status).toBe(404);
+      // The password a local development database gives its admin when ADMIN_PASSWORD is unset.
+      expect(await loginStatus(url, { email: 'admin@example.com', password: 'admin-password-dev' })).toBe(401);
+      expect(await loginStatus(url, DEMO_CUSTOMER)).toBe(401);
+      expect(JSON.parse((await get(`${url}/api/v1/products`)).body)).toMatchObject({ total: 0 });
+      expect(server.lines.find((line) => line.event === 'db_seeded')).toMatchObject({
+        demo_data: false,
+        admin_created: false,
+        customer_created: false,
+        products: 0,
+      });
+      expect(server.stderr()).not.toContain(DEMO_CUSTOMER.password);
+    },
+  );
+
+  it(
+    'in production seeds the admin from ADMIN_PASSWORD and no demo customer, products or orders',
+    { timeout: STARTUP_TIMEOUT_MS + 30_000 },
+    async () => {
+      const adminPassword = 'production-admin-password-7f3a';
+      recordSecret('password', adminPassword);
+      const server = await startServer({
+        NODE_ENV: 'production',
+        PGLITE_DIR: join(temporaryFolder(), 'pglite'),
+        ADMIN_EMAIL: 'ops@example.com',
+        ADMIN_PASSWORD: adminPassword,
+      });
+      expect(await loginStatus(server.url, { email: 'ops@example.com', password: adminPassword })).toBe(200);
+      expect(await loginStatus(server.url, DEMO_CUSTOMER)).toBe(401);
+      expect(JSON.parse((await get(`${server.url}/api/v1/products`)).body)).toMatchObject({ total: 0 });
+      expect(server.lines.find((line) => line.event === 'db_seeded')).toMatchObject({
+        demo_data: false,
+        admin_created: true,
+        customer_created: false,
+        products: 0,
+        orders: 0,
+      });
+    },
+  );
 });

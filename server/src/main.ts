@@ -8,18 +8,19 @@ import { startHttpServer } from './core/http/server.ts';
 import { createLogger, type Logger } from './core/logging/logger.ts';
 import { migrateToLatest } from './core/db/migrations.ts';
 import { createReadinessCheck } from './core/db/readiness.ts';
-import { DEMO_CUSTOMER, seedDemoOrders, seedDemoProducts, seedUsers } from './services/seed.ts';
-
-/** The embedded database's first admin when ADMIN_PASSWORD is unset: a local playground only. */
-const DEV_ADMIN_PASSWORD = 'admin-password-dev';
+import { DEMO_ADMIN_PASSWORD, DEMO_CUSTOMER, seedDatabase } from './services/seed.ts';
 
 /**
- * In development, tells a new user where to click and how to sign in. Written to stderr as
- * text, not to the JSON log: the demo passwords are public by design, but logs never carry one.
+ * In local development, tells a new user where to click and how to sign in. Written to stderr
+ * as text, not to the JSON log: the demo passwords are public by design, but logs never carry one.
  */
 function printWelcome(config: Config, url: string): void {
-  if (config.nodeEnv !== 'development') return;
-  const adminPassword = config.admin.password ? '(ADMIN_PASSWORD)' : DEV_ADMIN_PASSWORD;
+  if (!config.localDevelopment) return;
+  const adminPassword = config.admin.password
+    ? '(ADMIN_PASSWORD)'
+    : config.seed.demoAdmin
+      ? DEMO_ADMIN_PASSWORD
+      : '(set ADMIN_PASSWORD)';
   process.stderr.write(
     [
       '',
@@ -28,7 +29,7 @@ function printWelcome(config: Config, url: string): void {
       ...(config.panelEnabled
         ? [`  tRPC panel   ${url}/panel     (Headers: Authorization: Bearer <accessToken>)`]
         : []),
-      `  Customer     ${DEMO_CUSTOMER.email} / ${DEMO_CUSTOMER.password}`,
+      ...(config.seed.demoData ? [`  Customer     ${DEMO_CUSTOMER.email} / ${DEMO_CUSTOMER.password}`] : []),
       `  Admin        ${config.admin.email} / ${adminPassword}   (seeded on the embedded database; else pnpm db:seed)`,
       '',
     ].join('\n') + '\n',
@@ -63,18 +64,13 @@ async function runServer(config: Config, logger: Logger, { migrate }: { migrate:
   if (migrate) {
     const outcome = await migrateToLatest(database.db, logger);
     if (outcome.wasEmpty && database.kind === 'pglite') {
-      const products = await seedDemoProducts(database.db);
-      const fallback = config.nodeEnv === 'development' ? DEV_ADMIN_PASSWORD : undefined;
-      const users = await seedUsers(database.db, {
-        email: config.admin.email,
-        password: config.admin.password ?? fallback,
-      });
-      const orders = await seedDemoOrders({ db: database.db, logger });
+      const seeded = await seedDatabase({ db: database.db, logger }, { admin: config.admin, ...config.seed });
       logger.info('db_seeded', {
-        products,
-        admin_created: users.adminCreated,
-        customer_created: users.customerCreated,
-        orders,
+        demo_data: seeded.demoData,
+        products: seeded.products,
+        admin_created: seeded.admin === 'created',
+        customer_created: seeded.customerCreated,
+        orders: seeded.orders,
       });
     }
   }

@@ -16,7 +16,7 @@ export const t = initTRPC
     errorFormatter({ shape, error, ctx }) {
       const envelope = toErrorEnvelope(error, {
         requestId: ctx?.requestId ?? currentRequestContext()?.request_id ?? 'none',
-        exposeInternalMessage: ctx?.config.nodeEnv === 'development',
+        exposeInternalMessage: ctx?.config.localDevelopment === true,
       });
       return {
         message: envelope.message,

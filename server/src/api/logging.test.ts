@@ -255,3 +255,34 @@ describe('unhandled_exception: a failure that is not an AppError', () => {
     expectUnhandledLine(line, { requestId, input: { limit: 5, q: 'mug' } });
   });
 });
+
+describe('internal error text in development', () => {
+  /** A development app with a table gone, so that listing products fails deep inside. */
+  async function brokenDevelopmentApp(host: string): Promise<TestApp> {
+    const broken = await startTestApp({ NODE_ENV: 'development', HOST: host });
+    await sql`drop table products cascade`.execute(broken.database.db);
+    return broken;
+  }
+
+  it('is shown to a caller of a service on a loopback HOST, which only this machine reaches', async () => {
+    const broken = await brokenDevelopmentApp('127.0.0.1');
+    try {
+      const res = await fetch(`${broken.url}/api/v1/products`);
+      expect(res.status).toBe(500);
+      expect(((await res.json()) as ErrorEnvelope).message).toMatch(/^Internal error: .*relation "products"/);
+    } finally {
+      await broken.close();
+    }
+  });
+
+  it('is never shown by a service on a non-loopback HOST, whatever NODE_ENV says', async () => {
+    const broken = await brokenDevelopmentApp('0.0.0.0');
+    try {
+      const res = await fetch(`${broken.url}/api/v1/products`);
+      expect(res.status).toBe(500);
+      expect(((await res.json()) as ErrorEnvelope).message).toBe('Internal server error');
+    } finally {
+      await broken.close();
+    }
+  });
+});

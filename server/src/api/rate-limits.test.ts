@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { request } from 'node:http';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +17,7 @@ import {
   type Protocol,
   type TestUser,
 } from '../../test/api-client.ts';
-import { waitForLines } from '../../test/http-client.ts';
+import { accessLine, waitForLines } from '../../test/http-client.ts';
 import { recordProcessOutput } from '../../test/log-audit/records.ts';
 import { LogCapture, type LogLine } from '../../test/log-capture.ts';
 import { TEST_JWT_SECRET, startTestApp, type TestApp } from '../../test/test-app.ts';
@@ -26,7 +27,10 @@ import { createLogger } from '../core/logging/logger.ts';
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const WINDOW_SECONDS = 60;
 
-/** Behind a trusted proxy: each test speaks from addresses of its own, so per-IP counters never collide. */
+/**
+ * Behind one trusted proxy (`TRUST_PROXY=1`), which appends the address it was reached from
+ * to X-Forwarded-For: each test speaks from addresses of its own, so per-IP counters never collide.
+ */
 let app: TestApp;
 const secrets = new SecretLedger();
 let ipCounter = 0;
@@ -34,7 +38,7 @@ const newIp = () => `203.0.113.${++ipCounter}`;
 const from = (ip: string) => ({ 'x-forwarded-for': ip });
 
 beforeAll(async () => {
-  app = await startTestApp({ TRUST_PROXY: 'true', RATE_LIMIT_PER_IP: '3', RATE_LIMIT_PER_EMAIL: '2' });
+  app = await startTestApp({ TRUST_PROXY: '1', RATE_LIMIT_PER_IP: '3', RATE_LIMIT_PER_EMAIL: '2' });
 });
 
 afterAll(async () => {
@@ -134,6 +138,52 @@ describe('login', () => {
     });
     expect(unaffected.status).toBe(200);
     secrets.addSession(unaffected.data);
+  });
+});
+
+describe('the client address behind the proxy', () => {
+  it('is the one the proxy appended: X-Forwarded-For entries the client wrote itself dodge no limit', async () => {
+    const realIp = newIp();
+    const answers: ApiResponse[] = [];
+    for (let index = 0; index < 4; index++) {
+      // The client sends an X-Forwarded-For of its own, new each time; the proxy appends what it saw.
+      const forwardedFor = `198.51.100.${index}, 192.0.2.${index}, ${realIp}`;
+      const protocol = index % 2 ? 'trpc' : 'rest';
+      answers.push(
+        await login(app, { protocol, email: uniqueEmail('spoofer'), password: newPassword(), ip: forwardedFor }),
+      );
+    }
+    for (const res of answers.slice(0, 3)) expectError(res, { status: 401, code: 'INVALID_CREDENTIALS' });
+    const limited = answers[3] as ApiResponse;
+    expectRateLimited(limited);
+    expect(await refusalLine(app, limited)).toMatchObject({ ip: realIp, context: { limited_by: ['ip'] } });
+    for (const res of answers) expect((await accessLine(app.logs, res.requestId)).ip).toBe(realIp);
+  });
+
+  it('is the socket address when the entry the proxy appended is not an IP address', async () => {
+    for (const garbage of ['<script>alert(1)</script>', 'admin@example.com', '203.0.113.250:8080']) {
+      const res = await callApi(app.url, 'system.ping', {
+        protocol: 'rest',
+        headers: from(`203.0.113.251, ${garbage}`),
+      });
+      expect(res.status).toBe(200);
+      expect((await accessLine(app.logs, res.requestId)).ip).toBe('127.0.0.1');
+    }
+  });
+
+  it('reads several X-Forwarded-For headers as one list, in order', async () => {
+    const realIp = newIp();
+    const requestId = await new Promise<string>((resolve, reject) => {
+      const { hostname, port } = new URL(app.url);
+      const req = request(
+        { host: hostname, port, path: '/healthz', headers: { 'x-forwarded-for': ['198.51.100.77', realIp] } },
+        (res) => {
+          res.resume().on('end', () => resolve(String(res.headers['x-request-id'])));
+        },
+      );
+      req.on('error', reject).end();
+    });
+    expect((await accessLine(app.logs, requestId)).ip).toBe(realIp);
   });
 });
 

@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, describeConfig, loadConfig } from './config.ts';
@@ -35,7 +38,10 @@ describe('loadConfig: one bad variable', () => {
     { variable: 'MAX_BODY_BYTES', value: '0', why: />=1/ },
     { variable: 'MAX_BATCH_SIZE', value: '0', why: />=1/ },
     { variable: 'MAX_BATCH_SIZE', value: 'many', why: /expected number/ },
-    { variable: 'TRUST_PROXY', value: 'maybe', why: /must be true or false/ },
+    { variable: 'TRUST_PROXY', value: 'maybe', why: /must be a number of proxies .*"maybe" is not a CIDR/ },
+    { variable: 'TRUST_PROXY', value: '10.0.0.0/8,10.1/8', why: /list of proxy CIDRs like .*"10.1\/8" is not a CIDR/ },
+    { variable: 'TRUST_PROXY', value: '100', why: /at most 32 proxies/ },
+    { variable: 'SEED_DEMO_DATA', value: 'lots', why: /must be true or false/ },
     { variable: 'MIGRATE_ON_START', value: 'perhaps', why: /must be true or false/ },
     { variable: 'PANEL_ENABLED', value: 'sometimes', why: /must be true or false/ },
     { variable: 'NODE_ENV', value: 'staging', why: /development.*test.*production/ },
@@ -129,11 +135,18 @@ describe('loadConfig: the secret and production rules', () => {
     expect(problemFor(error, 'JWT_SECRET')).toBe(`JWT_SECRET: is required when NODE_ENV is ${nodeEnv}`);
   });
 
-  it('refuses a JWT_SECRET shorter than 32 bytes in production, without echoing it', () => {
-    const error = configErrorFor({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(31) });
-    const problem = problemFor(error, 'JWT_SECRET');
-    expect(problem).toMatch(/at least 32 bytes \(got 31\)/);
-    expect(error.message).not.toContain('x'.repeat(31));
+  it.each(['production', 'test', 'development'])(
+    'refuses a JWT_SECRET shorter than 32 bytes with NODE_ENV=%s, without echoing it',
+    (nodeEnv) => {
+      const error = configErrorFor({ NODE_ENV: nodeEnv, JWT_SECRET: 'x'.repeat(31) });
+      const problem = problemFor(error, 'JWT_SECRET');
+      expect(problem).toMatch(/at least 32 bytes \(got 31\)/);
+      expect(error.message).not.toContain('x'.repeat(31));
+    },
+  );
+
+  it('refuses a short JWT_SECRET with NODE_ENV unset too', () => {
+    expect(problemFor(configErrorFor({ JWT_SECRET: 'dev' }), 'JWT_SECRET')).toMatch(/at least 32 bytes \(got 3\)/);
   });
 
   it('counts bytes, not characters, and accepts exactly 32 bytes', () => {
@@ -181,6 +194,57 @@ describe('loadConfig: the secret and production rules', () => {
   });
 });
 
+describe('loadConfig: development defaults stay on loopback', () => {
+  const PUBLIC_HOSTS = ['0.0.0.0', '::', '192.168.1.20', '2001:db8::7', 'orders.internal'];
+  const LOOPBACK_HOSTS = ['127.0.0.1', '127.8.9.10', '::1', '::ffff:127.0.0.1', 'localhost', 'LOCALHOST'];
+
+  it.each(PUBLIC_HOSTS)('refuses HOST=%s without a JWT_SECRET, naming what to set', (host) => {
+    const error = configErrorFor({ HOST: host });
+    expect(error.problems).toHaveLength(1);
+    expect(problemFor(error, 'JWT_SECRET')).toBe(
+      `JWT_SECRET: is required when HOST (${JSON.stringify(host)}) is not a loopback address: the built-in ` +
+        'development secret is public and would let anyone sign tokens; set a secret of at least 32 bytes, ' +
+        'or listen on HOST=127.0.0.1',
+    );
+  });
+
+  it.each(LOOPBACK_HOSTS)('runs HOST=%s on the built-in secret, with the panel and the demo data', (host) => {
+    const config = loadConfig({ HOST: host });
+    expect(config.localDevelopment).toBe(true);
+    expect(config.panelEnabled).toBe(true);
+    expect(config.seed).toEqual({ demoData: true, demoAdmin: true });
+  });
+
+  it.each(PUBLIC_HOSTS)(
+    'on HOST=%s with a JWT_SECRET: no panel, demo data, demo admin or internal error text',
+    (host) => {
+      const config = loadConfig({ HOST: host, JWT_SECRET: STRONG_SECRET });
+      expect(config.jwt.secret).toBe(STRONG_SECRET);
+      expect(config.localDevelopment).toBe(false);
+      expect(config.panelEnabled).toBe(false);
+      expect(config.seed).toEqual({ demoData: false, demoAdmin: false });
+    },
+  );
+
+  it('serves the panel on a public HOST only when PANEL_ENABLED=true says so', () => {
+    expect(loadConfig({ HOST: '0.0.0.0', JWT_SECRET: STRONG_SECRET, PANEL_ENABLED: 'true' }).panelEnabled).toBe(true);
+  });
+
+  it('seeds demo data elsewhere only when SEED_DEMO_DATA=true says so, and never a demo admin', () => {
+    const publicHost = loadConfig({ HOST: '0.0.0.0', JWT_SECRET: STRONG_SECRET, SEED_DEMO_DATA: 'true' });
+    expect(publicHost.seed).toEqual({ demoData: true, demoAdmin: false });
+    const production = loadConfig({ NODE_ENV: 'production', JWT_SECRET: STRONG_SECRET, SEED_DEMO_DATA: 'yes' });
+    expect(production.seed).toEqual({ demoData: true, demoAdmin: false });
+    expect(loadConfig({ SEED_DEMO_DATA: 'false' }).seed).toEqual({ demoData: false, demoAdmin: false });
+  });
+
+  it.each(['production', 'test'])('seeds no demo data with NODE_ENV=%s, even on loopback', (nodeEnv) => {
+    const config = loadConfig({ NODE_ENV: nodeEnv, JWT_SECRET: STRONG_SECRET });
+    expect(config.seed).toEqual({ demoData: false, demoAdmin: false });
+    expect(config.localDevelopment).toBe(false);
+  });
+});
+
 describe('loadConfig: defaults', () => {
   it('serves on 127.0.0.1:3000 with the documented limits', () => {
     const config = loadConfig({});
@@ -190,7 +254,7 @@ describe('loadConfig: defaults', () => {
     expect(config.port).toBe(3000);
     expect(config.http.maxBodyBytes).toBe(1024 * 1024);
     expect(config.http.maxBatchSize).toBe(20);
-    expect(config.http.trustProxy).toBe(false);
+    expect(config.http.trustProxy).toEqual({ kind: 'hops', hops: 0 });
     expect(config.http.corsOrigins).toEqual([]);
     expect(config.webConcurrency).toBe(1);
     expect(config.database.url).toBeUndefined();
@@ -244,11 +308,16 @@ describe('loadConfig: defaults', () => {
     });
     expect(config.jwt.accessTokenTtlSeconds).toBe(600);
     expect(config.jwt.refreshTokenTtlSeconds).toBe(7 * 86_400);
-    expect(config.http.trustProxy).toBe(true);
+    expect(config.http.trustProxy).toEqual({ kind: 'hops', hops: 1 });
     expect(config.http.corsOrigins).toEqual(['https://a.example.com', 'https://b.example.com']);
     expect(loadConfig({ ACCESS_TOKEN_TTL: '900' }).jwt.accessTokenTtlSeconds).toBe(900);
     expect(loadConfig({ ACCESS_TOKEN_TTL: '12h' }).jwt.accessTokenTtlSeconds).toBe(12 * 3600);
-    expect(loadConfig({ TRUST_PROXY: '0' }).http.trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: '0' }).http.trustProxy).toEqual({ kind: 'hops', hops: 0 });
+    expect(loadConfig({ TRUST_PROXY: '2' }).http.trustProxy).toEqual({ kind: 'hops', hops: 2 });
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, ::1/128' }).http.trustProxy).toEqual({
+      kind: 'cidrs',
+      cidrs: ['10.0.0.0/8', '::1/128'],
+    });
   });
 });
 
@@ -346,6 +415,21 @@ describe('the real server refuses a bad configuration', { timeout: BOOT_TIMEOUT_
     expect(result.stderr).toMatch(/JWT_SECRET: must be at least 32 bytes/);
     expect(result.stderr).not.toContain('shortSecretValue');
     expect(result.stdout).not.toContain('server_started');
+  });
+
+  it('exits 1 naming JWT_SECRET when NODE_ENV is unset and HOST is not a loopback address', async () => {
+    const pgliteDir = join(mkdtempSync(join(tmpdir(), 'orders-config-test-')), 'pglite');
+    try {
+      const result = await boot({ HOST: '0.0.0.0', PORT: '0', PGLITE_DIR: pgliteDir });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('orders-service cannot start.');
+      expect(result.stderr).toMatch(
+        /^ {2}- JWT_SECRET: is required when HOST \("0\.0\.0\.0"\) is not a loopback address/m,
+      );
+      expect(result.stdout).not.toContain('server_started');
+    } finally {
+      rmSync(dirname(pgliteDir), { recursive: true, force: true });
+    }
   });
 
   it('exits 1 naming every bad variable', async () => {

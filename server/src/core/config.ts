@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { isLoopbackHost } from './ip-address.ts';
 import { isSecretKey, REDACTED } from './logging/redact.ts';
+import { parseTrustProxy, type TrustProxy } from './trust-proxy.ts';
 
 const booleanFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
@@ -16,6 +18,14 @@ const durationSeconds = z
     const factor = { s: 1, m: 60, h: 3600, d: 86_400 }[unit] ?? 1;
     return Number.parseInt(text, 10) * factor;
   });
+
+/** `TRUST_PROXY`: false, a number of proxies, or their CIDRs (see trust-proxy.ts). */
+const trustProxy = z.string().transform((text, ctx): TrustProxy => {
+  const parsed = parseTrustProxy(text);
+  if ('kind' in parsed) return parsed;
+  ctx.issues.push({ code: 'custom', message: parsed.problem, input: text });
+  return z.NEVER;
+});
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'fatal'] as const;
 
@@ -52,7 +62,7 @@ const EnvSchema = z.object({
     .pipe(
       z.array(z.union([z.literal('*'), z.url({ error: 'each origin must be a URL like https://app.example.com' })])),
     ),
-  TRUST_PROXY: booleanFlag.default(false),
+  TRUST_PROXY: trustProxy.default({ kind: 'hops', hops: 0 }),
   RATE_LIMIT_WINDOW_SECONDS: positiveInt(86_400).default(60),
   RATE_LIMIT_PER_IP: positiveInt(1_000_000).default(30),
   RATE_LIMIT_PER_EMAIL: positiveInt(1_000_000).default(10),
@@ -66,20 +76,27 @@ const EnvSchema = z.object({
   PANEL_ENABLED: booleanFlag.optional(),
   ADMIN_EMAIL: z.email().default('admin@example.com'),
   ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+  SEED_DEMO_DATA: booleanFlag.optional(),
   PAYMENT_GATEWAY: z.enum(['simulated']).default('simulated'),
   PAYMENT_GATEWAY_LATENCY_MS: z.coerce.number<string>().int().min(0).max(60_000).default(0),
   PAYMENT_GATEWAY_TIMEOUT_MS: positiveInt(120_000).default(5_000),
 });
 
-/** Used only when NODE_ENV is development and no secret is configured. */
+/** Used only in development on a loopback HOST, when no secret is configured: it is public. */
 const DEVELOPMENT_JWT_SECRET = 'development-only-secret-do-not-use-in-production!';
 const MIN_SECRET_BYTES = 32;
 
 function toConfig(env: z.infer<typeof EnvSchema>) {
   const embeddedDatabase = env.DATABASE_URL === undefined;
+  const loopbackHost = isLoopbackHost(env.HOST);
+  // Development's conveniences (public demo passwords, internal error text) only where no
+  // one but this machine can connect: NODE_ENV unset on 0.0.0.0 must not hand them out.
+  const localDevelopment = env.NODE_ENV === 'development' && loopbackHost;
+  const seedDemoData = env.SEED_DEMO_DATA ?? localDevelopment;
   return {
     nodeEnv: env.NODE_ENV,
     isProduction: env.NODE_ENV === 'production',
+    localDevelopment,
     host: env.HOST,
     port: env.PORT,
     database: {
@@ -117,8 +134,13 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
       perEmail: env.RATE_LIMIT_PER_EMAIL,
     },
     webConcurrency: env.WEB_CONCURRENCY,
-    panelEnabled: env.PANEL_ENABLED ?? env.NODE_ENV !== 'production',
+    panelEnabled: env.PANEL_ENABLED ?? (env.NODE_ENV !== 'production' && loopbackHost),
     admin: { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD },
+    seed: {
+      demoData: seedDemoData,
+      // The demo admin's password is public: never on a service others can reach.
+      demoAdmin: seedDemoData && localDevelopment,
+    },
     paymentGateway: {
       kind: env.PAYMENT_GATEWAY,
       latencyMs: env.PAYMENT_GATEWAY_LATENCY_MS,
@@ -137,18 +159,30 @@ export class ConfigError extends Error {
   }
 }
 
+/** A set secret is long enough in every mode; the built-in one only serves local development. */
+function jwtSecretProblem(env: z.infer<typeof EnvSchema>): string | undefined {
+  if (env.JWT_SECRET !== undefined) {
+    const secretBytes = Buffer.byteLength(env.JWT_SECRET, 'utf8');
+    if (secretBytes < MIN_SECRET_BYTES)
+      return `JWT_SECRET: must be at least ${MIN_SECRET_BYTES} bytes (got ${secretBytes})`;
+    return undefined;
+  }
+  if (env.NODE_ENV !== 'development') return `JWT_SECRET: is required when NODE_ENV is ${env.NODE_ENV}`;
+  if (isLoopbackHost(env.HOST)) return undefined;
+  return (
+    `JWT_SECRET: is required when HOST (${JSON.stringify(env.HOST)}) is not a loopback address: the built-in ` +
+    `development secret is public and would let anyone sign tokens; set a secret of at least ${MIN_SECRET_BYTES} ` +
+    'bytes, or listen on HOST=127.0.0.1'
+  );
+}
+
 function crossFieldProblems(env: z.infer<typeof EnvSchema>): string[] {
   const problems: string[] = [];
   if (env.DATABASE_URL === undefined && env.WEB_CONCURRENCY > 1) {
     problems.push('WEB_CONCURRENCY: the embedded database serves one process; set DATABASE_URL to run several workers');
   }
-  if (env.NODE_ENV === 'development') return problems;
-  const secretBytes = Buffer.byteLength(env.JWT_SECRET ?? '', 'utf8');
-  if (env.JWT_SECRET === undefined) {
-    problems.push(`JWT_SECRET: is required when NODE_ENV is ${env.NODE_ENV}`);
-  } else if (env.JWT_SECRET !== undefined && secretBytes < MIN_SECRET_BYTES) {
-    problems.push(`JWT_SECRET: must be at least ${MIN_SECRET_BYTES} bytes (got ${secretBytes})`);
-  }
+  const secretProblem = jwtSecretProblem(env);
+  if (secretProblem !== undefined) problems.push(secretProblem);
   if (env.NODE_ENV === 'production' && env.CORS_ORIGINS.includes('*')) {
     problems.push('CORS_ORIGINS: a wildcard (*) is not allowed in production; list exact origins');
   }

@@ -57,11 +57,14 @@ const DEMO_PRODUCTS: Omit<NewProductRow, 'id'>[] = [
   },
 ];
 
-/** The demo customer every development database has; its password is public by design. */
+/** The demo customer every local development database has; its password is public by design. */
 export const DEMO_CUSTOMER = { email: 'customer@example.com', password: 'customer-password', name: 'Demo Customer' };
 
+/** The admin's password in local development when ADMIN_PASSWORD is unset: public too. */
+export const DEMO_ADMIN_PASSWORD = 'admin-password-dev';
+
 /** Inserts the demo catalogue; safe to run again (existing SKUs are left as they are). */
-export async function seedDemoProducts(db: Db): Promise<number> {
+async function seedDemoProducts(db: Db): Promise<number> {
   const result = await db
     .insertInto('products')
     .values(DEMO_PRODUCTS.map((product) => ({ ...product, id: newId('prd') })))
@@ -93,23 +96,21 @@ async function ensureUser(
   return true;
 }
 
-/**
- * The admin from ADMIN_EMAIL / ADMIN_PASSWORD (skipped without a password) and the demo
- * customer. Existing accounts are left as they are, passwords included.
- */
-export async function seedUsers(db: Db, admin: { email: string; password: string | undefined }) {
-  const adminCreated = admin.password
-    ? await ensureUser(db, { email: admin.email, password: admin.password, name: 'Admin', role: 'admin' })
-    : false;
-  const customerCreated = await ensureUser(db, { ...DEMO_CUSTOMER, role: 'customer' });
-  return { adminCreated, customerCreated };
+/** The admin, skipped without a password; an existing one is left as it is. */
+async function seedAdmin(
+  db: Db,
+  admin: { email: string; password: string | undefined },
+): Promise<'created' | 'exists' | 'skipped'> {
+  if (!admin.password) return 'skipped';
+  const created = await ensureUser(db, { email: admin.email, password: admin.password, name: 'Admin', role: 'admin' });
+  return created ? 'created' : 'exists';
 }
 
 /**
  * Two orders for the demo customer, placed through the real order flow on the simulated
  * gateway: one paid, one paid and then cancelled (refunded). Skipped when they have orders.
  */
-export async function seedDemoOrders(deps: Omit<OrdersDeps, 'gateway' | 'gatewayTimeoutMs'>): Promise<number> {
+async function seedDemoOrders(deps: Omit<OrdersDeps, 'gateway' | 'gatewayTimeoutMs'>): Promise<number> {
   const customer = await deps.db
     .selectFrom('users')
     .select(['id', 'role'])
@@ -147,4 +148,27 @@ export async function seedDemoOrders(deps: Omit<OrdersDeps, 'gateway' | 'gateway
   });
   await cancelOrder(orders, { orderId: refunded.id, actor: customer });
   return 2;
+}
+
+export interface SeedPlan {
+  admin: { email: string; password: string | undefined };
+  /** The demo catalogue, the demo customer and its orders (config `seed.demoData`). */
+  demoData: boolean;
+  /** Without ADMIN_PASSWORD, the admin gets the public DEMO_ADMIN_PASSWORD (config `seed.demoAdmin`). */
+  demoAdmin: boolean;
+}
+
+/**
+ * What a first start on the embedded database and `pnpm db:seed` insert: the admin, and
+ * the demo data only when the plan says so, since the demo accounts' passwords are public.
+ * Safe to run again: what exists is left as it is.
+ */
+export async function seedDatabase(deps: Omit<OrdersDeps, 'gateway' | 'gatewayTimeoutMs'>, plan: SeedPlan) {
+  const adminPassword = plan.admin.password ?? (plan.demoAdmin ? DEMO_ADMIN_PASSWORD : undefined);
+  const admin = await seedAdmin(deps.db, { email: plan.admin.email, password: adminPassword });
+  if (!plan.demoData) return { admin, demoData: false, products: 0, customerCreated: false, orders: 0 };
+  const products = await seedDemoProducts(deps.db);
+  const customerCreated = await ensureUser(deps.db, { ...DEMO_CUSTOMER, role: 'customer' });
+  const orders = await seedDemoOrders(deps);
+  return { admin, demoData: true, products, customerCreated, orders };
 }
