@@ -1,12 +1,21 @@
 import type { IncomingMessage } from 'node:http';
 import { TRPCError, type AnyTRPCRouter } from '@trpc/server';
 import { isObject } from '@trpc/server/unstable-core-do-not-import';
+import { bodyBrokenOff } from '../../core/http/json-body.ts';
 
 type Inputs = Record<number, unknown>;
 
-/** The raw body as text, at most `maxBodySize` bytes, the way a Fetch `Request.text()` decodes it. */
+/**
+ * The raw body as text, at most `maxBodySize` bytes, the way a Fetch `Request.text()` decodes
+ * it. A body that stops arriving (the client hung up, or the server stopped waiting) fails
+ * with `bodyBrokenOff`'s error, also when that happened before the read began.
+ */
 function readBodyText(req: IncomingMessage, maxBodySize: number | null): Promise<string> {
   return new Promise((resolve, reject) => {
+    if (req.destroyed && !req.readableEnded) {
+      reject(bodyBrokenOff(req.errored));
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer) => {
@@ -24,18 +33,21 @@ function readBodyText(req: IncomingMessage, maxBodySize: number | null): Promise
       // TextDecoder, which Request.text() uses, drops a leading byte order mark.
       resolve(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
     };
-    const onError = (error: Error) => {
+    // A request destroyed without an error (nobody was listening for one then) only closes.
+    const onBreak = (error?: Error) => {
       cleanup();
-      reject(error);
+      reject(bodyBrokenOff(error ?? req.errored));
     };
     const cleanup = () => {
       req.off('data', onData);
       req.off('end', onEnd);
-      req.off('error', onError);
+      req.off('error', onBreak);
+      req.off('close', onBreak);
     };
     req.on('data', onData);
     req.on('end', onEnd);
-    req.on('error', onError);
+    req.on('error', onBreak);
+    req.on('close', onBreak);
   });
 }
 

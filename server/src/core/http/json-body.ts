@@ -30,18 +30,38 @@ function isJsonContentType(contentType: string | undefined): boolean {
 }
 
 /**
+ * What reading a body that broke off ends with. The server destroys a request it stopped
+ * waiting for with the refusal it answered (REQUEST_TIMEOUT: see http-server.ts); any other
+ * break (the request's 'aborted', ECONNRESET on its socket, a premature close) is the client
+ * hanging up: CLIENT_CLOSED_REQUEST, never an error of ours.
+ */
+export function bodyBrokenOff(cause: unknown): AppError {
+  if (cause instanceof AppError) return cause;
+  return new AppError(
+    'CLIENT_CLOSED_REQUEST',
+    'The client closed the connection before the request body arrived whole',
+    { cause },
+  );
+}
+
+/**
  * Reads a JSON request body with a size limit: 415 when it is not JSON, 413 past
  * `maxBytes` (checked against Content-Length before reading, and while reading), 400 when
- * it does not parse or nests deeper than MAX_JSON_DEPTH. An empty body is `undefined`, whatever its content type.
+ * it does not parse or nests deeper than MAX_JSON_DEPTH, and `bodyBrokenOff` when it stops
+ * arriving. An empty body is `undefined`, whatever its content type.
  */
 export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
   if (declaresBodyOver(req, maxBytes)) throw payloadTooLarge(maxBytes);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) throw payloadTooLarge(maxBytes);
-    chunks.push(chunk);
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > maxBytes) throw payloadTooLarge(maxBytes);
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    throw bodyBrokenOff(error);
   }
   if (size === 0) return undefined;
   if (!isJsonContentType(req.headers['content-type'])) {
