@@ -104,7 +104,7 @@ describe.skipIf(!onRealPostgres)(
         version: 'test',
         checkReadiness: createReadinessCheck({ db: database.db, ping: database.ping }),
       });
-      server = await startHttpServer(app, { host: '127.0.0.1', port: 0, shutdownTimeoutMs: 2_000 });
+      server = await startHttpServer(app, { host: '127.0.0.1', port: 0, shutdownTimeoutMs: 2_000, logger });
     });
     afterAll(async () => {
       await server.stop();
