@@ -1,7 +1,16 @@
 import type { ErrorEnvelope } from '@orders/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accessLine, rawRequest, trpcBatchUrl, trpcUrl, type TrpcErrorBody } from '../test/http-client.ts';
+import {
+  accessLine,
+  rawRequest,
+  trpcBatchUrl,
+  trpcUrl,
+  waitForLines,
+  type TrpcErrorBody,
+} from '../test/http-client.ts';
 import { startTestApp, type TestApp } from '../test/test-app.ts';
+import { createApp } from './app.ts';
+import { startHttpServer } from './core/http/server.ts';
 
 const SHOP = 'https://shop.example.com';
 const PRODUCTION_SECRET = 'production-secret-of-at-least-32-bytes-0123456789';
@@ -496,5 +505,34 @@ describe('CORS (CORS_ORIGINS=https://shop.example.com)', () => {
     const requestId = res.headers.get('x-request-id');
     await accessLine(app.logs, requestId);
     expect(app.logs.forRequest(requestId ?? '').map((line) => line.event)).toEqual(['http_request']);
+  });
+});
+
+describe('a failure that escapes a route', () => {
+  it('answers 500 INTERNAL and logs unhandled_exception in the request context', async () => {
+    const broken = createApp({
+      db: app.database.db,
+      logger: app.logger,
+      config: app.config,
+      version: '0.0.0-test',
+      checkReadiness: () => Promise.reject(new Error('readiness probe broke')),
+    });
+    const server = await startHttpServer(broken, {
+      host: '127.0.0.1',
+      port: 0,
+      shutdownTimeoutMs: 2_000,
+      logger: app.logger,
+    });
+    try {
+      const res = await fetch(`${server.url}/readyz`);
+      expect(res.status).toBe(500);
+      const requestId = res.headers.get('x-request-id');
+      expect(await res.json()).toEqual({ code: 'INTERNAL', message: 'Internal server error', request_id: requestId });
+      const [line] = await waitForLines(app.logs, { event: 'unhandled_exception', filter: { request_id: requestId } });
+      expect(line).toMatchObject({ level: 'ERROR', method: 'GET', path: '/readyz', where: 'http' });
+      expect(line?.error).toMatchObject({ message: 'readiness probe broke' });
+    } finally {
+      await server.stop();
+    }
   });
 });

@@ -147,9 +147,12 @@ export function createApp(options: AppOptions) {
     routed?.catch((error: unknown) => failRequest(res, { error, context }));
   }
 
-  /** What escapes a route: logged with its stack, a 500 envelope if the answer has not started. */
+  /**
+   * What escapes a route: logged with its stack, a 500 envelope if the answer has not started.
+   * The line names the request's context: a rejection is handled outside the request's async scope.
+   */
   function failRequest(res: ServerResponse, { error, context }: { error: unknown; context: RequestContext }): void {
-    logger.error('unhandled_exception', { error, where: 'http' });
+    logger.error('unhandled_exception', { error, where: 'http' }, { context });
     if (!res.headersSent) {
       sendError(res, { code: 'INTERNAL', message: 'Internal server error', request_id: context.request_id });
     } else {

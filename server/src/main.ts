@@ -85,6 +85,7 @@ async function runServer(config: Config, logger: Logger, { migrate }: { migrate:
     host: config.host,
     port: config.port,
     shutdownTimeoutMs: config.http.shutdownTimeoutMs,
+    logger,
   });
   logger.info('server_started', {
     url: running.url,

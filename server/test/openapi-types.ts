@@ -739,7 +739,7 @@ export interface components {
         };
         Error: {
             /** @enum {string} */
-            code: "BAD_REQUEST" | "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "UNAUTHORIZED" | "INVALID_CREDENTIALS" | "FORBIDDEN" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "PRODUCT_NOT_FOUND" | "USER_NOT_FOUND" | "EMAIL_TAKEN" | "SKU_TAKEN" | "ORDER_NOT_FOUND" | "OUT_OF_STOCK" | "CURRENCY_MISMATCH" | "ORDER_TOTAL_TOO_LARGE" | "PAYMENT_DECLINED" | "PAYMENT_GATEWAY_UNAVAILABLE" | "INVALID_STATE_TRANSITION" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_IN_PROGRESS" | "INVALID_IDEMPOTENCY_KEY" | "INVALID_CURSOR" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "RATE_LIMITED" | "DATABASE_UNAVAILABLE" | "INTERNAL";
+            code: "BAD_REQUEST" | "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "REQUEST_TIMEOUT" | "CLIENT_CLOSED_REQUEST" | "UNAUTHORIZED" | "INVALID_CREDENTIALS" | "FORBIDDEN" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "PRODUCT_NOT_FOUND" | "USER_NOT_FOUND" | "EMAIL_TAKEN" | "SKU_TAKEN" | "ORDER_NOT_FOUND" | "OUT_OF_STOCK" | "CURRENCY_MISMATCH" | "ORDER_TOTAL_TOO_LARGE" | "PAYMENT_DECLINED" | "PAYMENT_GATEWAY_UNAVAILABLE" | "INVALID_STATE_TRANSITION" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_IN_PROGRESS" | "INVALID_IDEMPOTENCY_KEY" | "INVALID_CURSOR" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "RATE_LIMITED" | "DATABASE_UNAVAILABLE" | "INTERNAL";
             message: string;
             request_id: string;
             /**
@@ -827,6 +827,23 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                    };
+                };
+            };
+            /**
+             * @description Request Timeout:
+             *
+             *     - `REQUEST_TIMEOUT`: the request (its headers, or its body) did not arrive whole in time; the connection is closed
+             */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
                     };
                 };
             };
@@ -1003,6 +1020,23 @@ export interface operations {
                 };
             };
             /**
+             * @description Request Timeout:
+             *
+             *     - `REQUEST_TIMEOUT`: the request (its headers, or its body) did not arrive whole in time; the connection is closed
+             */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /**
              * @description Payload Too Large:
              *
              *     - `PAYLOAD_TOO_LARGE`: the body is over the size limit (1 MiB unless configured otherwise)
@@ -1153,6 +1187,23 @@ export interface operations {
                 };
             };
             /**
+             * @description Request Timeout:
+             *
+             *     - `REQUEST_TIMEOUT`: the request (its headers, or its body) did not arrive whole in time; the connection is closed
+             */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /**
              * @description Payload Too Large:
              *
              *     - `PAYLOAD_TOO_LARGE`: the body is over the size limit (1 MiB unless configured otherwise)
@@ -1299,6 +1350,23 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code: "UNAUTHORIZED";
+                    };
+                };
+            };
+            /**
+             * @description Request Timeout:
+             *
+             *     - `REQUEST_TIMEOUT`: the request (its headers, or its body) did not arrive whole in time; the connection is closed
+             */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
                     };
                 };
             };
@@ -1804,6 +1872,23 @@ export interface operations {
                 };
             };
             /**
+             * @description Request Timeout:
+             *
+             *     - `REQUEST_TIMEOUT`: the request (its headers, or its body) did not arrive whole in time; the connection is closed
+             */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /**
              * @description Conflict:
              *
              *     - `CONFLICT`: the change conflicts with the current state, e.g. an admin disabling or demoting their own account
@@ -2069,6 +2154,23 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code: "FORBIDDEN";
+                    };
+                };
+            };
+            /**
+             * @description Request Timeout:
+             *
+             *     - `REQUEST_TIMEOUT`: the request (its headers, or its body) did not arrive whole in time; the connection is closed
+             */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
                     };
                 };
             };
@@ -2376,6 +2478,23 @@ export interface operations {
                 };
             };
             /**
+             * @description Request Timeout:
+             *
+             *     - `REQUEST_TIMEOUT`: the request (its headers, or its body) did not arrive whole in time; the connection is closed
+             */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /**
              * @description Conflict:
              *
              *     - `SKU_TAKEN`: another product has this SKU
@@ -2568,6 +2687,23 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code: "PRODUCT_NOT_FOUND";
+                    };
+                };
+            };
+            /**
+             * @description Request Timeout:
+             *
+             *     - `REQUEST_TIMEOUT`: the request (its headers, or its body) did not arrive whole in time; the connection is closed
+             */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
                     };
                 };
             };
@@ -2803,6 +2939,23 @@ export interface operations {
                 };
             };
             /**
+             * @description Request Timeout:
+             *
+             *     - `REQUEST_TIMEOUT`: the request (its headers, or its body) did not arrive whole in time; the connection is closed
+             */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /**
              * @description Conflict:
              *
              *     - `OUT_OF_STOCK`: a line asks for more than is in stock; nothing was reserved or charged
@@ -2981,6 +3134,23 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code: "ORDER_NOT_FOUND";
+                    };
+                };
+            };
+            /**
+             * @description Request Timeout:
+             *
+             *     - `REQUEST_TIMEOUT`: the request (its headers, or its body) did not arrive whole in time; the connection is closed
+             */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
                     };
                 };
             };
@@ -3530,6 +3700,23 @@ export interface operations {
                 };
             };
             /**
+             * @description Request Timeout:
+             *
+             *     - `REQUEST_TIMEOUT`: the request (its headers, or its body) did not arrive whole in time; the connection is closed
+             */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /**
              * @description Conflict:
              *
              *     - `EMAIL_TAKEN`: an account with this email exists already
@@ -3702,6 +3889,23 @@ export interface operations {
                 };
             };
             /**
+             * @description Request Timeout:
+             *
+             *     - `REQUEST_TIMEOUT`: the request (its headers, or its body) did not arrive whole in time; the connection is closed
+             */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /**
              * @description Payload Too Large:
              *
              *     - `PAYLOAD_TOO_LARGE`: the body is over the size limit (1 MiB unless configured otherwise)
@@ -3852,6 +4056,23 @@ export interface operations {
                 };
             };
             /**
+             * @description Request Timeout:
+             *
+             *     - `REQUEST_TIMEOUT`: the request (its headers, or its body) did not arrive whole in time; the connection is closed
+             */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /**
              * @description Payload Too Large:
              *
              *     - `PAYLOAD_TOO_LARGE`: the body is over the size limit (1 MiB unless configured otherwise)
@@ -3998,6 +4219,23 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code: "UNAUTHORIZED";
+                    };
+                };
+            };
+            /**
+             * @description Request Timeout:
+             *
+             *     - `REQUEST_TIMEOUT`: the request (its headers, or its body) did not arrive whole in time; the connection is closed
+             */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
                     };
                 };
             };
@@ -4503,6 +4741,23 @@ export interface operations {
                 };
             };
             /**
+             * @description Request Timeout:
+             *
+             *     - `REQUEST_TIMEOUT`: the request (its headers, or its body) did not arrive whole in time; the connection is closed
+             */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /**
              * @description Conflict:
              *
              *     - `CONFLICT`: the change conflicts with the current state, e.g. an admin disabling or demoting their own account
@@ -4768,6 +5023,23 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code: "FORBIDDEN";
+                    };
+                };
+            };
+            /**
+             * @description Request Timeout:
+             *
+             *     - `REQUEST_TIMEOUT`: the request (its headers, or its body) did not arrive whole in time; the connection is closed
+             */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
                     };
                 };
             };
@@ -5075,6 +5347,23 @@ export interface operations {
                 };
             };
             /**
+             * @description Request Timeout:
+             *
+             *     - `REQUEST_TIMEOUT`: the request (its headers, or its body) did not arrive whole in time; the connection is closed
+             */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /**
              * @description Conflict:
              *
              *     - `SKU_TAKEN`: another product has this SKU
@@ -5267,6 +5556,23 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code: "PRODUCT_NOT_FOUND";
+                    };
+                };
+            };
+            /**
+             * @description Request Timeout:
+             *
+             *     - `REQUEST_TIMEOUT`: the request (its headers, or its body) did not arrive whole in time; the connection is closed
+             */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
                     };
                 };
             };
@@ -5502,6 +5808,23 @@ export interface operations {
                 };
             };
             /**
+             * @description Request Timeout:
+             *
+             *     - `REQUEST_TIMEOUT`: the request (its headers, or its body) did not arrive whole in time; the connection is closed
+             */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /**
              * @description Conflict:
              *
              *     - `OUT_OF_STOCK`: a line asks for more than is in stock; nothing was reserved or charged
@@ -5680,6 +6003,23 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code: "ORDER_NOT_FOUND";
+                    };
+                };
+            };
+            /**
+             * @description Request Timeout:
+             *
+             *     - `REQUEST_TIMEOUT`: the request (its headers, or its body) did not arrive whole in time; the connection is closed
+             */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
                     };
                 };
             };

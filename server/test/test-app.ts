@@ -57,7 +57,12 @@ export function capturedLogger(config: Config): { logs: LogCapture; logger: Logg
 /** The app over `database`, listening on a free port, its /api answers recorded for the contract check. */
 export async function serveApp(
   database: Pick<DatabaseHandle, 'db' | 'ping'>,
-  { config, logger, gateway }: { config: Config; logger: Logger; gateway?: PaymentGateway | undefined },
+  {
+    config,
+    logger,
+    gateway,
+    requestTimeoutMs,
+  }: { config: Config; logger: Logger; gateway?: PaymentGateway | undefined; requestTimeoutMs?: number | undefined },
 ): Promise<{ server: RunningServer; rest: RestRecorder }> {
   const app = createApp({
     db: database.db,
@@ -68,25 +73,36 @@ export async function serveApp(
     ...(gateway ? { gateway } : {}),
   });
   const rest = recordRestResponses(app);
-  const server = await startHttpServer(rest.handler, { host: '127.0.0.1', port: 0, shutdownTimeoutMs: 2_000 });
+  const server = await startHttpServer(rest.handler, {
+    host: '127.0.0.1',
+    port: 0,
+    shutdownTimeoutMs: 2_000,
+    logger,
+    ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }),
+  });
   return { server, rest };
 }
 
 /**
  * The real app on a real, migrated database of its own, listening on a free port, with
  * every log line captured. `env` overrides configuration variables as a .env file would;
- * `gateway` replaces the payment gateway PAYMENT_GATEWAY names (to count or stall charges).
+ * `gateway` replaces the payment gateway PAYMENT_GATEWAY names (to count or stall charges);
+ * `requestTimeoutMs` shortens the server's request timeout (30 s).
  */
 export async function startTestApp(
   env: Record<string, string> = {},
-  { logQueries = true, gateway }: { logQueries?: boolean; gateway?: PaymentGateway } = {},
+  {
+    logQueries = true,
+    gateway,
+    requestTimeoutMs,
+  }: { logQueries?: boolean; gateway?: PaymentGateway; requestTimeoutMs?: number } = {},
 ): Promise<TestApp> {
   const config = testConfig(env);
   const { logs, logger } = capturedLogger(config);
   const testDatabase = await createTestDatabase();
   const database = await testDatabase.open(logger, { logQueries });
   await migrateToLatest(database.db, logger);
-  const { server, rest } = await serveApp(database, { config, logger, gateway });
+  const { server, rest } = await serveApp(database, { config, logger, gateway, requestTimeoutMs });
   return {
     url: server.url,
     config,

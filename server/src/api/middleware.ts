@@ -1,3 +1,4 @@
+import type { ErrorCode } from '@orders/shared';
 import type { TRPCError } from '@trpc/server';
 import { isDatabaseUnavailable } from '../core/db/database-errors.ts';
 import { AppError } from '../core/errors.ts';
@@ -54,6 +55,15 @@ function asAppError(cause: unknown): AppError | undefined {
 }
 
 /**
+ * A failed call is ours (ERROR); a refused one the caller's problem (WARN); one whose caller
+ * hung up before sending it whole nobody's (INFO).
+ */
+function levelOf(code: ErrorCode, status: number): 'error' | 'warn' | 'info' {
+  if (status >= 500) return 'error';
+  return code === 'CLIENT_CLOSED_REQUEST' ? 'info' : 'warn';
+}
+
+/**
  * Outermost middleware of every procedure, on both protocols and for each call of a batch:
  * runs the call with `procedure` in the request context, turns an AppError into the tRPC
  * error its code names, writes `procedure_call`, and `unhandled_exception` (stack, cause
@@ -78,8 +88,7 @@ export const logProcedureCall = t.middleware(async ({ ctx, path, type, next, get
   const headers: Record<string, string> = { ...appError?.headers };
   if (status === 401) headers['WWW-Authenticate'] ??= bearerChallenge(appError?.reason);
   for (const [name, value] of Object.entries(headers)) ctx.setHeader(name, value);
-  // A refused call is the caller's problem (WARN); a failed one is ours (ERROR).
-  ctx.logger[status >= 500 ? 'error' : 'warn']('procedure_call', {
+  ctx.logger[levelOf(code, status)]('procedure_call', {
     ...fields,
     ok: false,
     code,

@@ -8,6 +8,9 @@ export const ERROR_TABLE: Record<ErrorCode, { status: number; trpc: TRPC_ERROR_C
   MALFORMED_JSON: { status: 400, trpc: 'PARSE_ERROR' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, trpc: 'UNSUPPORTED_MEDIA_TYPE' },
   PAYLOAD_TOO_LARGE: { status: 413, trpc: 'PAYLOAD_TOO_LARGE' },
+  REQUEST_TIMEOUT: { status: 408, trpc: 'TIMEOUT' },
+  // Nobody hears it (the client is gone): it is what the logs say of a request abandoned mid-way.
+  CLIENT_CLOSED_REQUEST: { status: 499, trpc: 'CLIENT_CLOSED_REQUEST' },
   UNAUTHORIZED: { status: 401, trpc: 'UNAUTHORIZED' },
   INVALID_CREDENTIALS: { status: 401, trpc: 'UNAUTHORIZED' },
   FORBIDDEN: { status: 403, trpc: 'FORBIDDEN' },
@@ -46,6 +49,8 @@ export const CODE_FOR_TRPC: Partial<Record<TRPC_ERROR_CODE_KEY, ErrorCode>> = {
   CONFLICT: 'CONFLICT',
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  TIMEOUT: 'REQUEST_TIMEOUT',
+  CLIENT_CLOSED_REQUEST: 'CLIENT_CLOSED_REQUEST',
   TOO_MANY_REQUESTS: 'RATE_LIMITED',
   SERVICE_UNAVAILABLE: 'DATABASE_UNAVAILABLE',
 };

@@ -5,7 +5,7 @@ import { TEST_JWT_SECRET } from '../../../test/test-app.ts';
 import { createTestDatabase, migrate, onRealPostgres, type TestDatabase } from '../../../test/test-database.ts';
 import { createApp } from '../../app.ts';
 import { loadConfig } from '../config.ts';
-import { isDatabaseUnavailable } from './database-errors.ts';
+import { isDatabaseUnavailable, markDatabaseError } from './database-errors.ts';
 import { createDatabase, type DatabaseHandle } from './database.ts';
 import { startHttpServer, type RunningServer } from '../http/server.ts';
 import { createLogger } from '../logging/logger.ts';
@@ -13,6 +13,8 @@ import { createReadinessCheck } from './readiness.ts';
 
 describe('isDatabaseUnavailable', () => {
   const withCode = (code: string, message = 'failed') => Object.assign(new Error(message), { code });
+  /** An error as the database driver rejects with it (every driver failure is marked so). */
+  const fromDriver = (error: Error) => markDatabaseError(error) as Error;
 
   it.each([
     ['a refused connection', withCode('ECONNREFUSED')],
@@ -22,18 +24,48 @@ describe('isDatabaseUnavailable', () => {
     ['a statement timeout (57014)', withCode('57014')],
     ['a dropped connection', new Error('Connection terminated unexpectedly')],
     ['a pool that cannot connect in time', new Error('timeout exceeded when trying to connect')],
-    ['a wrapped cause', new Error('query failed', { cause: withCode('ECONNREFUSED') })],
-  ])('is true for %s', (_name, error) => {
-    expect(isDatabaseUnavailable(error)).toBe(true);
+    ['a refusal in its cause', new Error('query failed', { cause: withCode('ECONNREFUSED') })],
+  ])('is true for %s from the database driver', (_name, error) => {
+    expect(isDatabaseUnavailable(fromDriver(error))).toBe(true);
+    expect(isDatabaseUnavailable(new Error('order not placed', { cause: fromDriver(error) }))).toBe(true);
   });
 
   it.each([
     ['a syntax error (42601)', withCode('42601', 'syntax error at or near')],
     ['a unique violation (23505)', withCode('23505')],
+  ])('is false for %s from the database driver', (_name, error) => {
+    expect(isDatabaseUnavailable(fromDriver(error))).toBe(false);
+  });
+
+  it.each([
+    ['a request body whose client hung up', withCode('ECONNRESET', 'aborted')],
+    ['a premature close of the request stream', withCode('ERR_STREAM_PREMATURE_CLOSE', 'Premature close')],
+    ['a reset from another service', new Error('fetch failed', { cause: withCode('ECONNRESET') })],
+    ['a message that only looks like the driver', new Error('Connection terminated unexpectedly')],
     ['a plain bug', new TypeError('undefined is not a function')],
     ['a string', 'ECONNREFUSED'],
-  ])('is false for %s', (_name, error) => {
+  ])('is false for %s: only what the database layer threw counts', (_name, error) => {
     expect(isDatabaseUnavailable(error)).toBe(false);
+  });
+
+  it('is true for what a real connection to a closed port fails with, through the app database handle', async () => {
+    const logger = createLogger({ level: 'error', destination: new LogCapture() });
+    const unreachable = await createDatabase(
+      {
+        url: 'postgres://postgres@127.0.0.1:1/nowhere',
+        pgliteDir: '',
+        poolMax: 1,
+        statementTimeoutMs: 1_000,
+        connectTimeoutMs: 1_000,
+        logQueries: false,
+      },
+      logger,
+    );
+    try {
+      await expect(unreachable.ping()).rejects.toSatisfy(isDatabaseUnavailable);
+    } finally {
+      await unreachable.close();
+    }
   });
 });
 
@@ -72,7 +104,7 @@ describe.skipIf(!onRealPostgres)(
         version: 'test',
         checkReadiness: createReadinessCheck({ db: database.db, ping: database.ping }),
       });
-      server = await startHttpServer(app, { host: '127.0.0.1', port: 0, shutdownTimeoutMs: 2_000 });
+      server = await startHttpServer(app, { host: '127.0.0.1', port: 0, shutdownTimeoutMs: 2_000, logger });
     });
     afterAll(async () => {
       await server.stop();

@@ -1,6 +1,11 @@
 /**
  * Errors that mean "the database cannot be reached right now" rather than "this query is
  * wrong": the client gets 503 DATABASE_UNAVAILABLE (retry later), not 500.
+ *
+ * Only what the database layer threw counts (`markDatabaseError`, applied to everything the
+ * Kysely driver rejects with, see database-driver.ts): the same codes come from elsewhere too,
+ * a client that hangs up mid-body makes the request stream fail with ECONNRESET, and that is
+ * not an outage.
  */
 const UNREACHABLE_CODES = new Set([
   'ECONNREFUSED',
@@ -20,14 +25,47 @@ const UNREACHABLE_MESSAGES = [
   'Connection ended unexpectedly',
   'Client was closed and is not queryable',
 ];
+/** How far down a cause chain an error is looked for. */
+const MAX_DEPTH = 5;
 
-export function isDatabaseUnavailable(error: unknown): boolean {
-  for (let current = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth++) {
+/** What the database layer threw: identities only, so an error is neither changed nor kept alive. */
+const fromDatabase = new WeakSet<object>();
+
+/** Records that the database layer threw `error`; returns it, to be thrown on. */
+export function markDatabaseError(error: unknown): unknown {
+  if (typeof error === 'object' && error !== null) fromDatabase.add(error);
+  return error;
+}
+
+/** Whether the database layer threw `error` or one of its causes (an error wrapping a database error). */
+function databaseErrorIn(error: unknown): Error | undefined {
+  for (
+    let current = error, depth = 0;
+    current instanceof Error && depth < MAX_DEPTH;
+    current = current.cause, depth++
+  ) {
+    if (fromDatabase.has(current)) return current;
+  }
+  return undefined;
+}
+
+/** Whether an error of the database layer (or one of its causes) says the server is out of reach. */
+function saysUnreachable(error: unknown): boolean {
+  for (
+    let current = error, depth = 0;
+    current instanceof Error && depth < MAX_DEPTH;
+    current = current.cause, depth++
+  ) {
     const code = (current as { code?: unknown }).code;
     if (typeof code === 'string' && (UNREACHABLE_CODES.has(code) || UNAVAILABLE_SQLSTATE.test(code))) return true;
     if (UNREACHABLE_MESSAGES.some((message) => current instanceof Error && current.message.includes(message)))
       return true;
-    if (current instanceof AggregateError && current.errors.some(isDatabaseUnavailable)) return true;
+    if (current instanceof AggregateError && current.errors.some(saysUnreachable)) return true;
   }
   return false;
+}
+
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const databaseError = databaseErrorIn(error);
+  return databaseError !== undefined && saysUnreachable(databaseError);
 }

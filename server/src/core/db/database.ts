@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { Kysely, PostgresDialect, sql, type Dialect, type LogEvent } from 'kysely';
 import pg from 'pg';
 import type { Database } from '../../models/index.ts';
+import { markingDatabaseErrors } from './database-driver.ts';
 import type { Logger } from '../logging/logger.ts';
 import { redactSqlParameters } from '../logging/sql-redaction.ts';
 
@@ -84,7 +85,8 @@ export async function createDatabase(options: DatabaseOptions, logger: Logger): 
   const dialect =
     url === undefined ? await pgliteDialect(options.pgliteDir) : postgresDialect({ ...options, url }, logger);
   const db = new Kysely<Database>({
-    dialect,
+    // What the driver fails with is marked, so only the database's own lost connections read as an outage.
+    dialect: markingDatabaseErrors(dialect),
     ...(options.logQueries ? { log: queryLogger(logger) } : {}),
   });
   return {

@@ -44,7 +44,7 @@ async function startApp(database: DatabaseHandle, logger: Logger): Promise<Runni
     version: '0.0.0-test',
     checkReadiness: createReadinessCheck({ db: database.db, ping: database.ping }),
   });
-  return startHttpServer(app, { host: '127.0.0.1', port: 0, shutdownTimeoutMs: 2_000 });
+  return startHttpServer(app, { host: '127.0.0.1', port: 0, shutdownTimeoutMs: 2_000, logger });
 }
 
 async function readyz(server: RunningServer): Promise<{ status: number; body: ReadyzBody; elapsedMs: number }> {

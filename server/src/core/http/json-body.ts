@@ -33,7 +33,8 @@ function isJsonContentType(contentType: string | undefined): boolean {
 /**
  * Reads a JSON request body with a size limit: 415 when it is not JSON, 413 past
  * `maxBytes` (checked against Content-Length before reading, and while reading), 400 when
- * it does not parse or nests deeper than MAX_JSON_DEPTH. An empty body is `undefined`, whatever its content type.
+ * it does not parse or nests deeper than MAX_JSON_DEPTH, and `bodyBrokenOff` when it stops
+ * arriving. An empty body is `undefined`, whatever its content type.
  */
 export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
   if (declaresBodyOver(req, maxBytes)) throw payloadTooLarge(maxBytes);

@@ -1,30 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
-import { resolveRequestId } from './request-id.ts';
-
-/**
- * A request Node refuses before it reaches the app (headers or URL over the 16 KiB limit, a
- * request line that does not parse) is still answered with the error envelope and a request
- * id, not Node's bare status line: 431 for headers too large, 400 for anything else.
- */
-function answerClientError(error: Error & { code?: string }, socket: Socket): void {
-  if (error.code === 'ECONNRESET' || !socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
-  const requestId = resolveRequestId(undefined);
-  const body = JSON.stringify({
-    code: 'BAD_REQUEST',
-    message: tooLarge ? 'Request headers (the URL included) are larger than the limit' : 'Malformed HTTP request',
-    request_id: requestId,
-  });
-  socket.end(
-    `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
-      `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-      `X-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
-  );
-}
+import { answerClientErrors } from './client-error.ts';
+import type { Logger } from '../logging/logger.ts';
 
 export interface RunningServer {
   server: Server;
@@ -42,20 +19,49 @@ function idleGraceFor(shutdownTimeoutMs: number): number {
   return Math.min(1_000, Math.floor(shutdownTimeoutMs / 10));
 }
 
+export interface HttpServerOptions {
+  host: string;
+  port: number;
+  shutdownTimeoutMs: number;
+  /** Writes the access line of a request node refuses before the app sees it. */
+  logger: Logger;
+  /** How long a request (headers and body) may take to arrive; past it, 408. 30 s unless set. */
+  requestTimeoutMs?: number;
+}
+
+/**
+ * How often node looks for requests past their timeout: a tenth of it, at most every second
+ * (node's own default looks every 30 s, so a request could wait twice its timeout for its 408).
+ */
+function timeoutCheckInterval(requestTimeoutMs: number): number {
+  return Math.max(1, Math.min(1_000, Math.floor(requestTimeoutMs / 10)));
+}
+
 export async function startHttpServer(
   handler: (req: IncomingMessage, res: ServerResponse) => void,
-  { host, port, shutdownTimeoutMs }: { host: string; port: number; shutdownTimeoutMs: number },
+  { host, port, shutdownTimeoutMs, logger, requestTimeoutMs = 30_000 }: HttpServerOptions,
 ): Promise<RunningServer> {
   let stopping = false;
   // The response in progress on each connection, so a stop can still turn it into the last one.
   const current = new Map<Socket, ServerResponse>();
-  const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 30_000 }, (req, res) => {
+  // When each connection opened: the latency a request refused before it was parsed is logged with.
+  const openedAt = new WeakMap<Socket, number>();
+  const serverOptions = {
+    keepAliveTimeout: 5_000,
+    // Node's headersTimeout is the smaller of 60 s and this.
+    requestTimeout: requestTimeoutMs,
+    connectionsCheckingInterval: timeoutCheckInterval(requestTimeoutMs),
+  };
+  const server = createServer(serverOptions, (req, res) => {
     if (stopping) res.setHeader('Connection', 'close');
     else current.set(req.socket, res);
     handler(req, res);
   });
-  server.on('connection', (socket: Socket) => socket.once('close', () => current.delete(socket)));
-  server.on('clientError', answerClientError);
+  server.on('connection', (socket: Socket) => {
+    openedAt.set(socket, performance.now());
+    socket.once('close', () => current.delete(socket));
+  });
+  server.on('clientError', answerClientErrors({ logger, openedAt }));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

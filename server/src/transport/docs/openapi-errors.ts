@@ -83,8 +83,16 @@ const OPERATION_ERRORS: Record<string, OperationErrors> = {
 
 /** Any operation can refuse its input, fail, or find the database gone. */
 const EVERY_OPERATION: readonly ErrorCode[] = ['VALIDATION_FAILED', 'INTERNAL', 'DATABASE_UNAVAILABLE'];
-/** The REST handler reads the body of every POST, PUT, PATCH and DELETE before the procedure runs. */
-const WITH_BODY: readonly ErrorCode[] = ['MALFORMED_JSON', 'UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE'];
+/**
+ * The REST handler reads the body of every POST, PUT, PATCH and DELETE before the procedure
+ * runs; one that does not arrive whole in time is answered 408.
+ */
+const WITH_BODY: readonly ErrorCode[] = [
+  'MALFORMED_JSON',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'PAYLOAD_TOO_LARGE',
+  'REQUEST_TIMEOUT',
+];
 const BY_ACCESS: Record<Access, readonly ErrorCode[]> = {
   anyone: [],
   viewer: ['UNAUTHORIZED'],
@@ -119,6 +127,14 @@ const CODE_DOCS: Record<ErrorCode, { meaning: string; message: string }> = {
   PAYLOAD_TOO_LARGE: {
     meaning: 'the body is over the size limit (1 MiB unless configured otherwise)',
     message: 'Request body is larger than the limit of 1048576 bytes',
+  },
+  REQUEST_TIMEOUT: {
+    meaning: 'the request (its headers, or its body) did not arrive whole in time; the connection is closed',
+    message: 'The request did not arrive whole in time',
+  },
+  CLIENT_CLOSED_REQUEST: {
+    meaning: 'the client closed the connection before its request arrived whole (written in the logs; no one hears it)',
+    message: 'The client closed the connection before the request body arrived whole',
   },
   UNAUTHORIZED: {
     meaning: 'the token is missing or refused; `reason` and the `WWW-Authenticate` header say why',

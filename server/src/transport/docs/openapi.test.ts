@@ -121,8 +121,8 @@ describe('the committed openapi.json', () => {
       expect(byId(`v1.${id}`).security, id).toEqual([]);
       expect(statusesOf(`v1.${id}`), id).not.toContain(403);
     }
-    expect(statusesOf('v1.auth.register')).toEqual([400, 409, 413, 415, 429, 500, 503]);
-    expect(statusesOf('v1.auth.login')).toEqual([400, 401, 413, 415, 429, 500, 503]);
+    expect(statusesOf('v1.auth.register')).toEqual([400, 408, 409, 413, 415, 429, 500, 503]);
+    expect(statusesOf('v1.auth.login')).toEqual([400, 401, 408, 413, 415, 429, 500, 503]);
     expect(statusesOf('v1.auth.refresh')).toContain(429);
     expect(statusesOf('v1.auth.logout')).not.toContain(429);
 
@@ -143,18 +143,19 @@ describe('the committed openapi.json', () => {
       expect(statusesOf(id), id).not.toContain(403);
     }
 
-    expect(statusesOf('v1.orders.create')).toEqual([400, 401, 402, 404, 409, 413, 415, 422, 500, 502, 503]);
+    expect(statusesOf('v1.orders.create')).toEqual([400, 401, 402, 404, 408, 409, 413, 415, 422, 500, 502, 503]);
     expect(byId('v1.orders.create').errors.get(402)?.codes).toEqual(['PAYMENT_DECLINED']);
     expect(byId('v1.orders.create').errors.get(422)?.codes).toEqual(['CURRENCY_MISMATCH', 'ORDER_TOTAL_TOO_LARGE']);
-    expect(statusesOf('v1.orders.pay')).toEqual([400, 401, 402, 404, 409, 413, 415, 500, 502, 503]);
+    expect(statusesOf('v1.orders.pay')).toEqual([400, 401, 402, 404, 408, 409, 413, 415, 500, 502, 503]);
     expect(byId('v1.orders.pay').errors.get(409)?.codes).toContain('INVALID_STATE_TRANSITION');
     expect(byId('v1.orders.cancel').errors.get(409)?.codes).toEqual(['INVALID_STATE_TRANSITION']);
     expect(byId('v2.orders.list').errors.get(400)?.codes).toContain('INVALID_CURSOR');
     expect(byId('v1.orders.list').errors.get(400)?.codes).not.toContain('INVALID_CURSOR');
 
-    // Only bodies can be too large, malformed or of the wrong type.
+    // Only bodies can be too large, malformed, of the wrong type or late.
     for (const operation of operations) {
       const body = ['post', 'patch'].includes(operation.method);
+      expect(operation.errors.has(408), operation.operationId).toBe(body);
       expect(operation.errors.has(413), operation.operationId).toBe(body);
       expect(operation.errors.has(415), operation.operationId).toBe(body);
     }

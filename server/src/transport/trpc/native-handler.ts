@@ -243,11 +243,15 @@ function batchBody(
   return { json, errors };
 }
 
-/** As the official adapter writes its Fetch Response: a status already set on `res` wins. */
+/**
+ * As the official adapter writes its Fetch Response: a status already set on `res` wins. A
+ * response the server gave already (a 408 to a body that did not arrive in time) is left as it is.
+ */
 function write(
   res: ServerResponse,
   { status, headers, body }: { status: number; headers: ResponseHeaders; body: string },
 ): void {
+  if (res.headersSent) return;
   if (res.statusCode === 200) res.statusCode = status;
   headers.applyTo(res);
   res.end(body);
