@@ -101,6 +101,17 @@ function findUser(trx: Trx, userId: string): Promise<SessionUser | undefined> {
   return trx.selectFrom('users').select(USER_COLUMNS).where('id', '=', userId).executeTakeFirst();
 }
 
+/**
+ * A user's sessions change under their row's lock: a refresh holds it shared while it rotates,
+ * and what ends sessions (logout here; a password change and disabling update the row) holds
+ * it exclusively. Otherwise a revocation running while a refresh commits would not see the
+ * token the refresh adds, and that session would live on.
+ */
+function lockSessionsOf(trx: Trx, userId: string, mode: 'rotate' | 'revoke'): Promise<SessionUser | undefined> {
+  const query = trx.selectFrom('users').select(USER_COLUMNS).where('id', '=', userId);
+  return (mode === 'rotate' ? query.forShare() : query.forNoKeyUpdate()).executeTakeFirst();
+}
+
 function withinGrace(deps: SessionDeps, rotatedAt: Date | null): boolean {
   const graceMs = deps.tokens.refreshReuseGraceSeconds * 1000;
   return rotatedAt !== null && graceMs > 0 && Date.now() - rotatedAt.getTime() < graceMs;
@@ -179,6 +190,7 @@ export async function refreshSession(
   const { jti: tokenId, fam: familyId, sub: userId } = verified.claims;
   const tokenHash = digestToken(input.refreshToken);
   const outcome = await withTransaction(deps, 'refresh_session', async (trx): Promise<RefreshOutcome> => {
+    const user = await lockSessionsOf(trx, userId, 'rotate');
     const now = new Date();
     const spent = await trx
       .updateTable('refresh_tokens')
@@ -192,7 +204,6 @@ export async function refreshSession(
     // A concurrent refresh with the same token waited for this row above, and reads it (with
     // its successor, written below in the same transaction) once this one commits.
     if (!spent) return refreshWithSpentToken(deps, trx, { tokenId, tokenHash, familyId });
-    const user = await findUser(trx, userId);
     if (!user) return { failure: 'Unknown User' };
     if (user.disabled_at !== null) return { failure: 'User Disabled' };
     const successorId = newId('rtk');
@@ -227,7 +238,10 @@ export async function logout(deps: SessionDeps, input: { refreshToken: string })
     });
     throw unauthorized(verified.reason);
   }
-  await withTransaction(deps, 'logout', (trx) => revokeFamily(trx, verified.claims.fam));
+  await withTransaction(deps, 'logout', async (trx) => {
+    await lockSessionsOf(trx, verified.claims.sub, 'revoke');
+    await revokeFamily(trx, verified.claims.fam);
+  });
   deps.logger.info('logout', { user_id: verified.claims.sub, family_id: verified.claims.fam });
   return { ok: true };
 }

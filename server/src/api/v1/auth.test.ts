@@ -1,5 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuthSession, User } from '@orders/shared';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   PROTOCOLS,
@@ -22,6 +24,7 @@ import {
 } from '../../../test/api-client.ts';
 import { accessLine, waitForLines } from '../../../test/http-client.ts';
 import { startTestApp, type TestApp } from '../../../test/test-app.ts';
+import { onRealPostgres } from '../../../test/test-database.ts';
 import { digestToken } from '../../core/security.ts';
 
 let app: TestApp;
@@ -630,6 +633,37 @@ describe('access tokens end with their session', () => {
       expect((await me(protocol, { token: other.accessToken })).status).toBe(200);
     });
   }
+
+  it.skipIf(!onRealPostgres)(
+    'a logout landing while a refresh of its session commits leaves no live token (needs real PostgreSQL: PGlite runs one transaction at a time)',
+    async () => {
+      const session = await loginAs(customer);
+      const holder = new pg.Client({ connectionString: app.testDatabase.url });
+      await holder.connect();
+      try {
+        // Holds the user's row, so the refresh below stops where it needs it (before its change
+        // without the session lock, after it took its token with none); the logout then comes.
+        await holder.query('begin');
+        await holder.query('select id from users where id = $1 for update', [customer.id]);
+        const refreshing = refresh('rest', session.refreshToken);
+        await sleep(300);
+        const loggingOut = logout('trpc', session.refreshToken);
+        await sleep(300);
+        await holder.query('commit');
+        const [rotated, loggedOut] = await Promise.all([refreshing, loggingOut]);
+
+        expect(loggedOut.status).toBe(200);
+        const live = (await familyRows(session.refreshToken)).filter((row) => row.revoked_at === null);
+        expect(live).toEqual([]);
+        if (rotated.status === 200) {
+          secrets.addSession(rotated.data);
+          await expectTokenRefused(await me('rest', { token: rotated.data.accessToken }), 'Session Revoked');
+        }
+      } finally {
+        await holder.end();
+      }
+    },
+  );
 
   it('a token of a session that never existed is refused the same way', async () => {
     const token = forgeToken({ sub: customer.id, sid: 'rtk_NOSUCHSESSION' });
