@@ -64,6 +64,18 @@ export async function prepareBenchDatabase(
       password_hash: await hashPassword('bench-password-000'),
     })
     .execute();
+  // The access token's session: one live refresh token of its family, as a login leaves.
+  const sessionId = newId('rtk');
+  await database.db
+    .insertInto('refresh_tokens')
+    .values({
+      id: sessionId,
+      user_id: userId,
+      family_id: sessionId,
+      token_hash: `bench-${sessionId}`,
+      expires_at: new Date(Date.now() + 86_400_000),
+    })
+    .execute();
   await database.db
     .insertInto('orders')
     .values({ id: orderId, user_id: userId, status: 'paid', currency: 'EUR', total_amount: 2580 })
@@ -87,6 +99,9 @@ export async function prepareBenchDatabase(
     DATABASE_URL: url.toString(),
     ACCESS_TOKEN_TTL: '1d',
   });
-  const accessToken = createTokenService(config.jwt).signAccessToken({ id: userId, role: 'customer' });
+  const accessToken = createTokenService(config.jwt).signAccessToken({
+    user: { id: userId, role: 'customer' },
+    sessionId,
+  });
   return { url: url.toString(), fixture: { productId, orderId, accessToken } };
 }

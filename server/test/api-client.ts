@@ -27,6 +27,7 @@ export const ROUTES = {
   'auth.login': { type: 'mutation', method: 'POST', path: '/auth/login' },
   'auth.refresh': { type: 'mutation', method: 'POST', path: '/auth/refresh' },
   'auth.logout': { type: 'mutation', method: 'POST', path: '/auth/logout' },
+  'auth.changePassword': { type: 'mutation', method: 'POST', path: '/auth/change-password' },
   'auth.me': { type: 'query', method: 'GET', path: '/auth/me' },
   'users.list': { type: 'query', method: 'GET', path: '/users' },
   'users.get': { type: 'query', method: 'GET', path: '/users/{userId}' },
@@ -273,7 +274,8 @@ export const JWT_AUDIENCE = 'orders-api';
 
 /**
  * A JWT made outside the service, for the cases it must refuse. Defaults make a valid
- * access token for `sub`; every field can be overridden or left out (`undefined`).
+ * access token for `sub` (of a session that does not exist: pass a real one's `sid` for a
+ * token the service accepts); every field can be overridden or left out (`undefined`).
  */
 export function forgeToken(
   claims: Record<string, unknown>,
@@ -284,6 +286,7 @@ export function forgeToken(
     Object.entries({
       typ: 'access',
       role: 'customer',
+      sid: 'rtk_FORGED',
       iss: JWT_ISSUER,
       aud: JWT_AUDIENCE,
       iat: now,
@@ -294,6 +297,14 @@ export function forgeToken(
   return jwt.sign(payload, secret, { algorithm });
 }
 
+/** The session (`sid`) an access token the service issued belongs to. */
+export function sessionIdOf(accessToken: string): string {
+  const claims = jwt.decode(accessToken);
+  if (typeof claims !== 'object' || typeof claims?.sid !== 'string')
+    throw new Error('not an access token of a session');
+  return claims.sid;
+}
+
 /** An unsigned token (`alg: none`), built by hand as an attacker would. */
 export function unsignedToken(claims: Record<string, unknown>): string {
   const now = Math.floor(Date.now() / 1000);
@@ -301,6 +312,7 @@ export function unsignedToken(claims: Record<string, unknown>): string {
   const payload = {
     typ: 'access',
     role: 'customer',
+    sid: 'rtk_FORGED',
     iss: JWT_ISSUER,
     aud: JWT_AUDIENCE,
     iat: now,

@@ -35,6 +35,8 @@ export interface RawRequest {
   /** Sent with its Content-Length, unless `chunked` is set. */
   body?: string | Buffer;
   chunked?: boolean;
+  /** The client address to connect from, e.g. `127.0.0.2` (any 127.x address reaches a loopback server). */
+  localAddress?: string;
 }
 
 /**
@@ -42,11 +44,14 @@ export interface RawRequest {
  * body without Content-Length. The answer counts even if the server closes the connection
  * before the whole body was sent (as it does after a 413).
  */
-export function rawRequest(baseUrl: string, { method = 'GET', path, headers = {}, body, chunked = false }: RawRequest) {
+export function rawRequest(
+  baseUrl: string,
+  { method = 'GET', path, headers = {}, body, chunked = false, localAddress }: RawRequest,
+) {
   const { hostname, port } = new URL(baseUrl);
   return new Promise<RawResponse>((resolve, reject) => {
     let answered = false;
-    const outgoing = request({ host: hostname, port, path, method, headers }, (res) => {
+    const outgoing = request({ host: hostname, port, path, method, headers, localAddress }, (res) => {
       answered = true;
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));

@@ -75,6 +75,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/auth/change-password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change the password and sign out every other session
+         * @description Needs the current password. Every other session of the account (its refresh tokens and their access tokens) ends; the one this request came with stays signed in.
+         */
+        post: operations["v1.auth.changePassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/auth/me": {
         parameters: {
             query?: never;
@@ -366,6 +386,26 @@ export interface paths {
         put?: never;
         /** Revoke the session of a refresh token */
         post: operations["v2.auth.logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/auth/change-password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change the password and sign out every other session
+         * @description Needs the current password. Every other session of the account (its refresh tokens and their access tokens) ends; the one this request came with stays signed in.
+         */
+        post: operations["v2.auth.changePassword"];
         delete?: never;
         options?: never;
         head?: never;
@@ -739,7 +779,7 @@ export interface components {
         };
         Error: {
             /** @enum {string} */
-            code: "BAD_REQUEST" | "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "REQUEST_TIMEOUT" | "CLIENT_CLOSED_REQUEST" | "UNAUTHORIZED" | "INVALID_CREDENTIALS" | "FORBIDDEN" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "PRODUCT_NOT_FOUND" | "USER_NOT_FOUND" | "EMAIL_TAKEN" | "SKU_TAKEN" | "ORDER_NOT_FOUND" | "OUT_OF_STOCK" | "CURRENCY_MISMATCH" | "ORDER_TOTAL_TOO_LARGE" | "PAYMENT_DECLINED" | "PAYMENT_GATEWAY_UNAVAILABLE" | "INVALID_STATE_TRANSITION" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_IN_PROGRESS" | "INVALID_IDEMPOTENCY_KEY" | "INVALID_CURSOR" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "RATE_LIMITED" | "DATABASE_UNAVAILABLE" | "INTERNAL";
+            code: "BAD_REQUEST" | "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "REQUEST_TIMEOUT" | "CLIENT_CLOSED_REQUEST" | "UNAUTHORIZED" | "INVALID_CREDENTIALS" | "INVALID_CURRENT_PASSWORD" | "FORBIDDEN" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "PRODUCT_NOT_FOUND" | "USER_NOT_FOUND" | "EMAIL_TAKEN" | "SKU_TAKEN" | "ORDER_NOT_FOUND" | "OUT_OF_STOCK" | "CURRENCY_MISMATCH" | "ORDER_TOTAL_TOO_LARGE" | "PAYMENT_DECLINED" | "PAYMENT_GATEWAY_UNAVAILABLE" | "INVALID_STATE_TRANSITION" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_IN_PROGRESS" | "INVALID_IDEMPOTENCY_KEY" | "INVALID_CURSOR" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "LAST_ADMIN" | "RATE_LIMITED" | "DATABASE_UNAVAILABLE" | "INTERNAL";
             message: string;
             request_id: string;
             /**
@@ -1441,6 +1481,176 @@ export interface operations {
             };
         };
     };
+    "v1.auth.changePassword": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    currentPassword: string;
+                    /** @example correct horse battery staple */
+                    newPassword: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful response */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Ok"];
+                };
+            };
+            /**
+             * @description Bad Request:
+             *
+             *     - `VALIDATION_FAILED`: the input breaks its schema (`issues` names each field and what is wrong), or a rule on the whole input
+             *     - `MALFORMED_JSON`: the body is not valid JSON
+             *     - `INVALID_CURRENT_PASSWORD`: the current password given is wrong; nothing was changed
+             */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "INVALID_CURRENT_PASSWORD";
+                    };
+                };
+            };
+            /**
+             * @description Unauthorized:
+             *
+             *     - `UNAUTHORIZED`: the token is missing or refused; `reason` and the `WWW-Authenticate` header say why
+             */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "UNAUTHORIZED";
+                    };
+                };
+            };
+            /**
+             * @description Request Timeout:
+             *
+             *     - `REQUEST_TIMEOUT`: the request (its headers, or its body) did not arrive whole in time; the connection is closed
+             */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /**
+             * @description Payload Too Large:
+             *
+             *     - `PAYLOAD_TOO_LARGE`: the body is over the size limit (1 MiB unless configured otherwise)
+             */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /**
+             * @description Unsupported Media Type:
+             *
+             *     - `UNSUPPORTED_MEDIA_TYPE`: a body was sent with a Content-Type other than application/json
+             */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /**
+             * @description Too Many Requests:
+             *
+             *     - `RATE_LIMITED`: too many attempts from this IP address or for this email; `Retry-After` says when to try again
+             */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "RATE_LIMITED";
+                    };
+                };
+            };
+            /**
+             * @description Internal Server Error:
+             *
+             *     - `INTERNAL`: an unexpected failure; the message is generic and the log has the details under the `request_id`
+             */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "INTERNAL";
+                    };
+                };
+            };
+            /**
+             * @description Service Unavailable:
+             *
+             *     - `DATABASE_UNAVAILABLE`: the database does not answer right now; `Retry-After` says when to try again
+             */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "DATABASE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
     "v1.auth.me": {
         parameters: {
             query?: never;
@@ -1892,6 +2102,7 @@ export interface operations {
              * @description Conflict:
              *
              *     - `CONFLICT`: the change conflicts with the current state, e.g. an admin disabling or demoting their own account
+             *     - `LAST_ADMIN`: the change would leave no active admin (demoting or disabling the last one)
              */
             409: {
                 headers: {
@@ -1901,7 +2112,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        code: "CONFLICT";
+                        code: "CONFLICT" | "LAST_ADMIN";
                     };
                 };
             };
@@ -4310,6 +4521,176 @@ export interface operations {
             };
         };
     };
+    "v2.auth.changePassword": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    currentPassword: string;
+                    /** @example correct horse battery staple */
+                    newPassword: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful response */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Ok"];
+                };
+            };
+            /**
+             * @description Bad Request:
+             *
+             *     - `VALIDATION_FAILED`: the input breaks its schema (`issues` names each field and what is wrong), or a rule on the whole input
+             *     - `MALFORMED_JSON`: the body is not valid JSON
+             *     - `INVALID_CURRENT_PASSWORD`: the current password given is wrong; nothing was changed
+             */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "INVALID_CURRENT_PASSWORD";
+                    };
+                };
+            };
+            /**
+             * @description Unauthorized:
+             *
+             *     - `UNAUTHORIZED`: the token is missing or refused; `reason` and the `WWW-Authenticate` header say why
+             */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "UNAUTHORIZED";
+                    };
+                };
+            };
+            /**
+             * @description Request Timeout:
+             *
+             *     - `REQUEST_TIMEOUT`: the request (its headers, or its body) did not arrive whole in time; the connection is closed
+             */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /**
+             * @description Payload Too Large:
+             *
+             *     - `PAYLOAD_TOO_LARGE`: the body is over the size limit (1 MiB unless configured otherwise)
+             */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /**
+             * @description Unsupported Media Type:
+             *
+             *     - `UNSUPPORTED_MEDIA_TYPE`: a body was sent with a Content-Type other than application/json
+             */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /**
+             * @description Too Many Requests:
+             *
+             *     - `RATE_LIMITED`: too many attempts from this IP address or for this email; `Retry-After` says when to try again
+             */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "RATE_LIMITED";
+                    };
+                };
+            };
+            /**
+             * @description Internal Server Error:
+             *
+             *     - `INTERNAL`: an unexpected failure; the message is generic and the log has the details under the `request_id`
+             */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "INTERNAL";
+                    };
+                };
+            };
+            /**
+             * @description Service Unavailable:
+             *
+             *     - `DATABASE_UNAVAILABLE`: the database does not answer right now; `Retry-After` says when to try again
+             */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "DATABASE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
     "v2.auth.me": {
         parameters: {
             query?: never;
@@ -4761,6 +5142,7 @@ export interface operations {
              * @description Conflict:
              *
              *     - `CONFLICT`: the change conflicts with the current state, e.g. an admin disabling or demoting their own account
+             *     - `LAST_ADMIN`: the change would leave no active admin (demoting or disabling the last one)
              */
             409: {
                 headers: {
@@ -4770,7 +5152,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        code: "CONFLICT";
+                        code: "CONFLICT" | "LAST_ADMIN";
                     };
                 };
             };

@@ -30,6 +30,13 @@ export const RefreshTokenInputSchema = z.strictObject({
 });
 export type RefreshTokenInput = z.infer<typeof RefreshTokenInputSchema>;
 
+/** The current password proves it is the account's owner, not someone holding a stolen token. */
+export const ChangePasswordInputSchema = z.strictObject({
+  currentPassword: z.string().min(1).max(PASSWORD_MAX_LENGTH),
+  newPassword: PasswordSchema,
+});
+export type ChangePasswordInput = z.infer<typeof ChangePasswordInputSchema>;
+
 export const AuthSessionSchema = z
   .object({
     user: UserSchema,
@@ -63,5 +70,6 @@ export const AUTH_FAILURE_REASONS = [
   'Refresh Token Reused',
   'Refresh Token Revoked',
   'Unknown Refresh Token',
+  'Session Revoked',
 ] as const;
 export type AuthFailureReason = (typeof AUTH_FAILURE_REASONS)[number];

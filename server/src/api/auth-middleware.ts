@@ -41,15 +41,19 @@ export const identifyViewer = t.middleware(async ({ ctx, next }) => {
   return next({ ctx: { viewer } });
 });
 
-/** Requires the admin role, read from the database at this request: a demotion counts at once. */
+/**
+ * Requires the admin role, read from the database at this request: a demotion counts at once.
+ * It refuses an unauthenticated caller itself, so it is safe without `requireUser` before it.
+ */
 export const requireAdmin = t.middleware(async ({ ctx, next }) => {
   const auth = await ctx.authenticate();
-  if (auth.ok && auth.user.role !== 'admin') {
+  if (!auth.ok) throw refused(auth.reason);
+  if (auth.user.role !== 'admin') {
     ctx.logger.warn('auth_failure', {
       reason: 'Insufficient Role',
       context: { user_id: auth.user.id, role: auth.user.role, required: 'admin' },
     });
     throw new AppError('FORBIDDEN', 'This needs the admin role', { reason: 'Insufficient Role' });
   }
-  return next();
+  return next({ ctx: { user: auth.user } });
 });

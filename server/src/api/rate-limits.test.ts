@@ -17,7 +17,7 @@ import {
   type Protocol,
   type TestUser,
 } from '../../test/api-client.ts';
-import { accessLine, waitForLines } from '../../test/http-client.ts';
+import { accessLine, rawRequest, waitForLines } from '../../test/http-client.ts';
 import { recordProcessOutput } from '../../test/log-audit/records.ts';
 import { LogCapture, type LogLine } from '../../test/log-capture.ts';
 import { TEST_JWT_SECRET, startTestApp, type TestApp } from '../../test/test-app.ts';
@@ -38,7 +38,12 @@ const newIp = () => `203.0.113.${++ipCounter}`;
 const from = (ip: string) => ({ 'x-forwarded-for': ip });
 
 beforeAll(async () => {
-  app = await startTestApp({ TRUST_PROXY: '1', RATE_LIMIT_PER_IP: '3', RATE_LIMIT_PER_EMAIL: '2' });
+  app = await startTestApp({
+    TRUST_PROXY: '1',
+    RATE_LIMIT_PER_IP: '3',
+    RATE_LIMIT_PER_EMAIL: '2',
+    RATE_LIMIT_PER_EMAIL_GLOBAL: '2',
+  });
 });
 
 afterAll(async () => {
@@ -112,7 +117,7 @@ describe('login', () => {
     expectError(elsewhere, { status: 401, code: 'INVALID_CREDENTIALS' });
   });
 
-  it('is limited per email across addresses, whatever the case of the email; even the right password is refused', async () => {
+  it('is limited per email over all addresses by the global ceiling, whatever the case of the email; even the right password is refused', async () => {
     const user = await registerUser(app, { secrets, label: 'target', headers: from(newIp()) });
     const wrong = newPassword();
     expectError(await login(app, { protocol: 'rest', email: user.email, password: wrong, ip: newIp() }), {
@@ -236,6 +241,74 @@ describe('refresh', () => {
     });
     expect(later.status, JSON.stringify(later.body)).toBe(200);
     secrets.addSession(later.data);
+  });
+});
+
+describe('per email: counted per address, under a ceiling over every address', () => {
+  let direct: TestApp;
+
+  beforeAll(async () => {
+    direct = await startTestApp({
+      RATE_LIMIT_PER_IP: '100',
+      RATE_LIMIT_PER_EMAIL: '2',
+      RATE_LIMIT_PER_EMAIL_GLOBAL: '4',
+    });
+  });
+  afterAll(async () => {
+    try {
+      await direct.logger.flush();
+      secrets.expectNoneIn(direct.logs.text);
+    } finally {
+      await direct.close();
+    }
+  });
+
+  /** A login over a socket bound to `localAddress`: the server sees that address, no proxy header involved. */
+  async function loginFrom(
+    localAddress: string,
+    { protocol, email, password }: { protocol: Protocol; email: string; password: string },
+  ) {
+    secrets.add(password);
+    const res = await rawRequest(direct.url, {
+      method: 'POST',
+      path: protocol === 'rest' ? '/api/v1/auth/login' : '/trpc/v1.auth.login',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password }),
+      localAddress,
+    });
+    const body = JSON.parse(res.body) as { code?: string; error?: { data: { code: string } } };
+    return { status: res.status, code: body.code ?? body.error?.data.code, requestId: res.headers['x-request-id'] };
+  }
+
+  async function limitedBy(requestId: unknown): Promise<unknown> {
+    const [line] = await waitForLines(direct.logs, {
+      event: 'procedure_call',
+      filter: { request_id: requestId, ok: false },
+    });
+    return line?.context;
+  }
+
+  it('failing logins from one address cannot lock the owner out from another; many addresses still hit the ceiling', async () => {
+    const owner = await registerUser(direct, { secrets, label: 'owner' });
+    const { email, password } = owner;
+    const attacker = '127.0.0.2';
+    for (const protocol of ['rest', 'trpc'] as const) {
+      const wrong = await loginFrom(attacker, { protocol, email, password: newPassword() });
+      expect(wrong).toMatchObject({ status: 401, code: 'INVALID_CREDENTIALS' });
+    }
+    const blocked = await loginFrom(attacker, { protocol: 'rest', email, password });
+    expect(blocked).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
+    expect(await limitedBy(blocked.requestId)).toMatchObject({ action: 'login', limited_by: ['email_and_ip'] });
+
+    // The owner, from their own address, is not locked out by the attacker's failures.
+    const mine = await loginFrom('127.0.0.1', { protocol: 'trpc', email, password });
+    expect(mine).toMatchObject({ status: 200 });
+
+    // Four attempts on this email so far, the ceiling: a fifth address is refused too.
+    const spread = await loginFrom('127.0.0.3', { protocol: 'rest', email, password });
+    expect(spread).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
+    expect(await limitedBy(spread.requestId)).toMatchObject({ action: 'login', limited_by: ['email'] });
+    expect(direct.logs.events('auth_success', { request_id: spread.requestId })).toEqual([]);
   });
 });
 

@@ -54,6 +54,9 @@ describe('loadConfig: one bad variable', () => {
     { variable: 'ADMIN_PASSWORD', value: 'too-short', why: /at least 12 characters/ },
     { variable: 'PAYMENT_GATEWAY', value: 'stripe', why: /simulated/ },
     { variable: 'PAYMENT_GATEWAY_LATENCY_MS', value: '-1', why: />=0/ },
+    { variable: 'REFRESH_REUSE_GRACE_SECONDS', value: '-1', why: />=0/ },
+    { variable: 'REFRESH_REUSE_GRACE_SECONDS', value: '2.5', why: /whole number/ },
+    { variable: 'RATE_LIMIT_PER_EMAIL_GLOBAL', value: '0', why: />=1/ },
   ];
 
   it.each(cases)('$variable=$value throws a ConfigError naming $variable and why', ({ variable, value, why }) => {
@@ -76,6 +79,18 @@ describe('loadConfig: one bad variable', () => {
     expect(badUrl.message).not.toContain('hunter2-db-pass');
     const badPassword = configErrorFor({ ADMIN_PASSWORD: 'tiny-secret' });
     expect(badPassword.message).not.toContain('tiny-secret');
+  });
+});
+
+describe('loadConfig: sessions and login limits', () => {
+  it('keeps a rotated refresh token good for 10 s by default, and 0 turns the grace off', () => {
+    expect(loadConfig({}).jwt.refreshReuseGraceSeconds).toBe(10);
+    expect(loadConfig({ REFRESH_REUSE_GRACE_SECONDS: '0' }).jwt.refreshReuseGraceSeconds).toBe(0);
+  });
+
+  it('limits logins per email over every address to 100 by default', () => {
+    expect(loadConfig({}).rateLimit).toMatchObject({ perEmail: 10, perEmailGlobal: 100 });
+    expect(loadConfig({ RATE_LIMIT_PER_EMAIL_GLOBAL: '500' }).rateLimit.perEmailGlobal).toBe(500);
   });
 });
 

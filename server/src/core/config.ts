@@ -50,6 +50,7 @@ const EnvSchema = z.object({
   JWT_AUDIENCE: z.string().min(1).default('orders-api'),
   ACCESS_TOKEN_TTL: durationSeconds.default(900),
   REFRESH_TOKEN_TTL: durationSeconds.default(30 * 86_400),
+  REFRESH_REUSE_GRACE_SECONDS: z.coerce.number<string>().int('must be a whole number').min(0).max(300).default(10),
   CORS_ORIGINS: z
     .string()
     .default('')
@@ -66,6 +67,7 @@ const EnvSchema = z.object({
   RATE_LIMIT_WINDOW_SECONDS: positiveInt(86_400).default(60),
   RATE_LIMIT_PER_IP: positiveInt(1_000_000).default(30),
   RATE_LIMIT_PER_EMAIL: positiveInt(1_000_000).default(10),
+  RATE_LIMIT_PER_EMAIL_GLOBAL: positiveInt(1_000_000).default(100),
   MAX_BODY_BYTES: positiveInt(100 * 1024 * 1024).default(1024 * 1024),
   MAX_BATCH_SIZE: positiveInt(1000).default(20),
   // `official` serves /trpc with tRPC's standalone adapter and /api with trpc-to-openapi's
@@ -119,6 +121,7 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
       audience: env.JWT_AUDIENCE,
       accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL,
       refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL,
+      refreshReuseGraceSeconds: env.REFRESH_REUSE_GRACE_SECONDS,
     },
     http: {
       corsOrigins: env.CORS_ORIGINS,
@@ -132,6 +135,7 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
       windowSeconds: env.RATE_LIMIT_WINDOW_SECONDS,
       perIp: env.RATE_LIMIT_PER_IP,
       perEmail: env.RATE_LIMIT_PER_EMAIL,
+      perEmailGlobal: env.RATE_LIMIT_PER_EMAIL_GLOBAL,
     },
     webConcurrency: env.WEB_CONCURRENCY,
     panelEnabled: env.PANEL_ENABLED ?? (env.NODE_ENV !== 'production' && loopbackHost),

@@ -13,6 +13,8 @@ export const ERROR_TABLE: Record<ErrorCode, { status: number; trpc: TRPC_ERROR_C
   CLIENT_CLOSED_REQUEST: { status: 499, trpc: 'CLIENT_CLOSED_REQUEST' },
   UNAUTHORIZED: { status: 401, trpc: 'UNAUTHORIZED' },
   INVALID_CREDENTIALS: { status: 401, trpc: 'UNAUTHORIZED' },
+  // Not 401: the caller's token is fine, and a 401 would make clients drop or refresh it.
+  INVALID_CURRENT_PASSWORD: { status: 400, trpc: 'BAD_REQUEST' },
   FORBIDDEN: { status: 403, trpc: 'FORBIDDEN' },
   NOT_FOUND: { status: 404, trpc: 'NOT_FOUND' },
   ROUTE_NOT_FOUND: { status: 404, trpc: 'NOT_FOUND' },
@@ -33,6 +35,7 @@ export const ERROR_TABLE: Record<ErrorCode, { status: number; trpc: TRPC_ERROR_C
   INVALID_CURSOR: { status: 400, trpc: 'BAD_REQUEST' },
   METHOD_NOT_ALLOWED: { status: 405, trpc: 'METHOD_NOT_SUPPORTED' },
   CONFLICT: { status: 409, trpc: 'CONFLICT' },
+  LAST_ADMIN: { status: 409, trpc: 'CONFLICT' },
   RATE_LIMITED: { status: 429, trpc: 'TOO_MANY_REQUESTS' },
   DATABASE_UNAVAILABLE: { status: 503, trpc: 'SERVICE_UNAVAILABLE' },
   INTERNAL: { status: 500, trpc: 'INTERNAL_SERVER_ERROR' },

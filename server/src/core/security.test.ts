@@ -17,9 +17,17 @@ const OPTIONS = {
   audience: 'orders-api',
   accessTokenTtlSeconds: 900,
   refreshTokenTtlSeconds: 30 * 86_400,
+  refreshReuseGraceSeconds: 10,
 };
 
 const tokens: TokenService = createTokenService(OPTIONS);
+const ADA = { user: { id: 'usr_ADA', role: 'customer' }, sessionId: 'rtk_SESSION' } as const;
+const refreshClaims = (tokenId: string, familyId: string) => ({
+  userId: 'usr_ADA',
+  tokenId,
+  familyId,
+  ...tokens.refreshTokenLifetime(),
+});
 const now = () => Math.floor(Date.now() / 1000);
 
 describe('passwords', () => {
@@ -60,11 +68,11 @@ describe('digestToken', () => {
 
 describe('token service', () => {
   it('round-trips an access token with its claims', () => {
-    const token = tokens.signAccessToken({ id: 'usr_ADA', role: 'admin' });
+    const token = tokens.signAccessToken({ user: { id: 'usr_ADA', role: 'admin' }, sessionId: 'rtk_SESSION' });
     const result = tokens.verifyAccessToken(token);
     expect(result.ok).toBe(true);
     if (!result.ok) return;
-    expect(result.claims).toMatchObject({ sub: 'usr_ADA', role: 'admin', typ: 'access' });
+    expect(result.claims).toMatchObject({ sub: 'usr_ADA', role: 'admin', typ: 'access', sid: 'rtk_SESSION' });
     expect(result.claims.exp - result.claims.iat).toBe(900);
     const decoded = jwt.decode(token, { complete: true });
     expect(decoded?.header.alg).toBe('HS256');
@@ -72,7 +80,7 @@ describe('token service', () => {
   });
 
   it('round-trips a refresh token with its id and family', () => {
-    const token = tokens.signRefreshToken({ userId: 'usr_ADA', tokenId: 'rtk_ONE', familyId: 'rtk_FAMILY' });
+    const token = tokens.signRefreshToken(refreshClaims('rtk_ONE', 'rtk_FAMILY'));
     const result = tokens.verifyRefreshToken(token);
     expect(result.ok).toBe(true);
     if (!result.ok) return;
@@ -80,14 +88,22 @@ describe('token service', () => {
     expect(result.claims.exp - result.claims.iat).toBe(30 * 86_400);
   });
 
+  it('signs the same refresh token again from the same claims, and another for another id', () => {
+    const claims = refreshClaims('rtk_ONE', 'rtk_FAMILY');
+    const token = tokens.signRefreshToken(claims);
+    expect(tokens.signRefreshToken({ ...claims })).toBe(token);
+    expect(tokens.signRefreshToken({ ...claims, tokenId: 'rtk_TWO' })).not.toBe(token);
+    const later = new Date(claims.issuedAt.getTime() + 1000);
+    expect(tokens.signRefreshToken({ ...claims, issuedAt: later })).not.toBe(token);
+  });
+
   it('gives every access token its own id, so two signed in one second differ', () => {
-    const user = { id: 'usr_ADA', role: 'customer' } as const;
-    expect(tokens.signAccessToken(user)).not.toBe(tokens.signAccessToken(user));
+    expect(tokens.signAccessToken(ADA)).not.toBe(tokens.signAccessToken(ADA));
   });
 
   it('accepts a token signed elsewhere with the same secret as a string (the KeyObject is the same key)', () => {
-    const result = tokens.verifyAccessToken(forgeToken({ sub: 'usr_ADA' }));
-    expect(result).toMatchObject({ ok: true, claims: { sub: 'usr_ADA', typ: 'access' } });
+    const result = tokens.verifyAccessToken(forgeToken({ sub: 'usr_ADA', sid: 'rtk_SESSION' }));
+    expect(result).toMatchObject({ ok: true, claims: { sub: 'usr_ADA', typ: 'access', sid: 'rtk_SESSION' } });
   });
 
   const refusals: { name: string; token: () => string; reason: string; as?: 'access' | 'refresh' }[] = [
@@ -100,7 +116,7 @@ describe('token service', () => {
     },
     {
       name: 'a tampered payload',
-      token: () => tamper(tokens.signAccessToken({ id: 'usr_ADA', role: 'customer' })),
+      token: () => tamper(tokens.signAccessToken(ADA)),
       reason: 'Invalid Signature',
     },
     {
@@ -122,15 +138,16 @@ describe('token service', () => {
     { name: 'no issuer', token: () => forgeToken({ sub: 'usr_ADA', iss: undefined }), reason: 'Invalid Issuer' },
     { name: 'no expiry', token: () => forgeToken({ sub: 'usr_ADA', exp: undefined }), reason: 'Malformed Token' },
     { name: 'no subject', token: () => forgeToken({ sub: undefined }), reason: 'Malformed Token' },
+    { name: 'no session', token: () => forgeToken({ sub: 'usr_ADA', sid: undefined }), reason: 'Malformed Token' },
     { name: 'no type', token: () => forgeToken({ sub: 'usr_ADA', typ: undefined }), reason: 'Wrong Token Type' },
     {
       name: 'a refresh token as an access token',
-      token: () => tokens.signRefreshToken({ userId: 'usr_ADA', tokenId: 'rtk_ONE', familyId: 'rtk_F' }),
+      token: () => tokens.signRefreshToken(refreshClaims('rtk_ONE', 'rtk_F')),
       reason: 'Wrong Token Type',
     },
     {
       name: 'an access token as a refresh token',
-      token: () => tokens.signAccessToken({ id: 'usr_ADA', role: 'customer' }),
+      token: () => tokens.signAccessToken(ADA),
       reason: 'Wrong Token Type',
       as: 'refresh',
     },
@@ -142,7 +159,7 @@ describe('token service', () => {
   });
 
   it('verifies 1000 tokens quickly through the KeyObject made once', () => {
-    const token = tokens.signAccessToken({ id: 'usr_ADA', role: 'customer' });
+    const token = tokens.signAccessToken(ADA);
     let accepted = 0;
     for (let index = 0; index < 1000; index++) if (tokens.verifyAccessToken(token).ok) accepted++;
     expect(accepted).toBe(1000);

@@ -39,6 +39,8 @@ export interface AccessClaims {
   sub: string;
   role: UserRole;
   typ: 'access';
+  /** The session (refresh token family) the token was issued for: revoking it ends the token too. */
+  sid: string;
   exp: number;
   iat: number;
 }
@@ -80,7 +82,21 @@ export interface TokenServiceOptions {
   audience: string;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
+  /** How long a rotated refresh token still gets its successor again (0: never). */
+  refreshReuseGraceSeconds: number;
 }
+
+/** What a refresh token says; the same claims always sign to the same token. */
+export interface RefreshTokenClaims {
+  userId: string;
+  tokenId: string;
+  familyId: string;
+  /** Whole seconds, as `iat` and `exp` carry them. */
+  issuedAt: Date;
+  expiresAt: Date;
+}
+
+const epochSeconds = (date: Date) => Math.floor(date.getTime() / 1000);
 
 /**
  * HS256 JWTs with the algorithm pinned and `iss`, `aud`, `typ` and `exp` required. The key
@@ -120,9 +136,11 @@ export function createTokenService(options: TokenServiceOptions) {
   return {
     accessTokenTtlSeconds: options.accessTokenTtlSeconds,
     refreshTokenTtlSeconds: options.refreshTokenTtlSeconds,
+    refreshReuseGraceSeconds: options.refreshReuseGraceSeconds,
 
-    signAccessToken(user: { id: string; role: UserRole }): string {
-      return jwt.sign({ role: user.role, typ: 'access' }, key, {
+    /** `jti` only makes each token distinct; revocation goes by the session, `sid`. */
+    signAccessToken({ user, sessionId }: { user: { id: string; role: UserRole }; sessionId: string }): string {
+      return jwt.sign({ role: user.role, typ: 'access', sid: sessionId }, key, {
         ...signOptions,
         subject: user.id,
         expiresIn: options.accessTokenTtlSeconds,
@@ -130,16 +148,35 @@ export function createTokenService(options: TokenServiceOptions) {
       });
     },
 
-    signRefreshToken({ userId, tokenId, familyId }: { userId: string; tokenId: string; familyId: string }): string {
-      return jwt.sign({ typ: 'refresh', fam: familyId }, key, {
-        ...signOptions,
-        subject: userId,
-        jwtid: tokenId,
-        expiresIn: options.refreshTokenTtlSeconds,
-      });
+    /** The issue and expiry times of a refresh token issued now, in whole seconds. */
+    refreshTokenLifetime(): { issuedAt: Date; expiresAt: Date } {
+      const issuedAt = Math.floor(Date.now() / 1000);
+      return {
+        issuedAt: new Date(issuedAt * 1000),
+        expiresAt: new Date((issuedAt + options.refreshTokenTtlSeconds) * 1000),
+      };
     },
 
-    verifyAccessToken: (token: string) => verifyToken<AccessClaims>(token, 'access'),
+    /**
+     * Deterministic: HS256 has no randomness and every claim, `iat` and `exp` included, comes
+     * from the arguments, so the same claims give the same string. That lets a retried refresh
+     * be answered with the token the first attempt got without keeping the token itself.
+     */
+    signRefreshToken({ userId, tokenId, familyId, issuedAt, expiresAt }: RefreshTokenClaims): string {
+      return jwt.sign(
+        { typ: 'refresh', fam: familyId, iat: epochSeconds(issuedAt), exp: epochSeconds(expiresAt) },
+        key,
+        { ...signOptions, subject: userId, jwtid: tokenId },
+      );
+    },
+
+    verifyAccessToken(token: string): VerifyResult<AccessClaims> {
+      const result = verifyToken<AccessClaims>(token, 'access');
+      if (result.ok && typeof result.claims.sid !== 'string') {
+        return { ok: false, reason: 'Malformed Token', detail: { missing: 'sid' } };
+      }
+      return result;
+    },
     verifyRefreshToken: (token: string) => verifyToken<RefreshClaims>(token, 'refresh'),
   };
 }

@@ -22,6 +22,8 @@ export interface RefreshTokensTable {
   user_id: string;
   family_id: string;
   token_hash: string;
+  /** The token's `iat`; null on tokens issued before it was kept. */
+  issued_at: Date | null;
   expires_at: Date;
   revoked_at: Date | null;
   replaced_by: string | null;

@@ -2,7 +2,7 @@ import type { ListUsersInput, Page, UpdateUserInput, User } from '@orders/shared
 import type { Db } from '../core/db/database.ts';
 import { AppError } from '../core/errors.ts';
 import type { Logger } from '../core/logging/logger.ts';
-import { withTransaction } from '../core/db/transaction.ts';
+import { withTransaction, type Trx } from '../core/db/transaction.ts';
 import type { UserRow } from '../models/index.ts';
 import { containsPattern, countAsTotal, offsetPage } from './paging.ts';
 
@@ -51,10 +51,32 @@ export async function listUsers(db: Db, options: ListUsersInput): Promise<Page<U
 }
 
 /**
+ * Refuses a change that would leave no active admin. The active admins' rows are locked first
+ * (in id order, so two such changes never deadlock): of two admins demoting each other at the
+ * same moment, the second waits, then sees the first's change and is refused.
+ */
+async function keepAnAdmin(trx: Trx, userId: string): Promise<void> {
+  const admins = await trx
+    .selectFrom('users')
+    .select('id')
+    .where('role', '=', 'admin')
+    .where('disabled_at', 'is', null)
+    .orderBy('id')
+    .forUpdate()
+    .execute();
+  if (admins.length === 1 && admins[0]?.id === userId) {
+    throw new AppError('LAST_ADMIN', 'This is the last active admin; make another admin first', {
+      context: { user_id: userId },
+    });
+  }
+}
+
+/**
  * Changes a user's role or locks the account. Both take effect at the user's next request:
  * every request reads the user's current role and state. Disabling also revokes every
- * refresh token, so no new access token can be had. An admin cannot lock out or demote
- * themselves (someone must be left to undo it).
+ * refresh token, so no new access token can be had and the ones out there end with their
+ * sessions. An admin cannot lock out or demote themselves, nor the last active admin
+ * (someone must be left to undo it).
  */
 export async function updateUser(
   deps: { db: Db; logger: Logger },
@@ -64,6 +86,7 @@ export async function updateUser(
     throw new AppError('CONFLICT', 'You cannot disable or demote your own account', { context: { user_id: actorId } });
   }
   return withTransaction(deps, 'update_user', async (trx) => {
+    if (input.disabled === true || input.role === 'customer') await keepAnAdmin(trx, input.userId);
     const row = await trx
       .updateTable('users')
       .set({

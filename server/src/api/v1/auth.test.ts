@@ -1,15 +1,19 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuthSession, User } from '@orders/shared';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   PROTOCOLS,
   SecretLedger,
+  authFailures,
   callApi,
   expectAuthFailureLogged,
   expectError,
   forgeToken,
   newPassword,
   registerUser,
+  sessionIdOf,
   setRole,
   uniqueEmail,
   unsignedToken,
@@ -20,6 +24,7 @@ import {
 } from '../../../test/api-client.ts';
 import { accessLine, waitForLines } from '../../../test/http-client.ts';
 import { startTestApp, type TestApp } from '../../../test/test-app.ts';
+import { onRealPostgres } from '../../../test/test-database.ts';
 import { digestToken } from '../../core/security.ts';
 
 let app: TestApp;
@@ -174,7 +179,7 @@ describe('access tokens: one exact reason per refusal, on both protocols', () =>
   }
 
   it('a forged token that is valid in every way is accepted (the refusals above are not an artefact of forging)', async () => {
-    const token = forgeToken({ sub: customer.id });
+    const token = forgeToken({ sub: customer.id, sid: sessionIdOf(customer.accessToken) });
     secrets.add(token);
     const res = await me('rest', { token });
     expect(res.status).toBe(200);
@@ -404,11 +409,12 @@ describe('refresh: rotation and reuse detection', () => {
       expect(fresh?.revoked_at).toBeNull();
     });
 
-    it(`Refresh Token Reused: replaying a spent token is 401 and revokes the whole family (${protocol})`, async () => {
+    it(`Refresh Token Reused: replaying a spent token after the grace window is 401 and revokes the whole family (${protocol})`, async () => {
       const first = await loginAs(customer, protocol);
       const rotated = await refresh(protocol, first.refreshToken);
       expect(rotated.status).toBe(200);
       secrets.addSession(rotated.data);
+      await rotatedSecondsAgo(first.refreshToken, 11);
 
       const replay = await refresh(protocol, first.refreshToken);
       expectError(replay, { status: 401, code: 'UNAUTHORIZED', reason: 'Refresh Token Reused' });
@@ -423,6 +429,11 @@ describe('refresh: rotation and reuse detection', () => {
       expectError(legit, { status: 401, code: 'UNAUTHORIZED', reason: 'Refresh Token Revoked' });
       await expectAuthFailureLogged(app.logs, legit, 'Refresh Token Revoked');
       expect(await familyRows(first.refreshToken)).toHaveLength(2);
+
+      // And so is every access token of the session, the thief's as much as the owner's.
+      for (const session of [first, rotated.data]) {
+        await expectTokenRefused(await me(protocol, { token: session.accessToken }), 'Session Revoked');
+      }
     });
 
     it(`logout revokes the family: refreshing afterwards fails (${protocol})`, async () => {
@@ -486,6 +497,15 @@ describe('refresh: rotation and reuse detection', () => {
   });
 });
 
+/** Moves a spent token's rotation into the past, as if the grace window had gone by. */
+async function rotatedSecondsAgo(refreshToken: string, seconds: number): Promise<void> {
+  await app.database.db
+    .updateTable('refresh_tokens')
+    .set({ revoked_at: sql<Date>`revoked_at - make_interval(secs => ${seconds})` })
+    .where('token_hash', '=', digestToken(refreshToken))
+    .execute();
+}
+
 async function familyRows(refreshToken: string) {
   const db = app.database.db;
   const own = await db
@@ -517,5 +537,245 @@ describe('the role is read at each request', () => {
     expect(res.status).toBe(200);
     const [success] = await waitForLines(app.logs, { event: 'auth_success', filter: { request_id: res.requestId } });
     expect(success).toMatchObject({ user_id: promoted.id, role: 'admin' });
+  });
+});
+
+describe('refresh: a rotated token presented again within the grace window gets the same successor', () => {
+  for (const protocol of PROTOCOLS) {
+    it(`a retry after a lost answer: the same refresh token again, a working access token, the family alive (${protocol})`, async () => {
+      const first = await loginAs(customer, protocol);
+      const rotated = await refresh(protocol, first.refreshToken);
+      expect(rotated.status).toBe(200);
+      secrets.addSession(rotated.data);
+
+      const retried = await refresh(protocol, first.refreshToken);
+      expect(retried.status, JSON.stringify(retried.body)).toBe(200);
+      secrets.addSession(retried.data);
+      expect(retried.data.refreshToken).toBe(rotated.data.refreshToken);
+      expect(retried.data.user.id).toBe(customer.id);
+      expect(app.logs.events('auth_failure', { request_id: retried.requestId })).toEqual([]);
+      const [success] = await waitForLines(app.logs, {
+        event: 'auth_success',
+        filter: { request_id: retried.requestId },
+      });
+      expect(success).toMatchObject({ auth_method: 'refresh', context: { retried_within_grace: true } });
+
+      // No new token was stored and none was revoked: the successor is the family's live one.
+      const rows = await familyRows(first.refreshToken);
+      expect(rows).toHaveLength(2);
+      expect(rows.filter((row) => row.revoked_at === null).map((row) => row.token_hash)).toEqual([
+        digestToken(rotated.data.refreshToken),
+      ]);
+      for (const session of [rotated.data, retried.data]) {
+        expect((await me(protocol, { token: session.accessToken })).status).toBe(200);
+      }
+      const next = await refresh(protocol, retried.data.refreshToken);
+      expect(next.status).toBe(200);
+      secrets.addSession(next.data);
+    });
+  }
+
+  it('two tabs refreshing with one token at the same moment both get the same successor', async () => {
+    const first = await loginAs(customer);
+    const answers = await Promise.all([refresh('rest', first.refreshToken), refresh('trpc', first.refreshToken)]);
+    for (const res of answers) {
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      secrets.addSession(res.data);
+    }
+    const [one, other] = answers;
+    expect(other.data.refreshToken).toBe(one.data.refreshToken);
+    const rows = await familyRows(first.refreshToken);
+    expect(rows).toHaveLength(2);
+    expect(rows.filter((row) => row.revoked_at === null)).toHaveLength(1);
+  });
+
+  it('a token two rotations old is reuse even within the window: only the live successor is given again', async () => {
+    const first = await loginAs(customer);
+    const second = await refresh('rest', first.refreshToken);
+    secrets.addSession(second.data);
+    const third = await refresh('rest', second.data.refreshToken);
+    secrets.addSession(third.data);
+    expect(third.status).toBe(200);
+
+    const replay = await refresh('rest', first.refreshToken);
+    expectError(replay, { status: 401, code: 'UNAUTHORIZED', reason: 'Refresh Token Reused' });
+    await expectAuthFailureLogged(app.logs, replay, 'Refresh Token Reused');
+    expect((await familyRows(first.refreshToken)).every((row) => row.revoked_at !== null)).toBe(true);
+  });
+
+  it('after the window the same retry revokes the family: Refresh Token Reused', async () => {
+    const first = await loginAs(customer);
+    const rotated = await refresh('trpc', first.refreshToken);
+    secrets.addSession(rotated.data);
+    await rotatedSecondsAgo(first.refreshToken, 10);
+
+    const late = await refresh('trpc', first.refreshToken);
+    expectError(late, { status: 401, code: 'UNAUTHORIZED', reason: 'Refresh Token Reused' });
+    const line = await expectAuthFailureLogged(app.logs, late, 'Refresh Token Reused');
+    expect(line.context).toMatchObject({ user_id: customer.id, token_type: 'refresh' });
+    expect((await familyRows(first.refreshToken)).every((row) => row.revoked_at !== null)).toBe(true);
+    await expectTokenRefused(await me('rest', { token: rotated.data.accessToken }), 'Session Revoked');
+  });
+});
+
+describe('access tokens end with their session', () => {
+  for (const protocol of PROTOCOLS) {
+    it(`after logout the session's access tokens are 401 Session Revoked; another session goes on (${protocol})`, async () => {
+      const ending = await loginAs(customer, protocol);
+      const other = await loginAs(customer, protocol);
+      expect((await me(protocol, { token: ending.accessToken })).status).toBe(200);
+
+      expect((await logout(protocol, ending.refreshToken)).status).toBe(200);
+      const refused = await me(protocol, { token: ending.accessToken });
+      await expectTokenRefused(refused, 'Session Revoked');
+      const [line] = await authFailures(app.logs, refused.requestId);
+      expect(line?.context).toEqual({ user_id: customer.id, session_id: sessionIdOf(ending.accessToken) });
+      expect((await me(protocol, { token: other.accessToken })).status).toBe(200);
+    });
+  }
+
+  it.skipIf(!onRealPostgres)(
+    'a logout landing while a refresh of its session commits leaves no live token (needs real PostgreSQL: PGlite runs one transaction at a time)',
+    async () => {
+      const session = await loginAs(customer);
+      const holder = new pg.Client({ connectionString: app.testDatabase.url });
+      await holder.connect();
+      try {
+        // Holds the user's row, so the refresh below stops where it needs it (before its change
+        // without the session lock, after it took its token with none); the logout then comes.
+        await holder.query('begin');
+        await holder.query('select id from users where id = $1 for update', [customer.id]);
+        const refreshing = refresh('rest', session.refreshToken);
+        await sleep(300);
+        const loggingOut = logout('trpc', session.refreshToken);
+        await sleep(300);
+        await holder.query('commit');
+        const [rotated, loggedOut] = await Promise.all([refreshing, loggingOut]);
+
+        expect(loggedOut.status).toBe(200);
+        const live = (await familyRows(session.refreshToken)).filter((row) => row.revoked_at === null);
+        expect(live).toEqual([]);
+        if (rotated.status === 200) {
+          secrets.addSession(rotated.data);
+          await expectTokenRefused(await me('rest', { token: rotated.data.accessToken }), 'Session Revoked');
+        }
+      } finally {
+        await holder.end();
+      }
+    },
+  );
+
+  it('a token of a session that never existed is refused the same way', async () => {
+    const token = forgeToken({ sub: customer.id, sid: 'rtk_NOSUCHSESSION' });
+    secrets.add(token);
+    await expectTokenRefused(await me('rest', { token }), 'Session Revoked');
+  });
+
+  it("a token naming another user's session is refused", async () => {
+    const token = forgeToken({ sub: customer.id, sid: sessionIdOf(disabled.accessToken) });
+    secrets.add(token);
+    await expectTokenRefused(await me('trpc', { token }), 'Session Revoked');
+  });
+
+  it('a token without a session (sid) is Malformed Token', async () => {
+    const token = forgeToken({ sub: customer.id, sid: undefined });
+    secrets.add(token);
+    await expectTokenRefused(await me('rest', { token }), 'Malformed Token');
+  });
+});
+
+describe('change password', () => {
+  const changePassword = (
+    protocol: Protocol,
+    { token, version = 'v1', input }: { token: string; version?: 'v1' | 'v2'; input: Record<string, unknown> },
+  ) => callApi<{ ok: true }>(app.url, 'auth.changePassword', { protocol, version, token, input });
+
+  async function passwordHashOf(userId: string): Promise<string> {
+    const row = await app.database.db
+      .selectFrom('users')
+      .select('password_hash')
+      .where('id', '=', userId)
+      .executeTakeFirstOrThrow();
+    return row.password_hash;
+  }
+
+  for (const protocol of PROTOCOLS) {
+    it(`sets the new password, ends every other session and keeps this one (${protocol})`, async () => {
+      const owner = await registerUser(app, { secrets, label: 'changer' });
+      const elsewhere = await loginAs(owner, protocol);
+      const fresh = newPassword();
+      secrets.add(fresh);
+
+      const res = await changePassword(protocol, {
+        token: owner.accessToken,
+        input: { currentPassword: owner.password, newPassword: fresh },
+      });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.data).toEqual({ ok: true });
+      const [changed] = await waitForLines(app.logs, {
+        event: 'password_changed',
+        filter: { request_id: res.requestId },
+      });
+      expect(changed).toMatchObject({ level: 'INFO', user_id: owner.id, context: { revoked_sessions: 1 } });
+
+      // The other session is over: its access token and its refresh token.
+      await expectTokenRefused(await me(protocol, { token: elsewhere.accessToken }), 'Session Revoked');
+      const stale = await refresh(protocol, elsewhere.refreshToken);
+      expectError(stale, { status: 401, code: 'UNAUTHORIZED', reason: 'Refresh Token Revoked' });
+      // This one goes on.
+      expect((await me(protocol, { token: owner.accessToken })).status).toBe(200);
+      const renewed = await refresh(protocol, owner.refreshToken);
+      expect(renewed.status).toBe(200);
+      secrets.addSession(renewed.data);
+
+      const old = await login(protocol, { email: owner.email, password: owner.password });
+      expectError(old, { status: 401, code: 'INVALID_CREDENTIALS' });
+      await loginAs({ ...owner, password: fresh }, protocol);
+    });
+
+    it(`a wrong current password is 400 INVALID_CURRENT_PASSWORD, logged as Wrong Password, and changes nothing (${protocol})`, async () => {
+      const owner = await registerUser(app, { secrets, label: 'guessed' });
+      const elsewhere = await loginAs(owner, protocol);
+      const before = await passwordHashOf(owner.id);
+      const [guess, fresh] = [newPassword(), newPassword()];
+      secrets.add(guess, fresh);
+
+      const res = await changePassword(protocol, {
+        token: owner.accessToken,
+        input: { currentPassword: guess, newPassword: fresh },
+      });
+      expectError(res, { status: 400, code: 'INVALID_CURRENT_PASSWORD' });
+      const line = await expectAuthFailureLogged(app.logs, res, 'Wrong Password');
+      expect(line.context).toEqual({ user_id: owner.id, action: 'change_password' });
+      expect(app.logs.events('password_changed', { request_id: res.requestId })).toEqual([]);
+      expect(await passwordHashOf(owner.id)).toBe(before);
+      expect((await me(protocol, { token: elsewhere.accessToken })).status).toBe(200);
+    });
+  }
+
+  it('holds the new password to the register policy (400, naming newPassword) and changes nothing', async () => {
+    const owner = await registerUser(app, { secrets, label: 'weak' });
+    const before = await passwordHashOf(owner.id);
+    const res = await changePassword('rest', {
+      token: owner.accessToken,
+      input: { currentPassword: owner.password, newPassword: 'short-pw' },
+    });
+    const envelope = expectError(res, { status: 400, code: 'VALIDATION_FAILED' });
+    expect(envelope.issues?.map((issue) => issue.path)).toEqual(['newPassword']);
+    expect(await passwordHashOf(owner.id)).toBe(before);
+  });
+
+  it('works on v2 too, and needs a token (401 Missing Header)', async () => {
+    const owner = await registerUser(app, { secrets, label: 'v2-changer' });
+    const before = await passwordHashOf(owner.id);
+    const fresh = newPassword();
+    secrets.add(fresh);
+    const input = { currentPassword: owner.password, newPassword: fresh };
+    const anonymous = await callApi(app.url, 'auth.changePassword', { protocol: 'rest', version: 'v2', input });
+    await expectTokenRefused(anonymous, 'Missing Header');
+    const res = await changePassword('trpc', { token: owner.accessToken, version: 'v2', input });
+    expect(res.status).toBe(200);
+    expect(await passwordHashOf(owner.id)).not.toBe(before);
+    await loginAs({ ...owner, password: fresh });
   });
 });

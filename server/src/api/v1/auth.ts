@@ -1,5 +1,6 @@
 import {
   AuthSessionSchema,
+  ChangePasswordInputSchema,
   LoginInputSchema,
   OkSchema,
   RefreshTokenInputSchema,
@@ -7,7 +8,8 @@ import {
   UserSchema,
 } from '@orders/shared';
 import { z } from 'zod';
-import { login, logout, refreshSession, register } from '../../services/auth.ts';
+import { changePassword, login, register } from '../../services/auth.ts';
+import { logout, refreshSession } from '../../services/sessions.ts';
 import { getUser } from '../../services/users.ts';
 import type { Context } from '../context.ts';
 import { enforceRateLimits } from '../rate-limits.ts';
@@ -84,6 +86,27 @@ export function authRouter(version: ApiVersion) {
       .input(RefreshTokenInputSchema)
       .output(OkSchema)
       .mutation(({ ctx, input }) => logout(ctx, input)),
+
+    changePassword: protectedProcedure
+      .meta(
+        route(version, {
+          method: 'POST',
+          path: '/auth/change-password',
+          operationId: 'auth.changePassword',
+          tags: ['auth'],
+          summary: 'Change the password and sign out every other session',
+          description:
+            'Needs the current password. Every other session of the account (its refresh tokens and their access tokens) ends; the one this request came with stays signed in.',
+          protect: true,
+        }),
+      )
+      .input(ChangePasswordInputSchema)
+      .output(OkSchema)
+      .mutation(async ({ ctx, input }) => {
+        // Per account too: a stolen access token must not become a password oracle.
+        await enforceRateLimits(ctx, { action: 'change_password', email: ctx.user.email });
+        return changePassword(ctx, { ...input, user: ctx.user });
+      }),
 
     me: protectedProcedure
       .meta(

@@ -7,12 +7,16 @@ import {
   expectAuthFailureLogged,
   expectError,
   registerUser,
+  type ApiResponse,
   type ApiVersion,
   type ProcedureName,
   type TestUser,
 } from '../../../test/api-client.ts';
 import { waitForLines } from '../../../test/http-client.ts';
 import { startTestApp, type TestApp } from '../../../test/test-app.ts';
+import { onRealPostgres } from '../../../test/test-database.ts';
+import { AppError } from '../../core/errors.ts';
+import { updateUser } from '../../services/users.ts';
 
 let app: TestApp;
 const secrets = new SecretLedger();
@@ -230,6 +234,14 @@ describe('changes take effect at the next request', () => {
     });
     expect(back.status).toBe(200);
     secrets.addSession(back.data);
+
+    // Enabled again, the account starts over: the sessions disabling ended stay ended.
+    for (const protocol of PROTOCOLS) {
+      const stale = await callApi(app.url, 'auth.me', { protocol, token: victim.accessToken });
+      expectError(stale, { status: 401, code: 'UNAUTHORIZED', reason: 'Session Revoked' });
+      await expectAuthFailureLogged(app.logs, stale, 'Session Revoked');
+    }
+    expect((await callApi(app.url, 'auth.me', { protocol: 'rest', token: back.data.accessToken })).status).toBe(200);
   });
 
   it('demoting an admin refuses their next admin call (403), promoting lets a customer in at once', async () => {
@@ -260,4 +272,93 @@ describe('changes take effect at the next request', () => {
     expect(promote.data.role).toBe('admin');
     expect((await callApi(app.url, 'users.list', { protocol: 'rest', token: second.accessToken })).status).toBe(200);
   });
+});
+
+describe('the last active admin stays', () => {
+  let lone: TestApp;
+  const loneSecrets = new SecretLedger();
+
+  beforeAll(async () => {
+    lone = await startTestApp({ RATE_LIMIT_PER_IP: '10000', RATE_LIMIT_PER_EMAIL: '10000' });
+  });
+  afterAll(async () => {
+    try {
+      await lone.logger.flush();
+      loneSecrets.expectNoneIn(lone.logs.text);
+    } finally {
+      await lone.close();
+    }
+  });
+
+  async function activeAdmins(): Promise<string[]> {
+    const rows = await lone.database.db
+      .selectFrom('users')
+      .select('id')
+      .where('role', '=', 'admin')
+      .where('disabled_at', 'is', null)
+      .execute();
+    return rows.map((row) => row.id);
+  }
+
+  it('an admin whose own demotion lands first cannot then demote or disable the other: 409 LAST_ADMIN', async () => {
+    const [first, second] = await Promise.all([
+      registerUser(lone, { secrets: loneSecrets, label: 'first-admin', role: 'admin' }),
+      registerUser(lone, { secrets: loneSecrets, label: 'second-admin', role: 'admin' }),
+    ]);
+    // `second` demoted `first` a moment ago; `first`'s request had passed its admin check before.
+    await lone.database.db.updateTable('users').set({ role: 'customer' }).where('id', '=', first.id).execute();
+    const deps = { db: lone.database.db, logger: lone.logger };
+    for (const change of [{ role: 'customer' as const }, { disabled: true }]) {
+      const refusal = await updateUser(deps, { actorId: first.id, userId: second.id, ...change }).catch(
+        (error: unknown) => error,
+      );
+      expect(refusal).toBeInstanceOf(AppError);
+      expect(refusal).toMatchObject({ code: 'LAST_ADMIN', status: 409 });
+    }
+    expect(await activeAdmins()).toEqual([second.id]);
+    // Another admin first, and then the change is fine.
+    await updateUser(deps, { actorId: second.id, userId: first.id, role: 'admin' });
+    await updateUser(deps, { actorId: first.id, userId: second.id, role: 'customer' });
+    expect(await activeAdmins()).toEqual([first.id]);
+    await lone.database.db.updateTable('users').set({ role: 'customer' }).where('id', '=', first.id).execute();
+  });
+
+  it.skipIf(!onRealPostgres)(
+    'two admins demoting or disabling each other at the same moment leave one admin (needs real PostgreSQL: PGlite runs one transaction at a time)',
+    async () => {
+      for (let round = 0; round < 5; round++) {
+        const [one, other] = await Promise.all([
+          registerUser(lone, { secrets: loneSecrets, label: `rival-a${round}`, role: 'admin' }),
+          registerUser(lone, { secrets: loneSecrets, label: `rival-b${round}`, role: 'admin' }),
+        ]);
+        const change = round % 2 ? { disabled: true } : { role: 'customer' };
+        const answers = await Promise.all(
+          [
+            [one, other],
+            [other, one],
+          ].map(([actor, target]) =>
+            callApi(lone.url, 'users.update', {
+              protocol: round % 2 ? 'trpc' : 'rest',
+              input: { userId: target?.id, ...change },
+              token: actor?.accessToken ?? '',
+            }),
+          ),
+        );
+        const refusals = answers.filter((res) => res.status !== 200);
+        expect(refusals, `round ${round}: ${answers.map((res) => JSON.stringify(res.body)).join(' ')}`).toHaveLength(1);
+        // The loser waited for the winner's change (LAST_ADMIN), or came after it: no longer an
+        // admin (403), or disabled (401).
+        const [refusal] = refusals as [ApiResponse];
+        expect([refusal.error?.code]).toEqual([expect.stringMatching(/^(LAST_ADMIN|FORBIDDEN|UNAUTHORIZED)$/)]);
+        const left = await activeAdmins();
+        expect(left).toHaveLength(1);
+        // Both gone again before the next round.
+        await lone.database.db
+          .updateTable('users')
+          .set({ role: 'customer', disabled_at: null })
+          .where('id', 'in', [one.id, other.id])
+          .execute();
+      }
+    },
+  );
 });

@@ -38,11 +38,12 @@ const OPERATION_ERRORS: Record<string, OperationErrors> = {
   'auth.login': { access: 'anyone', codes: ['INVALID_CREDENTIALS', 'RATE_LIMITED'] },
   'auth.refresh': { access: 'anyone', codes: ['UNAUTHORIZED', 'RATE_LIMITED'] },
   'auth.logout': { access: 'anyone', codes: ['UNAUTHORIZED'] },
+  'auth.changePassword': { access: 'user', codes: ['INVALID_CURRENT_PASSWORD', 'RATE_LIMITED'] },
   'auth.me': { access: 'user', codes: [] },
   'system.ping': { access: 'anyone', codes: [] },
   'users.list': { access: 'admin', codes: [] },
   'users.get': { access: 'admin', codes: ['USER_NOT_FOUND'] },
-  'users.update': { access: 'admin', codes: ['USER_NOT_FOUND', 'CONFLICT'] },
+  'users.update': { access: 'admin', codes: ['USER_NOT_FOUND', 'CONFLICT', 'LAST_ADMIN'] },
   'products.list': { access: 'viewer', codes: [] },
   'products.get': { access: 'viewer', codes: ['PRODUCT_NOT_FOUND'] },
   'products.create': { access: 'admin', codes: ['SKU_TAKEN'] },
@@ -144,6 +145,10 @@ const CODE_DOCS: Record<ErrorCode, { meaning: string; message: string }> = {
     meaning: 'the email or the password is wrong (the answer does not say which)',
     message: 'Email or password is wrong',
   },
+  INVALID_CURRENT_PASSWORD: {
+    meaning: 'the current password given is wrong; nothing was changed',
+    message: 'The current password is wrong; nothing was changed',
+  },
   FORBIDDEN: { meaning: 'the token is valid but its user is not an admin', message: 'This needs the admin role' },
   NOT_FOUND: { meaning: 'nothing answers at this path', message: 'Not found' },
   ROUTE_NOT_FOUND: { meaning: 'no route for this method and path', message: 'No route for GET /api/v1/nowhere' },
@@ -207,6 +212,10 @@ const CODE_DOCS: Record<ErrorCode, { meaning: string; message: string }> = {
   CONFLICT: {
     meaning: 'the change conflicts with the current state, e.g. an admin disabling or demoting their own account',
     message: 'You cannot disable or demote your own account',
+  },
+  LAST_ADMIN: {
+    meaning: 'the change would leave no active admin (demoting or disabling the last one)',
+    message: 'This is the last active admin; make another admin first',
   },
   RATE_LIMITED: {
     meaning: 'too many attempts from this IP address or for this email; `Retry-After` says when to try again',

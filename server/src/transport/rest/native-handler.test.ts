@@ -16,6 +16,7 @@ import { startTestApp, type TestApp } from '../../../test/test-app.ts';
  */
 
 const PASSWORD = 'compare-both-adapters-1';
+const NEW_PASSWORD = 'compare-both-adapters-2';
 const ENV = { RATE_LIMIT_PER_EMAIL: '3', MAX_BODY_BYTES: String(64 * 1024) };
 const PRODUCTS = [
   { id: 'prd_CMPMUG1', name: 'Compare mug', sku: 'CMP-MUG-1', stock: 50 },
@@ -133,6 +134,15 @@ function validCalls(version: 'v1' | 'v2'): Case[] {
       label: `${version} me`,
       operation: op('auth.me'),
       request: (vars) => send('GET', `${api}/auth/me`, { token: customer(vars) }),
+    },
+    {
+      label: `${version} change the password (this session goes on)`,
+      operation: op('auth.changePassword'),
+      request: (vars) =>
+        send('POST', `${api}/auth/change-password`, {
+          token: customer(vars),
+          body: { currentPassword: PASSWORD, newPassword: NEW_PASSWORD },
+        }),
     },
     {
       label: `${version} list users`,

@@ -1,0 +1,92 @@
+import { TRPCError } from '@trpc/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SecretLedger, registerUser, type TestUser } from '../../test/api-client.ts';
+import { startTestApp, type TestApp } from '../../test/test-app.ts';
+import { AppError } from '../core/errors.ts';
+import { createRateLimiter } from '../core/rate-limit.ts';
+import { createTokenService } from '../core/security.ts';
+import { createWorkTracker } from '../core/work-tracker.ts';
+import { createCursorCodec } from '../services/orders/cursor.ts';
+import { createPaymentGateway } from '../services/payment-gateway/index.ts';
+import { requireAdmin } from './auth-middleware.ts';
+import { createContextInner } from './context.ts';
+import { createCallerFactory, publicProcedure, router } from './trpc.ts';
+
+let app: TestApp;
+const secrets = new SecretLedger();
+let admin: TestUser;
+let customer: TestUser;
+
+beforeAll(async () => {
+  app = await startTestApp();
+  [admin, customer] = await Promise.all([
+    registerUser(app, { secrets, label: 'admin', role: 'admin' }),
+    registerUser(app, { secrets, label: 'customer' }),
+  ]);
+});
+
+afterAll(async () => {
+  try {
+    await app.logger.flush();
+    secrets.expectNoneIn(app.logs.text);
+  } finally {
+    await app.close();
+  }
+});
+
+/** `requireAdmin` on its own, without `requireUser` before it. */
+const probeRouter = router({
+  secret: publicProcedure.use(requireAdmin).query(({ ctx }) => ({ userId: ctx.user.id })),
+});
+
+function callerWith(headers: Record<string, string>) {
+  const { config } = app;
+  const context = createContextInner({
+    db: app.database.db,
+    logger: app.logger,
+    config,
+    tokens: createTokenService(config.jwt),
+    rateLimiter: createRateLimiter(app.database.db, { windowSeconds: config.rateLimit.windowSeconds }),
+    gateway: createPaymentGateway(config.paymentGateway),
+    cursors: createCursorCodec(config.jwt.secret),
+    work: createWorkTracker(),
+    requestId: 'req-probe',
+    ip: '127.0.0.1',
+    req: { headers },
+  });
+  return createCallerFactory(probeRouter)(context);
+}
+
+/** The AppError a call was refused with. */
+async function refusalOf(call: Promise<unknown>): Promise<AppError> {
+  const error = await call.then(
+    () => undefined,
+    (thrown: unknown) => thrown,
+  );
+  expect(error).toBeInstanceOf(TRPCError);
+  const cause = (error as TRPCError).cause;
+  expect(cause).toBeInstanceOf(AppError);
+  return cause as AppError;
+}
+
+describe('requireAdmin on its own', () => {
+  it('refuses a caller without a token: 401 Missing Header, the procedure never runs', async () => {
+    const refusal = await refusalOf(callerWith({}).secret());
+    expect(refusal).toMatchObject({ code: 'UNAUTHORIZED', status: 401, reason: 'Missing Header' });
+  });
+
+  it('refuses a bad token with its reason, logged as auth_failure', async () => {
+    const refusal = await refusalOf(callerWith({ authorization: 'Bearer not-a-jwt' }).secret());
+    expect(refusal).toMatchObject({ code: 'UNAUTHORIZED', reason: 'Malformed Token' });
+    expect(app.logs.events('auth_failure', { reason: 'Malformed Token' })).toHaveLength(1);
+  });
+
+  it('refuses a customer: 403 Insufficient Role', async () => {
+    const refusal = await refusalOf(callerWith({ authorization: `Bearer ${customer.accessToken}` }).secret());
+    expect(refusal).toMatchObject({ code: 'FORBIDDEN', status: 403, reason: 'Insufficient Role' });
+  });
+
+  it('lets an admin through, with ctx.user narrowed to them', async () => {
+    expect(await callerWith({ authorization: `Bearer ${admin.accessToken}` }).secret()).toEqual({ userId: admin.id });
+  });
+});
