@@ -48,6 +48,9 @@ describe('loadConfig: one bad variable', () => {
     { variable: 'ADMIN_PASSWORD', value: 'too-short', why: /at least 12 characters/ },
     { variable: 'PAYMENT_GATEWAY', value: 'stripe', why: /simulated/ },
     { variable: 'PAYMENT_GATEWAY_LATENCY_MS', value: '-1', why: />=0/ },
+    { variable: 'SWEEP_INTERVAL_SECONDS', value: '-1', why: />=0/ },
+    { variable: 'SWEEP_INTERVAL_SECONDS', value: '1.5', why: /whole number/ },
+    { variable: 'SWEEP_BATCH_SIZE', value: '0', why: />=1/ },
   ];
 
   it.each(cases)('$variable=$value throws a ConfigError naming $variable and why', ({ variable, value, why }) => {
@@ -70,6 +73,16 @@ describe('loadConfig: one bad variable', () => {
     expect(badUrl.message).not.toContain('hunter2-db-pass');
     const badPassword = configErrorFor({ ADMIN_PASSWORD: 'tiny-secret' });
     expect(badPassword.message).not.toContain('tiny-secret');
+  });
+});
+
+describe('loadConfig: the periodic sweep', () => {
+  it('sweeps hourly, 1000 rows a batch, unless told otherwise; 0 turns it off', () => {
+    expect(loadConfig({}).sweep).toEqual({ intervalSeconds: 3600, batchSize: 1000 });
+    expect(loadConfig({ SWEEP_INTERVAL_SECONDS: '0', SWEEP_BATCH_SIZE: '250' }).sweep).toEqual({
+      intervalSeconds: 0,
+      batchSize: 250,
+    });
   });
 });
 
