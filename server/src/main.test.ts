@@ -2,6 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { callApi } from '../test/api-client.ts';
 import { LogCapture, type LogLine } from '../test/log-capture.ts';
@@ -278,6 +279,43 @@ async function runWorkerRestart(outcome: Record<string, unknown>): Promise<void>
   expect(stopped.at(-1)).toMatchObject({ workers: 2 });
   expect([workers[1], replacement.worker_pid].map((pid) => isRunning(Number(pid)))).toEqual([false, false]);
 }
+
+describe('periodic sweep', () => {
+  it(
+    'sweeps every SWEEP_INTERVAL_SECONDS, and SIGTERM ends a running sweep after its batch, before the database closes',
+    { timeout: STARTUP_TIMEOUT_MS + 30_000 },
+    async () => {
+      const testDatabase = await newTestDatabase();
+      const logger = createLogger({ level: 'error', destination: new LogCapture() });
+      const direct = await testDatabase.open(logger);
+      await migrate(direct, logger);
+      await sql`insert into rate_limits (key, count, window_ends_at)
+        select 'ip:ended-' || n, 1, now() - interval '1 day' from generate_series(1, 5000) as n`.execute(direct.db);
+      await direct.close();
+      const logFile = join(temporaryFolder(), 'server.log');
+      const server = await startServer({
+        ...databaseEnv(testDatabase),
+        LOG_FILE: logFile,
+        SWEEP_INTERVAL_SECONDS: '1',
+        SWEEP_BATCH_SIZE: '1',
+      });
+      await server.waitForLine({ event: 'db_transaction', name: 'sweep_rate_limits' }, { timeoutMs: 10_000 });
+      server.child.kill('SIGTERM');
+
+      expect(await waitForExit(server)).toEqual({ code: 0, signal: null });
+      const logged = readLogFile(logFile);
+      const events = eventsOf(logged);
+      expect(events).not.toContain('sweep_failed');
+      const swept = logged.filter((line) => line.event === 'sweep_completed');
+      expect(swept).toEqual([expect.objectContaining({ level: 'INFO', outcome: 'stopped' })]);
+      const deleted = (swept[0]?.deleted as { rate_limits: number }).rate_limits;
+      expect(deleted).toBeGreaterThan(0);
+      expect(deleted).toBeLessThan(5000);
+      expect(events.indexOf('server_stopping')).toBeLessThan(events.indexOf('sweep_completed'));
+      expect(events.at(-1)).toBe('server_stopped');
+    },
+  );
+});
 
 describe('startup', () => {
   it('exits 1 quickly, with a clear message, when the configuration is invalid', { timeout: 30_000 }, async () => {

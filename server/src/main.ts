@@ -3,12 +3,14 @@ import { config as loadDotenv } from 'dotenv';
 import packageJson from '../package.json' with { type: 'json' };
 import { createApp } from './app.ts';
 import { ConfigError, describeConfig, loadConfig, type Config } from './core/config.ts';
-import { createDatabase } from './core/db/database.ts';
+import { createDatabase, type Db } from './core/db/database.ts';
 import { startHttpServer } from './core/http/server.ts';
 import { createLogger, type Logger } from './core/logging/logger.ts';
 import { migrateToLatest } from './core/db/migrations.ts';
+import { startPeriodicTask, type PeriodicTask } from './core/periodic-task.ts';
 import { createReadinessCheck } from './core/db/readiness.ts';
 import { DEMO_ADMIN_PASSWORD, DEMO_CUSTOMER, seedDatabase } from './services/seed.ts';
+import { sweepExpiredRows } from './services/sweep.ts';
 
 /**
  * In local development, tells a new user where to click and how to sign in. Written to stderr
@@ -47,6 +49,25 @@ function readConfig(): Config {
     );
     process.exit(1);
   }
+}
+
+/** The first sweep waits this long at most, so a server restarted more often than its interval still sweeps. */
+const FIRST_SWEEP_AFTER_MS = 60_000;
+
+/**
+ * Deletes expired rows every SWEEP_INTERVAL_SECONDS (none when 0). Every worker and instance
+ * runs one; they take turns through a database lock.
+ */
+function startSweeper(config: Config, { db, logger }: { db: Db; logger: Logger }): PeriodicTask | undefined {
+  if (config.sweep.intervalSeconds === 0) return undefined;
+  const intervalMs = config.sweep.intervalSeconds * 1000;
+  return startPeriodicTask({
+    name: 'sweep',
+    intervalMs,
+    firstRunAfterMs: Math.min(intervalMs, FIRST_SWEEP_AFTER_MS),
+    logger,
+    run: (signal) => sweepExpiredRows({ db, logger }, { batchSize: config.sweep.batchSize, signal }),
+  });
 }
 
 /** Every way out of the process writes its reason and flushes the log first. */
@@ -95,15 +116,19 @@ async function runServer(config: Config, logger: Logger, { migrate }: { migrate:
     panel: config.panelEnabled ? `${running.url}/panel` : null,
   });
   printWelcome(config, running.url);
+  const sweeper = startSweeper(config, { db: database.db, logger });
 
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info('server_stopping', { signal, timeout_ms: config.http.shutdownTimeoutMs });
+    // No sweep starts from now on; one running ends after its current batch, before the database closes.
+    const sweepStopped = sweeper?.stop();
     const { forced } = await running.stop();
     const work = await app.drain(config.http.shutdownTimeoutMs);
     if (!work.drained) logger.warn('shutdown_work_abandoned', { active: work.active });
+    await sweepStopped;
     await database.close();
     logger.info('server_stopped', { signal, forced_connections_closed: forced });
     await logger.flush();

@@ -110,6 +110,8 @@ export function spawnServer(env: Record<string, string>, { preload = [] }: { pre
       LOG_LEVEL: 'info',
       DATABASE_URL: '',
       WEB_CONCURRENCY: '',
+      // A test that wants the periodic sweep turns it on.
+      SWEEP_INTERVAL_SECONDS: '0',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

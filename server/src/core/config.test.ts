@@ -57,6 +57,9 @@ describe('loadConfig: one bad variable', () => {
     { variable: 'REFRESH_REUSE_GRACE_SECONDS', value: '-1', why: />=0/ },
     { variable: 'REFRESH_REUSE_GRACE_SECONDS', value: '2.5', why: /whole number/ },
     { variable: 'RATE_LIMIT_PER_EMAIL_GLOBAL', value: '0', why: />=1/ },
+    { variable: 'SWEEP_INTERVAL_SECONDS', value: '-1', why: />=0/ },
+    { variable: 'SWEEP_INTERVAL_SECONDS', value: '1.5', why: /whole number/ },
+    { variable: 'SWEEP_BATCH_SIZE', value: '0', why: />=1/ },
   ];
 
   it.each(cases)('$variable=$value throws a ConfigError naming $variable and why', ({ variable, value, why }) => {
@@ -91,6 +94,16 @@ describe('loadConfig: sessions and login limits', () => {
   it('limits logins per email over every address to 100 by default', () => {
     expect(loadConfig({}).rateLimit).toMatchObject({ perEmail: 10, perEmailGlobal: 100 });
     expect(loadConfig({ RATE_LIMIT_PER_EMAIL_GLOBAL: '500' }).rateLimit.perEmailGlobal).toBe(500);
+  });
+});
+
+describe('loadConfig: the periodic sweep', () => {
+  it('sweeps hourly, 1000 rows a batch, unless told otherwise; 0 turns it off', () => {
+    expect(loadConfig({}).sweep).toEqual({ intervalSeconds: 3600, batchSize: 1000 });
+    expect(loadConfig({ SWEEP_INTERVAL_SECONDS: '0', SWEEP_BATCH_SIZE: '250' }).sweep).toEqual({
+      intervalSeconds: 0,
+      batchSize: 250,
+    });
   });
 });
 

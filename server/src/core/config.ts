@@ -82,6 +82,8 @@ const EnvSchema = z.object({
   PAYMENT_GATEWAY: z.enum(['simulated']).default('simulated'),
   PAYMENT_GATEWAY_LATENCY_MS: z.coerce.number<string>().int().min(0).max(60_000).default(0),
   PAYMENT_GATEWAY_TIMEOUT_MS: positiveInt(120_000).default(5_000),
+  SWEEP_INTERVAL_SECONDS: z.coerce.number<string>().int('must be a whole number').min(0).max(604_800).default(3600),
+  SWEEP_BATCH_SIZE: positiveInt(100_000).default(1000),
 });
 
 /** Used only in development on a loopback HOST, when no secret is configured: it is public. */
@@ -149,6 +151,11 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
       kind: env.PAYMENT_GATEWAY,
       latencyMs: env.PAYMENT_GATEWAY_LATENCY_MS,
       timeoutMs: env.PAYMENT_GATEWAY_TIMEOUT_MS,
+    },
+    /** The periodic deletion of rows nothing needs any more; an interval of 0 turns it off. */
+    sweep: {
+      intervalSeconds: env.SWEEP_INTERVAL_SECONDS,
+      batchSize: env.SWEEP_BATCH_SIZE,
     },
   };
 }

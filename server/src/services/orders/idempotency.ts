@@ -11,8 +11,8 @@ import { retryWhenDatabaseReturns } from './deferred-write.ts';
 import type { OrdersDeps } from './deps.ts';
 import { ORDER_COLUMNS } from './mappers.ts';
 
-/** Keys are remembered this long, as at Stripe. */
-const KEY_TTL_HOURS = 24;
+/** Keys are remembered this long, as at Stripe; the periodic sweep deletes them after it. */
+export const KEY_TTL_HOURS = 24;
 /** How long a request waits for a concurrent one with the same key before answering 409. */
 const WAIT_FOR_FIRST_MS = 10_000;
 /** A claim older than this belonged to a process that died mid-request: it may be taken over. */
