@@ -2,14 +2,10 @@ import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretLedger, registerUser, type TestUser } from '../../test/api-client.ts';
 import { startTestApp, type TestApp } from '../../test/test-app.ts';
+import { testContext } from '../../test/test-context.ts';
 import { AppError } from '../core/errors.ts';
-import { createRateLimiter } from '../core/rate-limit.ts';
-import { createTokenService } from '../core/security.ts';
-import { createWorkTracker } from '../core/work-tracker.ts';
-import { createCursorCodec } from '../services/orders/cursor.ts';
-import { createPaymentGateway } from '../services/payment-gateway/index.ts';
 import { requireAdmin } from './auth-middleware.ts';
-import { createContextInner } from './context.ts';
+import { appRouter } from './router.ts';
 import { createCallerFactory, publicProcedure, router } from './trpc.ts';
 
 let app: TestApp;
@@ -40,21 +36,7 @@ const probeRouter = router({
 });
 
 function callerWith(headers: Record<string, string>) {
-  const { config } = app;
-  const context = createContextInner({
-    db: app.database.db,
-    logger: app.logger,
-    config,
-    tokens: createTokenService(config.jwt),
-    rateLimiter: createRateLimiter(app.database.db, { windowSeconds: config.rateLimit.windowSeconds }),
-    gateway: createPaymentGateway(config.paymentGateway),
-    cursors: createCursorCodec(config.jwt.secret),
-    work: createWorkTracker(),
-    requestId: 'req-probe',
-    ip: '127.0.0.1',
-    req: { headers },
-  });
-  return createCallerFactory(probeRouter)(context);
+  return createCallerFactory(probeRouter)(testContext(app, { headers, requestId: 'req-probe' }));
 }
 
 /** The AppError a call was refused with. */
@@ -88,5 +70,19 @@ describe('requireAdmin on its own', () => {
 
   it('lets an admin through, with ctx.user narrowed to them', async () => {
     expect(await callerWith({ authorization: `Bearer ${admin.accessToken}` }).secret()).toEqual({ userId: admin.id });
+  });
+});
+
+describe('a protected procedure of the app through createCaller, without HTTP', () => {
+  const callerFor = (headers: Record<string, string>) => createCallerFactory(appRouter)(testContext(app, { headers }));
+
+  it('answers the caller the access token names', async () => {
+    const me = await callerFor({ authorization: `Bearer ${customer.accessToken}` }).v1.auth.me();
+    expect(me).toMatchObject({ id: customer.id, email: customer.email, role: 'customer' });
+  });
+
+  it('refuses a caller without a token: 401 Missing Header', async () => {
+    const refusal = await refusalOf(callerFor({}).v1.auth.me());
+    expect(refusal).toMatchObject({ code: 'UNAUTHORIZED', status: 401, reason: 'Missing Header' });
   });
 });

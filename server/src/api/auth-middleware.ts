@@ -1,5 +1,4 @@
-import { AppError } from '../core/errors.ts';
-import type { AuthUser } from '../services/auth.ts';
+import { authorizeRole, forbidden, unauthorized, type AuthUser } from '../services/authenticate.ts';
 import { t } from './init.ts';
 
 /**
@@ -13,16 +12,10 @@ export function bearerChallenge(reason: string | undefined): string {
   return `Bearer realm="orders-service", error="${error}", error_description="${reason}"`;
 }
 
-function refused(reason: string): AppError {
-  return new AppError('UNAUTHORIZED', `Authentication failed: ${reason}`, { reason });
-}
-
 /** Requires a valid access token of a user who exists and is not disabled; narrows `ctx.user`. */
 export const requireUser = t.middleware(async ({ ctx, next }) => {
   const auth = await ctx.authenticate();
-  if (!auth.ok) {
-    throw refused(auth.reason);
-  }
+  if (!auth.ok) throw unauthorized(auth.reason);
   return next({ ctx: { user: auth.user } });
 });
 
@@ -35,7 +28,7 @@ export const identifyViewer = t.middleware(async ({ ctx, next }) => {
   // Only a caller who sent credentials has them checked.
   if (ctx.header('authorization') !== undefined) {
     const auth = await ctx.authenticate();
-    if (!auth.ok) throw refused(auth.reason);
+    if (!auth.ok) throw unauthorized(auth.reason);
     viewer = auth.user;
   }
   return next({ ctx: { viewer } });
@@ -47,13 +40,7 @@ export const identifyViewer = t.middleware(async ({ ctx, next }) => {
  */
 export const requireAdmin = t.middleware(async ({ ctx, next }) => {
   const auth = await ctx.authenticate();
-  if (!auth.ok) throw refused(auth.reason);
-  if (auth.user.role !== 'admin') {
-    ctx.logger.warn('auth_failure', {
-      reason: 'Insufficient Role',
-      context: { user_id: auth.user.id, role: auth.user.role, required: 'admin' },
-    });
-    throw new AppError('FORBIDDEN', 'This needs the admin role', { reason: 'Insufficient Role' });
-  }
+  if (!auth.ok) throw unauthorized(auth.reason);
+  if (!authorizeRole(ctx, auth.user, 'admin')) throw forbidden('admin');
   return next({ ctx: { user: auth.user } });
 });

@@ -3,10 +3,10 @@ import type { Db } from '../core/db/database.ts';
 import { readHeader, type HeaderSource } from '../core/http/headers.ts';
 import type { Logger } from '../core/logging/logger.ts';
 import type { RateLimiter } from '../core/rate-limit.ts';
-import { currentRequestContext, setRequestUser } from '../core/logging/request-context.ts';
+import { currentRequestContext } from '../core/logging/request-context.ts';
 import type { TokenService } from '../core/security.ts';
 import type { WorkTracker } from '../core/work-tracker.ts';
-import { checkAccessToken, type AccessCheck } from '../services/auth.ts';
+import { authenticateRequest, type Authentication } from '../services/authenticate.ts';
 import type { CursorCodec } from '../services/orders/index.ts';
 import type { PaymentGateway } from '../services/payment-gateway/index.ts';
 
@@ -35,44 +35,14 @@ export interface ContextInput extends RequestDeps {
   setHeader?: ((name: string, value: string) => void) | undefined;
 }
 
-const BEARER = /^Bearer[ ]+([^\s]+)[ ]*$/i;
-
 // The context's functions are made by small factories returning anonymous closures: tsx
 // (esbuild's keepNames) wraps a closure that gets a name in a `__name` call, about a
 // microsecond each, and every request builds these.
 
-/**
- * Reads the Authorization header and checks its token, once per request however many
- * procedures of a batch ask, and writes `auth_success` or `auth_failure` with the exact reason.
- */
-function authenticatorFor(input: ContextInput): () => Promise<AccessCheck> {
-  let result: Promise<AccessCheck> | undefined;
-  return () => (result ??= checkAuthorization(input).then((outcome) => logAccessCheck(input, outcome)));
-}
-
-async function checkAuthorization(input: ContextInput): Promise<AccessCheck> {
-  const header = input.req ? readHeader(input.req, 'authorization') : undefined;
-  if (header === undefined || header.trim() === '') return { ok: false, reason: 'Missing Header' };
-  const token = BEARER.exec(header)?.[1];
-  if (token === undefined) return { ok: false, reason: 'Malformed Header' };
-  return checkAccessToken(input, token);
-}
-
-function logAccessCheck(input: ContextInput, outcome: AccessCheck): AccessCheck {
-  if (outcome.ok) {
-    setRequestUser(outcome.user);
-    input.logger.info('auth_success', {
-      user_id: outcome.user.id,
-      role: outcome.user.role,
-      auth_method: 'access_token',
-    });
-  } else {
-    input.logger.warn('auth_failure', {
-      reason: outcome.reason,
-      ...(outcome.detail ? { context: outcome.detail } : {}),
-    });
-  }
-  return outcome;
+/** The request's authentication, run once however many procedures of a batch ask for it. */
+function authenticatorFor(input: ContextInput): () => Promise<Authentication> {
+  let result: Promise<Authentication> | undefined;
+  return () => (result ??= authenticateRequest(input, input.req ? readHeader(input.req, 'authorization') : undefined));
 }
 
 /** One request header, the same way on both protocols (absent for server-side callers). */

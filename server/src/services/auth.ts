@@ -1,24 +1,15 @@
-import type { AuthSession, ChangePasswordInput, LoginInput, RegisterInput, UserRole } from '@orders/shared';
+import type { AuthSession, ChangePasswordInput, LoginInput, RegisterInput } from '@orders/shared';
 import { sql } from 'kysely';
 import { AppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
-import { preparedQuery } from '../core/db/prepared-query.ts';
 import { burnPasswordCheck, hashPassword, verifyPassword } from '../core/security.ts';
 import { setRequestUser } from '../core/logging/request-context.ts';
 import { withTransaction } from '../core/db/transaction.ts';
+import type { AuthUser } from './authenticate.ts';
 import { issueSession, revokeOtherSessions, type ClientInfo, type SessionDeps } from './sessions.ts';
 import { USER_COLUMNS } from './users.ts';
 
 export type AuthDeps = SessionDeps;
-
-/** The user a valid access token acts for, read fresh from the database on every request. */
-export interface AuthUser {
-  id: string;
-  role: UserRole;
-  email: string;
-  /** The session (refresh token family) the access token belongs to. */
-  sessionId: string;
-}
 
 export async function register(deps: AuthDeps, input: RegisterInput & { client: ClientInfo }): Promise<AuthSession> {
   const passwordHash = await hashPassword(input.password);
@@ -98,51 +89,4 @@ export async function changePassword(
   });
   deps.logger.info('password_changed', { user_id: userId, context: { revoked_sessions: revokedSessions } });
   return { ok: true };
-}
-
-export type AccessCheck =
-  { ok: true; user: AuthUser } | { ok: false; reason: string; detail?: Record<string, unknown> };
-
-/**
- * Every authenticated request reads its caller's role and state, and whether its session
- * still has a live refresh token (logout, reuse detection, a password change and disabling
- * revoke them all), in one round trip: compiled once, the session through a partial index.
- */
-const accessCheckOf = preparedQuery(
-  (db, sessionId: string, userId: string) =>
-    db
-      .selectFrom('users')
-      .select((eb) => [
-        'id',
-        'role',
-        'email',
-        'disabled_at',
-        eb
-          .exists(
-            eb
-              .selectFrom('refresh_tokens')
-              .select('refresh_tokens.id')
-              .where('refresh_tokens.family_id', '=', sessionId)
-              .whereRef('refresh_tokens.user_id', '=', 'users.id')
-              .where('refresh_tokens.revoked_at', 'is', null),
-          )
-          .as('session_live'),
-      ])
-      .where('users.id', '=', userId),
-  ':sessionId',
-  ':userId',
-);
-
-/** Checks an access token and the account and session behind it as they are now. */
-export async function checkAccessToken(deps: Pick<AuthDeps, 'db' | 'tokens'>, token: string): Promise<AccessCheck> {
-  const verified = deps.tokens.verifyAccessToken(token);
-  if (!verified.ok) return verified;
-  const { sub: userId, sid: sessionId } = verified.claims;
-  const [user] = await accessCheckOf(deps.db, sessionId, userId);
-  if (!user) return { ok: false, reason: 'Unknown User', detail: { user_id: userId } };
-  if (user.disabled_at !== null) return { ok: false, reason: 'User Disabled', detail: { user_id: user.id } };
-  if (!user.session_live) {
-    return { ok: false, reason: 'Session Revoked', detail: { user_id: user.id, session_id: sessionId } };
-  }
-  return { ok: true, user: { id: user.id, role: user.role, email: user.email, sessionId } };
 }

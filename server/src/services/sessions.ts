@@ -1,11 +1,11 @@
 import type { AuthSession } from '@orders/shared';
 import type { Db } from '../core/db/database.ts';
-import { AppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { Logger } from '../core/logging/logger.ts';
 import { setRequestUser } from '../core/logging/request-context.ts';
 import { digestToken, type TokenService } from '../core/security.ts';
 import { withTransaction, type Trx } from '../core/db/transaction.ts';
+import { unauthorized } from './authenticate.ts';
 import { USER_COLUMNS, toUser } from './users.ts';
 
 /**
@@ -25,10 +25,6 @@ export interface ClientInfo {
 }
 
 type SessionUser = Parameters<typeof toUser>[0];
-
-function unauthorized(reason: string, context: Record<string, unknown> = {}): AppError {
-  return new AppError('UNAUTHORIZED', `Authentication failed: ${reason}`, { reason, context });
-}
 
 function sessionOf(
   deps: SessionDeps,
