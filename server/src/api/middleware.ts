@@ -1,5 +1,6 @@
+import { UNSTORABLE_TEXT_MESSAGE } from '@orders/shared';
 import type { TRPCError } from '@trpc/server';
-import { isDatabaseUnavailable } from '../core/database-errors.ts';
+import { isDatabaseUnavailable, isUnstorableText } from '../core/database-errors.ts';
 import { AppError } from '../core/errors.ts';
 import type { Logger } from '../core/logging.ts';
 import { runInProcedure } from '../core/request-context.ts';
@@ -40,9 +41,18 @@ async function logUnhandledException(
   });
 }
 
-/** The AppError a failure stands for: the one thrown, or DATABASE_UNAVAILABLE for a lost database. */
+/**
+ * The AppError a failure stands for: the one thrown, DATABASE_UNAVAILABLE for a lost database,
+ * or VALIDATION_FAILED for text the database refused to store.
+ */
 function asAppError(cause: unknown): AppError | undefined {
   if (cause instanceof AppError) return cause;
+  if (isUnstorableText(cause)) {
+    return new AppError('VALIDATION_FAILED', `Invalid input: text ${UNSTORABLE_TEXT_MESSAGE}`, {
+      context: { error: cause instanceof Error ? cause.message : String(cause) },
+      cause,
+    });
+  }
   if (isDatabaseUnavailable(cause)) {
     return new AppError('DATABASE_UNAVAILABLE', 'The database is not reachable right now; try again shortly', {
       headers: { 'Retry-After': '5' },
