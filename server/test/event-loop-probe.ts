@@ -1,13 +1,14 @@
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-
 /**
- * How long this process's event loop was held: the test app serves requests in the test's own
+ * How long this process's event loop is held: the test app serves requests in the test's own
  * process, so a request whose handling blocks (a regular expression backtracking over a long
- * path, say) delays this probe's timer by as long. `monitorEventLoopDelay` samples every
- * `RESOLUTION_MS`; its maximum is the longest stretch the loop could not run a timer, a request
- * being handled, the client's side of the test and garbage collection included.
+ * path, say) makes this probe's timer late by as long.
+ *
+ * A late timer alone would also count the minutes a shared machine gives the process no CPU
+ * (other processes' tests, PostgreSQL): the hold of an interval is how late its tick was, but
+ * at most the CPU time the process used in it. A blocking request spends CPU all the while it
+ * holds the loop; a process waiting for a core spends none.
  */
-const RESOLUTION_MS = 5;
+const TICK_MS = 5;
 
 export interface EventLoopProbe {
   /** The longest hold since the probe started or was last reset, in milliseconds. */
@@ -17,14 +18,25 @@ export interface EventLoopProbe {
 }
 
 export function probeEventLoop(): EventLoopProbe {
-  const histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
-  histogram.enable();
+  let max = 0;
+  let lastTick = performance.now();
+  let lastCpu = process.cpuUsage();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const cpu = process.cpuUsage(lastCpu);
+    const lateMs = now - lastTick - TICK_MS;
+    const cpuMs = (cpu.user + cpu.system) / 1_000;
+    max = Math.max(max, Math.min(lateMs, cpuMs));
+    lastTick = now;
+    lastCpu = process.cpuUsage();
+  }, TICK_MS);
+  timer.unref();
   return {
-    // The histogram counts the delay past the timer's due time, in nanoseconds; its maximum is
-    // a huge sentinel until the first sample.
-    maxHoldMs: () => (histogram.count === 0 ? 0 : histogram.max / 1e6),
-    reset: () => histogram.reset(),
-    stop: () => histogram.disable(),
+    maxHoldMs: () => max,
+    reset: () => {
+      max = 0;
+    },
+    stop: () => clearInterval(timer),
   };
 }
 
@@ -35,7 +47,7 @@ export async function measureHold<Result>(
 ): Promise<{ result: Result; holdMs: number }> {
   probe.reset();
   const result = await work();
-  // Past one timers phase: a sample that a hold at the very end made overdue runs there, before
+  // Past one timers phase: a tick that a hold at the very end made overdue runs there, before
   // this later timer (libuv runs timers in the order they were due), and is counted.
   await new Promise((resolve) => setTimeout(resolve, 1));
   return { result, holdMs: probe.maxHoldMs() };
