@@ -52,3 +52,20 @@ export async function measureHold<Result>(
   await new Promise((resolve) => setTimeout(resolve, 1));
   return { result, holdMs: probe.maxHoldMs() };
 }
+
+/**
+ * The least hold of `work` run up to three times (`attempt` 1, 2, 3), while it holds the loop
+ * for `budgetMs` or more: a request that blocks does so every time, while a garbage collection
+ * seldom falls on the same requests twice. `work` must be safe to repeat (a refused request is).
+ */
+export async function leastHold<Result>(
+  probe: EventLoopProbe,
+  { budgetMs, work }: { budgetMs: number; work: (attempt: number) => Promise<Result> },
+): Promise<{ result: Result; holdMs: number }> {
+  let measured = await measureHold(probe, () => work(1));
+  for (let attempt = 2; attempt <= 3 && measured.holdMs >= budgetMs; attempt++) {
+    const again = await measureHold(probe, () => work(attempt));
+    measured = { result: again.result, holdMs: Math.min(measured.holdMs, again.holdMs) };
+  }
+  return measured;
+}

@@ -14,7 +14,7 @@ import {
   type ProcedureName,
   type TestUser,
 } from '../../test/api-client.ts';
-import { probeEventLoop, measureHold, type EventLoopProbe } from '../../test/event-loop-probe.ts';
+import { leastHold, measureHold, probeEventLoop, type EventLoopProbe } from '../../test/event-loop-probe.ts';
 import { rawRequest, waitForLines } from '../../test/http-client.ts';
 import { startTestApp, type TestApp } from '../../test/test-app.ts';
 import { redactString } from '../core/redact.ts';
@@ -290,14 +290,25 @@ describe('text shaped to make a pattern backtrack is answered without holding th
       await healthzMs();
       const text = shape.repeat(Math.floor(PATH_LENGTH / shape.length));
       for (const path of [`/api/v1/products/${text}`, `/trpc/${text}`, `/${text}`]) {
-        const { result, holdMs } = await measureHold(probe, () =>
-          Promise.all([rawRequest(app.url, { path }), new Promise((resolve) => setImmediate(resolve)).then(healthzMs)]),
-        );
-        const [hostile, health] = result;
-        expect(hostile.status, path.slice(0, 40)).toBeGreaterThanOrEqual(400);
-        expect(hostile.status, path.slice(0, 40)).toBeLessThan(500);
+        // Measured again while over either bound (at most three times; the least of each counts):
+        // a blocking request is slow every time, a busy machine seldom on the same request twice.
+        let holdMs = Infinity;
+        let healthMs = Infinity;
+        for (let attempt = 1; attempt <= 3 && (holdMs >= HOLD_BUDGET_MS || healthMs >= 100); attempt++) {
+          const measured = await measureHold(probe, () =>
+            Promise.all([
+              rawRequest(app.url, { path }),
+              new Promise((resolve) => setImmediate(resolve)).then(healthzMs),
+            ]),
+          );
+          const [hostile, health] = measured.result;
+          expect(hostile.status, path.slice(0, 40)).toBeGreaterThanOrEqual(400);
+          expect(hostile.status, path.slice(0, 40)).toBeLessThan(500);
+          holdMs = Math.min(holdMs, measured.holdMs);
+          healthMs = Math.min(healthMs, health);
+        }
         expect(holdMs, `event loop held by ${path.slice(0, 40)}…`).toBeLessThan(HOLD_BUDGET_MS);
-        expect(health, `/healthz beside ${path.slice(0, 40)}…`).toBeLessThan(100);
+        expect(healthMs, `/healthz beside ${path.slice(0, 40)}…`).toBeLessThan(100);
       }
     },
   );
@@ -307,12 +318,14 @@ describe('text shaped to make a pattern backtrack is answered without holding th
   for (const protocol of PROTOCOLS) {
     it.each(KEY_SHAPES)(`a login over ${protocol} with a 100 KB unknown key of %j repeated`, async (shape) => {
       const key = shape.repeat(Math.ceil(100_000 / shape.length)).slice(0, 100_000);
-      const { result: res, holdMs } = await measureHold(probe, () =>
-        callApi(app.url, 'auth.login', {
-          protocol,
-          input: { email: customer.email, password: customer.password, [key]: 1 },
-        }),
-      );
+      const { result: res, holdMs } = await leastHold(probe, {
+        budgetMs: HOLD_BUDGET_MS,
+        work: () =>
+          callApi(app.url, 'auth.login', {
+            protocol,
+            input: { email: customer.email, password: customer.password, [key]: 1 },
+          }),
+      });
       expect(holdMs).toBeLessThan(HOLD_BUDGET_MS);
       const envelope = expectError(res, { status: 400, code: 'VALIDATION_FAILED' });
       const echoed = `Unrecognized key: "${key.slice(0, 100)}…" (100000 characters)`;
