@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { createContextFactory, type AppDeps, type RequestDeps } from './api/context.ts';
-import { toTrpcError } from './api/error-envelope.ts';
+import { shownText, toTrpcError } from './api/error-envelope.ts';
 import { createOpenApiDocument } from './api/openapi.ts';
 import { createPanel } from './api/panel.ts';
 import { createRestHandler } from './api/rest-handler.ts';
@@ -119,7 +119,7 @@ export function createApp(options: AppOptions) {
     }
     sendError(res, {
       code: 'ROUTE_NOT_FOUND',
-      message: `No route for ${req.method ?? 'GET'} ${path}`,
+      message: `No route for ${req.method ?? 'GET'} ${shownText(path)}`,
       request_id: currentRequestContext()?.request_id ?? 'none',
     });
   }

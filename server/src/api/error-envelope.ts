@@ -9,6 +9,13 @@ import { AppError, CODE_FOR_TRPC, ERROR_TABLE } from '../core/errors.ts';
  */
 const SHOWN_KEY_LENGTH = 100;
 const SHOWN_KEYS = 10;
+/** The same bound for the request's own text that a message repeats (a path, a procedure's name). */
+const SHOWN_TEXT_LENGTH = 200;
+
+/** A client's text as a message repeats it: at most its first 200 characters, and how long it was. */
+export function shownText(text: string): string {
+  return text.length > SHOWN_TEXT_LENGTH ? `${text.slice(0, SHOWN_TEXT_LENGTH)}… (${text.length} characters)` : text;
+}
 
 function shownKey(key: string): string {
   return key.length > SHOWN_KEY_LENGTH ? `"${key.slice(0, SHOWN_KEY_LENGTH)}…" (${key.length} characters)` : `"${key}"`;
@@ -71,7 +78,8 @@ export function toErrorEnvelope(
       request_id: requestId,
     };
   }
-  return { code, message: error.message, request_id: requestId };
+  // tRPC's own refusals may quote the request (`No procedure found on path "…"`).
+  return { code, message: shownText(error.message), request_id: requestId };
 }
 
 /** The stable code an error answers with. */
