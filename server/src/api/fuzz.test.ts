@@ -7,16 +7,13 @@ import {
   CASE_KINDS,
   caseFor,
   DEEP,
-  OPERATIONS,
   patternText,
   PATTERN_SHAPES,
-  REST_BASE,
   toJson,
   type CaseKind,
-  type Fixtures,
   type FuzzCase,
-  type Operation,
 } from '../../test/fuzz-cases.ts';
+import { OPERATIONS, REST_BASE, type Fixtures, type Operation } from '../../test/fuzz-operations.ts';
 import { startTestApp, type TestApp } from '../../test/test-app.ts';
 import { writeReliabilityResult } from '../../test/test-results.ts';
 
