@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createContextFactory, type AppDeps, type RequestDeps } from './api/context.ts';
-import { toTrpcError } from './api/error-envelope.ts';
+import { shownText, toTrpcError } from './api/error-envelope.ts';
 import { createOpenApiDocument } from './transport/docs/openapi.ts';
 import { createPanel } from './transport/docs/panel.ts';
 import { createOfficialRestHandler } from './transport/rest/official-handler.ts';
@@ -115,7 +115,7 @@ export function createApp(options: AppOptions) {
     }
     sendError(res, {
       code: 'ROUTE_NOT_FOUND',
-      message: `No route for ${req.method ?? 'GET'} ${path}`,
+      message: `No route for ${req.method ?? 'GET'} ${shownText(path)}`,
       request_id: currentRequestContext()?.request_id ?? 'none',
     });
   }

@@ -1,11 +1,11 @@
 import { z } from 'zod';
+import { safeText } from './text.ts';
 import { EmailSchema, UserSchema } from './users.ts';
 
 export const PASSWORD_MIN_LENGTH = 12;
 export const PASSWORD_MAX_LENGTH = 128;
 
-export const PasswordSchema = z
-  .string()
+export const PasswordSchema = safeText()
   .min(PASSWORD_MIN_LENGTH, `must be at least ${PASSWORD_MIN_LENGTH} characters`)
   .max(PASSWORD_MAX_LENGTH, `must be at most ${PASSWORD_MAX_LENGTH} characters`)
   .meta({ example: 'correct horse battery staple' });
@@ -14,19 +14,19 @@ export const PasswordSchema = z
 export const RegisterInputSchema = z.strictObject({
   email: EmailSchema,
   password: PasswordSchema,
-  name: z.string().trim().min(1).max(100).meta({ example: 'Ada Lovelace' }),
+  name: safeText().trim().min(1).max(100).meta({ example: 'Ada Lovelace' }),
 });
 export type RegisterInput = z.infer<typeof RegisterInputSchema>;
 
 export const LoginInputSchema = z.strictObject({
   email: EmailSchema,
   // No length rules here: a login must not reveal the password policy of an account.
-  password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
+  password: safeText().min(1).max(PASSWORD_MAX_LENGTH),
 });
 export type LoginInput = z.infer<typeof LoginInputSchema>;
 
 export const RefreshTokenInputSchema = z.strictObject({
-  refreshToken: z.string().min(1).max(4096),
+  refreshToken: safeText().min(1).max(4096),
 });
 export type RefreshTokenInput = z.infer<typeof RefreshTokenInputSchema>;
 

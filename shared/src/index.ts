@@ -6,3 +6,4 @@ export * from './pagination.ts';
 export * from './products.ts';
 export * from './users.ts';
 export * from './system.ts';
+export * from './text.ts';

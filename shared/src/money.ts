@@ -1,8 +1,8 @@
 import { z } from 'zod';
+import { safeText } from './text.ts';
 
 /** ISO 4217 code, upper case: `EUR`, `USD`. */
-export const CurrencySchema = z
-  .string()
+export const CurrencySchema = safeText()
   .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code of three capital letters, e.g. EUR')
   .meta({ example: 'EUR' });
 

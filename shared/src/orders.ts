@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { MoneySchema } from './money.ts';
 import { PageQuerySchema, pageOf, MAX_PAGE_LIMIT, DEFAULT_PAGE_LIMIT } from './pagination.ts';
 import { ProductIdSchema } from './products.ts';
+import { safeText } from './text.ts';
 import { UserIdSchema } from './users.ts';
 
 export const ORDER_STATUSES = ['pending_payment', 'paid', 'payment_failed', 'cancelled', 'refunded'] as const;
@@ -11,14 +12,12 @@ export type OrderStatus = z.infer<typeof OrderStatusSchema>;
 export const PAYMENT_STATUSES = ['succeeded', 'declined', 'failed', 'refunded'] as const;
 export const PaymentStatusSchema = z.enum(PAYMENT_STATUSES);
 
-export const OrderIdSchema = z
-  .string()
+export const OrderIdSchema = safeText()
   .regex(/^ord_[0-9A-Za-z]{1,40}$/, 'must be an order id like ord_…')
   .meta({ example: 'ord_01JD4X8ZQ0M3V6N2T9K7W5A1BC' });
 
 /** A payment method id as the gateway knows it; the simulated gateway follows Stripe's test methods. */
-export const PaymentMethodSchema = z
-  .string()
+export const PaymentMethodSchema = safeText()
   .regex(/^pm_[A-Za-z0-9_]{1,64}$/, 'must be a payment method id like pm_card_visa')
   .meta({
     example: 'pm_card_visa',
@@ -112,7 +111,7 @@ export const OrderPageSchema = pageOf(OrderSchema).meta({ id: 'OrderPage' });
 export const ListOrdersV2InputSchema = z
   .strictObject({
     limit: z.int().min(1).max(MAX_PAGE_LIMIT).default(DEFAULT_PAGE_LIMIT),
-    cursor: z.string().min(1).max(512).optional().meta({ description: 'nextCursor of the previous page' }),
+    cursor: safeText().min(1).max(512).optional().meta({ description: 'nextCursor of the previous page' }),
     userId: UserIdSchema.optional().meta({ description: "admins only: one user's orders" }),
     status: OrderStatusSchema.optional(),
   })

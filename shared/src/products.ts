@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { MoneySchema } from './money.ts';
 import { PageQuerySchema, pageOf } from './pagination.ts';
+import { safeText } from './text.ts';
 
 /** The most stock an admin may give a product: far below its integer column's limit (2,147,483,647). */
 export const MAX_STOCK = 1_000_000;
 
-export const ProductIdSchema = z
-  .string()
+export const ProductIdSchema = safeText()
   .regex(/^prd_[0-9A-Za-z]{1,40}$/, 'must be a product id like prd_…')
   .meta({ example: 'prd_01JD4X8ZQ0M3V6N2' });
 
@@ -27,7 +27,7 @@ export type Product = z.infer<typeof ProductSchema>;
 
 /** Every field has a default, so the input itself may be left out: `v1.products.list()`. */
 export const ListProductsInputSchema = PageQuerySchema.extend({
-  q: z.string().trim().min(1).max(100).optional().meta({ description: 'matches name or sku' }),
+  q: safeText().trim().min(1).max(100).optional().meta({ description: 'matches name or sku' }),
 }).prefault({});
 export type ListProductsInput = z.infer<typeof ListProductsInputSchema>;
 
@@ -37,13 +37,12 @@ export const GetProductInputSchema = z.strictObject({ productId: ProductIdSchema
 export type GetProductInput = z.infer<typeof GetProductInputSchema>;
 
 export const CreateProductInputSchema = z.strictObject({
-  sku: z
-    .string()
+  sku: safeText()
     .trim()
     .regex(/^[A-Z0-9][A-Z0-9-]{0,63}$/, 'must be 1-64 capital letters, digits or dashes, e.g. MUG-001')
     .meta({ example: 'MUG-001' }),
-  name: z.string().trim().min(1).max(200).meta({ example: 'Ceramic mug' }),
-  description: z.string().trim().max(5000).nullable().optional(),
+  name: safeText().trim().min(1).max(200).meta({ example: 'Ceramic mug' }),
+  description: safeText().trim().max(5000).nullable().optional(),
   price: MoneySchema,
   stock: z.int().min(0).max(MAX_STOCK),
   active: z.boolean().optional().meta({ description: 'defaults to true' }),

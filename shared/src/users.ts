@@ -1,17 +1,18 @@
 import { z } from 'zod';
 import { PageQuerySchema, pageOf } from './pagination.ts';
+import { safeText, storableText } from './text.ts';
 
 export const USER_ROLES = ['customer', 'admin'] as const;
 export const UserRoleSchema = z.enum(USER_ROLES);
 export type UserRole = z.infer<typeof UserRoleSchema>;
 
-export const UserIdSchema = z
-  .string()
+export const UserIdSchema = safeText()
   .regex(/^usr_[0-9A-Za-z]{1,40}$/, 'must be a user id like usr_…')
   .meta({ example: 'usr_01JD4X8ZQ0M3V6N2T9K7W5A1BC' });
 
 export const EmailSchema = z
   .email('must be an email address')
+  .check(storableText)
   .max(254)
   .transform((email) => email.toLowerCase())
   .meta({ example: 'ada@example.com' });
@@ -31,7 +32,7 @@ export type User = z.infer<typeof UserSchema>;
 export const UserPageSchema = pageOf(UserSchema).meta({ id: 'UserPage' });
 
 export const ListUsersInputSchema = PageQuerySchema.extend({
-  q: z.string().trim().min(1).max(100).optional().meta({ description: 'matches email or name' }),
+  q: safeText().trim().min(1).max(100).optional().meta({ description: 'matches email or name' }),
 }).prefault({});
 export type ListUsersInput = z.infer<typeof ListUsersInputSchema>;
 

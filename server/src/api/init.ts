@@ -2,7 +2,7 @@ import { initTRPC } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import { currentRequestContext } from '../core/logging/request-context.ts';
 import type { Context } from './context.ts';
-import { httpStatusOf, toErrorEnvelope } from './error-envelope.ts';
+import { httpStatusOf, shownText, toErrorEnvelope } from './error-envelope.ts';
 
 /**
  * The one tRPC instance. No transformer: trpc-to-openapi ignores transformers, so dates
@@ -21,7 +21,12 @@ export const t = initTRPC
       return {
         message: envelope.message,
         code: shape.code,
-        data: { ...envelope, httpStatus: httpStatusOf(envelope.code), path: shape.data.path },
+        data: {
+          ...envelope,
+          httpStatus: httpStatusOf(envelope.code),
+          // The procedure path as the client wrote it: a made-up one may be 15 KB.
+          path: shape.data.path === undefined ? undefined : shownText(shape.data.path),
+        },
       };
     },
   });

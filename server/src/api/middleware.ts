@@ -1,6 +1,6 @@
-import type { ErrorCode } from '@orders/shared';
+import { UNSTORABLE_TEXT_MESSAGE, type ErrorCode } from '@orders/shared';
 import type { TRPCError } from '@trpc/server';
-import { isDatabaseUnavailable } from '../core/db/database-errors.ts';
+import { isDatabaseUnavailable, isUnstorableText } from '../core/db/database-errors.ts';
 import { AppError } from '../core/errors.ts';
 import type { Logger } from '../core/logging/logger.ts';
 import { runInProcedure } from '../core/logging/request-context.ts';
@@ -41,9 +41,18 @@ async function logUnhandledException(
   });
 }
 
-/** The AppError a failure stands for: the one thrown, or DATABASE_UNAVAILABLE for a lost database. */
+/**
+ * The AppError a failure stands for: the one thrown, DATABASE_UNAVAILABLE for a lost database,
+ * or VALIDATION_FAILED for text the database refused to store.
+ */
 function asAppError(cause: unknown): AppError | undefined {
   if (cause instanceof AppError) return cause;
+  if (isUnstorableText(cause)) {
+    return new AppError('VALIDATION_FAILED', `Invalid input: text ${UNSTORABLE_TEXT_MESSAGE}`, {
+      context: { error: cause instanceof Error ? cause.message : String(cause) },
+      cause,
+    });
+  }
   if (isDatabaseUnavailable(cause)) {
     return new AppError('DATABASE_UNAVAILABLE', 'The database is not reachable right now; try again shortly', {
       headers: { 'Retry-After': '5' },

@@ -73,6 +73,44 @@ describe('the reliability report', () => {
     expect(report).not.toContain('did not hold');
   });
 
+  it('quotes the fuzzing inputs per protocol and kind, and the longest event-loop hold', () => {
+    const report = render(
+      repositoryWith({
+        fuzz: {
+          rest: 10_852,
+          trpc: 10_932,
+          operations: 38,
+          failures: 0,
+          kinds: {
+            rest: { unknown_key: 5_000, long_key: 1_000, hostile_text: 4_000, long_path: 852 },
+            trpc: { unknown_key: 5_500, long_key: 1_100, hostile_text: 4_332, long_path: 0 },
+          },
+          event_loop: {
+            budget_ms: 50,
+            longest_hold_ms: 38.7,
+            longest_hold_while: 'rest v1.auth.logout as customer',
+            concurrency: 12,
+          },
+        },
+      }),
+    );
+    expect(report).toContain('21,784 inputs (10,852 REST, 10,932 tRPC)');
+    expect(report).toContain('held (0 failures, longest event-loop hold 38.7 ms)');
+    expect(report).toContain('| a valid input with NUL or an unpaired surrogate in one text field | 4,000 | 4,332 |');
+    expect(report).toContain(
+      'Longest event-loop hold: 38.7 ms (budget 50 ms), while answering rest v1.auth.logout as customer, 12 requests at a time.',
+    );
+  });
+
+  it('says a hold over the budget did not hold', () => {
+    const report = render(
+      repositoryWith({
+        fuzz: { rest: 1, trpc: 1, operations: 1, failures: 0, event_loop: { budget_ms: 50, longest_hold_ms: 400 } },
+      }),
+    );
+    expect(report).toContain('**did not hold** (0 failures, longest event-loop hold 400 ms)');
+  });
+
   it('says what did not hold', () => {
     const report = render(repositoryWith({ logAudit: { lines_audited: 10, secrets_found: 1 } }));
     expect(report).toContain('**did not hold** (1 secrets found');

@@ -5,7 +5,7 @@ import { TEST_JWT_SECRET } from '../../../test/test-app.ts';
 import { createTestDatabase, migrate, onRealPostgres, type TestDatabase } from '../../../test/test-database.ts';
 import { createApp } from '../../app.ts';
 import { loadConfig } from '../config.ts';
-import { isDatabaseUnavailable, markDatabaseError } from './database-errors.ts';
+import { isDatabaseUnavailable, isUnstorableText, markDatabaseError } from './database-errors.ts';
 import { createDatabase, type DatabaseHandle } from './database.ts';
 import { startHttpServer, type RunningServer } from '../http/server.ts';
 import { createLogger } from '../logging/logger.ts';
@@ -66,6 +66,26 @@ describe('isDatabaseUnavailable', () => {
     } finally {
       await unreachable.close();
     }
+  });
+});
+
+describe('isUnstorableText', () => {
+  const withCode = (code: string) => Object.assign(new Error('failed'), { code });
+
+  it.each([
+    ['NUL in text (22021)', withCode('22021')],
+    ['\\u0000 in JSON (22P05)', withCode('22P05')],
+    ['a wrapped cause', new Error('query failed', { cause: withCode('22021') })],
+  ])('is true for %s', (_name, error) => {
+    expect(isUnstorableText(error)).toBe(true);
+  });
+
+  it.each([
+    ['text that is not a number or JSON (22P02)', withCode('22P02')],
+    ['a lost connection', withCode('ECONNRESET')],
+    ['a string', '22021'],
+  ])('is false for %s', (_name, error) => {
+    expect(isUnstorableText(error)).toBe(false);
   });
 });
 

@@ -69,3 +69,18 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   const databaseError = databaseErrorIn(error);
   return databaseError !== undefined && saysUnreachable(databaseError);
 }
+
+/**
+ * SQLSTATE 22021 (character_not_in_repertoire: NUL, or bytes that are not UTF-8) and 22P05
+ * (untranslatable_character: `\u0000` in JSON): text the client sent that PostgreSQL cannot
+ * store. The input schemas refuse it first; this catches any text that reaches a query another way.
+ */
+const UNSTORABLE_TEXT_SQLSTATE = new Set(['22021', '22P05']);
+
+export function isUnstorableText(error: unknown): boolean {
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && UNSTORABLE_TEXT_SQLSTATE.has(code)) return true;
+  }
+  return false;
+}

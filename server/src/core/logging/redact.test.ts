@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS, REDACTED, isSecretKey, redact, redactString } from './redact.ts';
+import { DEFAULT_LIMITS, REDACTED, isSecretKey, redact, redactString, type RedactLimits } from './redact.ts';
 
 const base64url = (text: string) => Buffer.from(text).toString('base64url');
 /** A token shaped like the ones the service signs: header.payload.signature. */
@@ -279,5 +280,55 @@ describe('redact: errors', () => {
     const error = new Error('loop');
     error.cause = error;
     expect(redact(error)).toMatchObject({ name: 'Error', message: 'loop', cause: '[Circular]' });
+  });
+});
+
+describe('redact: hostile text is read in linear time', () => {
+  /** Milliseconds `redactString` takes on `text`. */
+  function timed(text: string, limits: RedactLimits = DEFAULT_LIMITS): number {
+    const started = performance.now();
+    redactString(text, limits);
+    return performance.now() - started;
+  }
+  /** Long enough to keep a whole megabyte: the patterns themselves must be linear, not just the cut. */
+  const WHOLE: RedactLimits = { ...DEFAULT_LIMITS, maxStringLength: 2 * 1024 * 1024 };
+  const SIZES = [16 * 1024, 64 * 1024, 256 * 1024, 1024 * 1024];
+  const SHAPES = ['eyJ', 'eyJa.', 'eyJaaaaa.', 'eyJ-', 'Bearer ', 'Basic\t', 'bearer', '$argon2', '$2b$'];
+
+  // Sizes go up four times at a time, so a quadratic pattern fails on the first (16 KB of
+  // `eyJ` took 0.4 s) before a larger one could hold the test for minutes.
+  it.each(SHAPES)('redacts %j repeated up to 1 MB within 50 ms, cut or whole', (shape) => {
+    for (const size of SIZES) {
+      const text = shape.repeat(Math.ceil(size / shape.length));
+      expect(timed(text), `${size} chars, cut to ${DEFAULT_LIMITS.maxStringLength}`).toBeLessThan(50);
+      if (size <= 256 * 1024) expect(timed(text, WHOLE), `${size} chars, kept whole`).toBeLessThan(50);
+    }
+  });
+
+  it('reads no more of a long text than it keeps, and still says how much was cut', () => {
+    const text = `${'x'.repeat(3_990)}${JWT} ${'y'.repeat(1_000_000)}`;
+    // The token that crosses the cut is replaced first, as when the whole text was read.
+    expect(redactString(text)).toBe(`${'x'.repeat(3_990)}${REDACTED}…[truncated 1000001 chars]`);
+  });
+
+  /** The pattern before it was made linear: what it replaces is what the linear one must replace. */
+  const QUADRATIC_JWT = /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;
+
+  it('replaces exactly what the old JWT pattern replaced', () => {
+    // Pieces that make JWT-like runs, glued to each other and to separators (no Bearer/Basic).
+    const piece = fc.constantFrom('eyJ', 'eyJhbGci', 'a', 'Z9', '-', '_', '.', ' ', '%20', '=', '/', 'J', 'ey');
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 40 }), (pieces) => {
+        const text = pieces.join('');
+        expect(redactString(text, WHOLE)).toBe(text.replace(QUADRATIC_JWT, REDACTED));
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('replaces a JWT glued to the text before it, as before', () => {
+    expect(redactString(`t=%20${JWT}`)).toBe(`t=%20${REDACTED}`);
+    expect(redactString(`xyz${JWT} and ${JWT}`)).toBe(`xyz${REDACTED} and ${REDACTED}`);
+    expect(redactString(`eyJ${JWT}`)).toBe(REDACTED);
   });
 });

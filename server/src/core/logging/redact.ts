@@ -13,8 +13,20 @@ export const REDACTED = '[REDACTED]';
 const SECRET_KEY =
   /^(pass(word|wd|phrase)|secret)|(pass(word|wd|phrase)|secret|token|authori[sz]ation|cookie|api[-_]?key|private[-_]?key|credentials?|hash|cvc|cvv|card|card[-_]?number|pin)$/i;
 
-/** A JWT anywhere in a string (three base64url parts, the first a JSON header). */
-const JWT_PATTERN = /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;
+/**
+ * A JWT anywhere in a string (three base64url parts, the first a JSON header), from the first
+ * `eyJ` of a run of base64url characters (`%20eyJ…` and `xeyJ…` included).
+ *
+ * Linear in the text's length: a match may only start where a run starts (the lookbehind), and
+ * the run's text up to its first `eyJ` is taken by a lookahead, which never backtracks (what
+ * an atomic group does in other engines), then restored by the replacement (`$1`). Searching
+ * for `eyJ` at every position instead (`/eyJ[…]{5,}\.…/`) reads the rest of the run again
+ * from each one: quadratic, seconds for a text of `eyJ` repeated. A later `eyJ` of the same
+ * run matches only where the first one does (it has less of the run after it), so nothing is
+ * missed.
+ */
+const JWT_PATTERN =
+  /(?<![A-Za-z0-9_-])(?=([A-Za-z0-9_-]*?)eyJ)\1eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;
 /** An Authorization-style credential inside free text: `Bearer abc…`, `Basic abc…`. */
 const SCHEME_CREDENTIAL = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi;
 /** Whether a text may hold such a credential (a cheap test before the replace). */
@@ -36,15 +48,22 @@ export const DEFAULT_LIMITS: RedactLimits = {
   maxObjectKeys: 100,
 };
 
-/** Keys repeat from line to line: each is tested against the pattern once (bounded, for odd callers). */
+/**
+ * Keys repeat from line to line: each is tested against the pattern once (bounded, for odd
+ * callers). A key longer than any the code names is a client's (a logged input's) and is not
+ * kept: the first 2,000 such keys would otherwise stay in memory for good, however long.
+ */
 const secretKeyCache = new Map<string, boolean>();
 const SECRET_KEY_CACHE_SIZE = 2_000;
+const CACHED_KEY_MAX_LENGTH = 100;
 
 export function isSecretKey(key: string): boolean {
   let secret = secretKeyCache.get(key);
   if (secret === undefined) {
     secret = SECRET_KEY.test(key);
-    if (secretKeyCache.size < SECRET_KEY_CACHE_SIZE) secretKeyCache.set(key, secret);
+    if (secretKeyCache.size < SECRET_KEY_CACHE_SIZE && key.length <= CACHED_KEY_MAX_LENGTH) {
+      secretKeyCache.set(key, secret);
+    }
   }
   return secret;
 }
@@ -55,14 +74,24 @@ export function isSecretKey(key: string): boolean {
  */
 const MAY_HOLD_SECRET = /^\$(?:argon2|2[aby]\$)|eyJ|bearer|basic/i;
 
+/**
+ * How far past the length kept a long text is still read for secrets: a token that starts
+ * before the cut is seen whole (and replaced) if it ends within this many characters after it.
+ */
+const SCAN_PAST_CUT = 4_096;
+
 export function redactString(text: string, limits: RedactLimits = DEFAULT_LIMITS): string {
   if (text.length <= limits.maxStringLength && !MAY_HOLD_SECRET.test(text)) return text;
   if (PASSWORD_HASH.test(text)) return REDACTED;
-  let safe = text;
-  if (safe.includes('eyJ')) safe = safe.replace(JWT_PATTERN, REDACTED);
+  // Only what can be kept is read: the patterns are linear, but a megabyte would still cost
+  // milliseconds per line for text that is cut off anyway.
+  const scanned = text.length - limits.maxStringLength > SCAN_PAST_CUT;
+  let safe = scanned ? text.slice(0, limits.maxStringLength + SCAN_PAST_CUT) : text;
+  if (safe.includes('eyJ')) safe = safe.replace(JWT_PATTERN, `$1${REDACTED}`);
   if (SCHEME_WORD.test(safe)) safe = safe.replace(SCHEME_CREDENTIAL, `$1 ${REDACTED}`);
-  if (safe.length > limits.maxStringLength) {
-    safe = `${safe.slice(0, limits.maxStringLength)}…[truncated ${safe.length - limits.maxStringLength} chars]`;
+  const length = safe.length + (scanned ? text.length - limits.maxStringLength - SCAN_PAST_CUT : 0);
+  if (length > limits.maxStringLength) {
+    safe = `${safe.slice(0, limits.maxStringLength)}…[truncated ${length - limits.maxStringLength} chars]`;
   }
   return safe;
 }
