@@ -33,9 +33,9 @@ import { writeReliabilityResult } from '../../test/test-results.ts';
 
 const REQUEST_TIMEOUT_MS = 5_000;
 /** Inputs sent at once, each batch of one operation, protocol and role. */
-const BATCH = 12;
-/** Batches per operation, protocol and role: 2 roles x 12 x 12 make 288 inputs per operation and protocol. */
-const DEFAULT_BATCHES_PER_ROLE = 12;
+const BATCH = 6;
+/** Batches per operation, protocol and role: 2 roles x 24 x 6 make 288 inputs per operation and protocol. */
+const DEFAULT_BATCHES_PER_ROLE = 24;
 const BATCHES_PER_ROLE = Number(process.env.FUZZ_BATCHES ?? DEFAULT_BATCHES_PER_ROLE);
 const SEED = Number(process.env.FUZZ_SEED ?? 20_261_126);
 /** What any request may hold the event loop for: every other request waits that long. */
