@@ -1,0 +1,16 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** The run's settings, read once from the environment (run.ts lists them). */
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const DURATION = Number(process.env.BENCH_DURATION ?? 8);
+export const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
+export const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+export const SLICE = Number(process.env.BENCH_SLICE ?? 2);
+export const CYCLES = Number(process.env.BENCH_CYCLES ?? 20);
+export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+export const JWT_SECRET = 'bench-secret-that-is-long-enough-for-hs256-0123456789';
+/** Servers go to core 0 and the load generator to core 1 where `taskset` exists. */
+export const HAS_TASKSET = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+/** Where the servers' logs and the load generator's scripts go (git ignores it). */
+export const SCRATCH_DIR = `${ROOT}bench/tmp`;
