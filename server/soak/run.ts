@@ -21,7 +21,9 @@ import { createSoakDatabase, type SoakDatabase } from './database.ts';
 import { readLogFile } from './log-file.ts';
 import { residentMiB, startServerProcess, type ServerProcess } from './server-process.ts';
 import { downsample, latencySummary, round, seededRandom, slope } from './stats.ts';
-import { EXPECTED, pickOperation, statusLabel, type Customer, type Outcome, type World } from './traffic.ts';
+import { pickOperation } from './operations.ts';
+import { EXPECTED, statusLabel } from './timed-call.ts';
+import type { Customer, Outcome, World } from './world.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 300);
