@@ -29,10 +29,10 @@ describe('the tRPC side of the error table', () => {
   it('names bad input VALIDATION_FAILED with its issues, and JSON that does not parse MALFORMED_JSON', () => {
     const zodError = z.object({ limit: z.number().max(100) }).safeParse({ limit: 500 }).error;
     const invalid = appErrorOf(new TRPCError({ code: 'BAD_REQUEST', cause: zodError }), options);
-    expect(invalid.envelope).toMatchObject({
-      code: 'VALIDATION_FAILED',
-      issues: [{ path: 'limit', code: 'too_big', message: expect.any(String) }],
-    });
+    expect(invalid.code).toBe('VALIDATION_FAILED');
+    expect(invalid.envelope.issues?.map(({ path, code }) => ({ path, code }))).toEqual([
+      { path: 'limit', code: 'too_big' },
+    ]);
     const malformed = new TRPCError({ code: 'BAD_REQUEST', message: 'Unexpected token', cause: new SyntaxError('x') });
     expect(appErrorOf(malformed, options)).toMatchObject({ code: 'MALFORMED_JSON', message: 'Unexpected token' });
   });
