@@ -91,11 +91,6 @@ export default tseslint.config(
   layer(['server/src/api/**/*.ts'], [NOT.transport, NOT.entry]),
   layer(['server/src/services/**/*.ts'], [NOT.transport, NOT.entry, NOT.api, NOT.trpc]),
   layer(['server/src/core/**/*.ts'], [NOT.transport, NOT.entry, NOT.api, NOT.services, NOT.trpc]),
-  // errors.ts maps the API's error codes to tRPC's code names: it may name tRPC's types, not import its code.
-  layer(
-    ['server/src/core/errors.ts'],
-    [NOT.transport, NOT.entry, NOT.api, NOT.services, { ...NOT.trpc, allowTypeImports: true }],
-  ),
   layer(['server/src/models/**/*.ts'], [NOT.transport, NOT.entry, NOT.api, NOT.services, NOT.core, NOT.packageValues]),
   layer(['shared/src/**/*.ts', 'migrations/src/**/*.ts'], [NOT.server]),
   {

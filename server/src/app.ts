@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createContextFactory, type AppDeps, type RequestDeps } from './api/context.ts';
-import { shownText, toTrpcError } from './api/error-envelope.ts';
+import { shownText } from './api/shown-text.ts';
+import { toTrpcError } from './api/trpc-errors.ts';
 import { createOpenApiDocument } from './transport/docs/openapi.ts';
 import { createPanel } from './transport/docs/panel.ts';
 import { createOfficialRestHandler } from './transport/rest/official-handler.ts';
@@ -16,6 +17,7 @@ import { resolveRequestId } from './core/http/request-id.ts';
 import { splitRequestUrl } from './core/http/request-url.ts';
 import { DOCS_CSP, PANEL_CSP, setSecurityHeaders } from './core/http/security-headers.ts';
 import { sendError, sendJson } from './core/http/send.ts';
+import { AppError } from './core/errors.ts';
 import { createSwaggerUi } from './transport/docs/swagger-ui.ts';
 import { createRateLimiter } from './core/rate-limit.ts';
 import type { Readiness } from './core/db/readiness.ts';
@@ -24,7 +26,7 @@ import { createWorkTracker } from './core/work-tracker.ts';
 import { createCursorCodec } from './services/orders/index.ts';
 import { createPaymentGateway, type PaymentGateway } from './services/payment-gateway/index.ts';
 import { redactString } from './core/logging/redact.ts';
-import { currentRequestContext, runWithRequestContext, type RequestContext } from './core/logging/request-context.ts';
+import { runWithRequestContext, type RequestContext } from './core/logging/request-context.ts';
 
 export interface AppOptions extends AppDeps {
   checkReadiness: () => Promise<Readiness>;
@@ -69,8 +71,9 @@ export function createApp(options: AppOptions) {
         next();
         return;
       }
-      res.setHeader('Connection', 'close');
-      next(toTrpcError(payloadTooLarge(config.http.maxBodyBytes)));
+      const refusal = payloadTooLarge(config.http.maxBodyBytes);
+      for (const [name, value] of Object.entries(refusal.headers)) res.setHeader(name, value);
+      next(toTrpcError(refusal));
     },
     // tRPC writes its own Vary, replacing the `Vary: Origin` that CORS set: add it back, or a
     // cache could hand one origin's answer (with its Access-Control-Allow-Origin) to another.
@@ -113,11 +116,7 @@ export function createApp(options: AppOptions) {
         if (await panel(res, path.slice('/panel'.length))) return;
       }
     }
-    sendError(res, {
-      code: 'ROUTE_NOT_FOUND',
-      message: `No route for ${req.method ?? 'GET'} ${shownText(path)}`,
-      request_id: currentRequestContext()?.request_id ?? 'none',
-    });
+    sendError(res, new AppError('ROUTE_NOT_FOUND', `No route for ${req.method ?? 'GET'} ${shownText(path)}`));
   }
 
   function handleRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -149,12 +148,13 @@ export function createApp(options: AppOptions) {
 
   /**
    * What escapes a route: logged with its stack, a 500 envelope if the answer has not started.
-   * The line names the request's context: a rejection is handled outside the request's async scope.
+   * The line and the answer name the request's context: a rejection is handled outside the
+   * request's async scope.
    */
   function failRequest(res: ServerResponse, { error, context }: { error: unknown; context: RequestContext }): void {
     logger.error('unhandled_exception', { error, where: 'http' }, { context });
     if (!res.headersSent) {
-      sendError(res, { code: 'INTERNAL', message: 'Internal server error', request_id: context.request_id });
+      runWithRequestContext(context, () => sendError(res, new AppError('INTERNAL', 'Internal server error')));
     } else {
       res.destroy();
     }

@@ -216,10 +216,11 @@ function keep(chunks: Buffer[], [chunk, encoding]: unknown[]): void {
 
 /**
  * Wraps an app's request handler so every response to `/api/...` is recorded as sent; `verify`
- * then checks them all against openapi.json and throws, listing every violation. The test
- * harness does this for every app it starts, so each test file checks the contract for free.
+ * then checks them all against openapi.json (or the `contract` given) and throws, listing every
+ * violation. The test harness does this for every app it starts, so each test file checks the
+ * contract for free.
  */
-export function recordRestResponses(handler: RequestListener) {
+export function recordRestResponses(handler: RequestListener, contract: () => OpenApiContract = committedContract) {
   const responses: RecordedResponse[] = [];
 
   function record(req: IncomingMessage, res: ServerResponse): void {
@@ -259,7 +260,7 @@ export function recordRestResponses(handler: RequestListener) {
     responses,
     /** Throws when any recorded response breaks the document, listing each violation once with its count. */
     verify(): void {
-      const checker = committedContract();
+      const checker = contract();
       const checked = responses.map((response) => checker.check(response));
       const violations = checked.flat();
       const report = process.env.OPENAPI_CONTRACT_REPORT;

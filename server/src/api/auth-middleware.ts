@@ -1,17 +1,6 @@
 import { authorizeRole, forbidden, unauthorized, type AuthUser } from '../services/authenticate.ts';
 import { t } from './init.ts';
 
-/**
- * The `WWW-Authenticate` challenge every 401 carries (RFC 9110 requires one). RFC 6750: a
- * refused token says why; a request without credentials, or a failed login (whose reason
- * the client must not learn), gets the bare challenge.
- */
-export function bearerChallenge(reason: string | undefined): string {
-  if (reason === undefined || reason === 'Missing Header') return 'Bearer realm="orders-service"';
-  const error = reason === 'Malformed Header' ? 'invalid_request' : 'invalid_token';
-  return `Bearer realm="orders-service", error="${error}", error_description="${reason}"`;
-}
-
 /** Requires a valid access token of a user who exists and is not disabled; narrows `ctx.user`. */
 export const requireUser = t.middleware(async ({ ctx, next }) => {
   const auth = await ctx.authenticate();

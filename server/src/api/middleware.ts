@@ -1,12 +1,9 @@
-import { UNSTORABLE_TEXT_MESSAGE, type ErrorCode } from '@orders/shared';
+import type { ErrorCode } from '@orders/shared';
 import type { TRPCError } from '@trpc/server';
-import { isDatabaseUnavailable, isUnstorableText } from '../core/db/database-errors.ts';
-import { AppError } from '../core/errors.ts';
 import type { Logger } from '../core/logging/logger.ts';
 import { runInProcedure } from '../core/logging/request-context.ts';
-import { bearerChallenge } from './auth-middleware.ts';
-import { httpStatusOf, toErrorEnvelope, toTrpcError } from './error-envelope.ts';
 import { t } from './init.ts';
+import { appErrorOf, toTrpcError } from './trpc-errors.ts';
 
 function causeChain(error: unknown): unknown[] {
   const chain: unknown[] = [];
@@ -42,28 +39,6 @@ async function logUnhandledException(
 }
 
 /**
- * The AppError a failure stands for: the one thrown, DATABASE_UNAVAILABLE for a lost database,
- * or VALIDATION_FAILED for text the database refused to store.
- */
-function asAppError(cause: unknown): AppError | undefined {
-  if (cause instanceof AppError) return cause;
-  if (isUnstorableText(cause)) {
-    return new AppError('VALIDATION_FAILED', `Invalid input: text ${UNSTORABLE_TEXT_MESSAGE}`, {
-      context: { error: cause instanceof Error ? cause.message : String(cause) },
-      cause,
-    });
-  }
-  if (isDatabaseUnavailable(cause)) {
-    return new AppError('DATABASE_UNAVAILABLE', 'The database is not reachable right now; try again shortly', {
-      headers: { 'Retry-After': '5' },
-      context: { error: cause instanceof Error ? cause.message : String(cause) },
-      cause,
-    });
-  }
-  return undefined;
-}
-
-/**
  * A failed call is ours (ERROR); a refused one the caller's problem (WARN); one whose caller
  * hung up before sending it whole nobody's (INFO).
  */
@@ -74,9 +49,10 @@ function levelOf(code: ErrorCode, status: number): 'error' | 'warn' | 'info' {
 
 /**
  * Outermost middleware of every procedure, on both protocols and for each call of a batch:
- * runs the call with `procedure` in the request context, turns an AppError into the tRPC
- * error its code names, writes `procedure_call`, and `unhandled_exception` (stack, cause
- * chain, redacted input) for anything that is not an AppError.
+ * runs the call with `procedure` in the request context, turns its failure into the AppError
+ * it answers with (the one thrown, or the one `appErrorOf` makes), sets that error's response
+ * headers, writes `procedure_call`, and `unhandled_exception` (stack, cause chain, redacted
+ * input) for anything that is not an AppError.
  */
 export const logProcedureCall = t.middleware(async ({ ctx, path, type, next, getRawInput }) => {
   const started = performance.now();
@@ -89,25 +65,25 @@ export const logProcedureCall = t.middleware(async ({ ctx, path, type, next, get
     return result;
   }
   const fields = { procedure: path, type, duration_ms: duration };
-  const appError = asAppError(result.error.cause);
-  const error = appError ? toTrpcError(appError) : result.error;
-  const { code, message } = toErrorEnvelope(error, { requestId: ctx.requestId, exposeInternalMessage: true });
-  const status = httpStatusOf(code);
-  // Every 401 challenges the caller (RFC 9110); a header the error brings wins.
-  const headers: Record<string, string> = { ...appError?.headers };
-  if (status === 401) headers['WWW-Authenticate'] ??= bearerChallenge(appError?.reason);
-  for (const [name, value] of Object.entries(headers)) ctx.setHeader(name, value);
+  const failure = appErrorOf(result.error, { exposeInternalMessage: ctx.config.localDevelopment });
+  for (const [name, value] of Object.entries(failure.headers)) ctx.setHeader(name, value);
+  const { code, status } = failure;
+  // An error tRPC made (bad input, an unexpected failure) rather than one our code threw.
+  const madeByTrpc = failure.cause === result.error;
   ctx.logger[levelOf(code, status)]('procedure_call', {
     ...fields,
     ok: false,
     code,
     status,
-    reason: message,
-    ...(appError?.context ? { context: appError.context } : {}),
+    // The log says what an unexpected failure was, whatever the client is told.
+    reason: madeByTrpc && code === 'INTERNAL' ? `Internal error: ${result.error.message}` : failure.message,
+    ...(failure.context ? { context: failure.context } : {}),
   });
   if (code === 'INTERNAL') {
-    await logUnhandledException(ctx.logger, { error, procedure: path, type, getRawInput });
+    await logUnhandledException(ctx.logger, { error: result.error, procedure: path, type, getRawInput });
   }
-  if (appError) throw error;
-  return result;
+  // What tRPC made goes on as it is; what our code threw, or a lost database, travels as the
+  // tRPC code its own code names.
+  if (madeByTrpc) return result;
+  throw toTrpcError(failure);
 });

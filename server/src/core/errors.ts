@@ -1,66 +1,51 @@
-import type { ErrorCode } from '@orders/shared';
-import type { TRPC_ERROR_CODE_KEY } from '@trpc/server';
+import type { ErrorCode, ErrorEnvelope, ValidationIssue } from '@orders/shared';
+import { bearerChallenge } from './http/bearer-challenge.ts';
+import { currentRequestContext } from './logging/request-context.ts';
 
-/** Each stable code's HTTP status and the tRPC code that carries it, in one table. */
-export const ERROR_TABLE: Record<ErrorCode, { status: number; trpc: TRPC_ERROR_CODE_KEY }> = {
-  BAD_REQUEST: { status: 400, trpc: 'BAD_REQUEST' },
-  VALIDATION_FAILED: { status: 400, trpc: 'BAD_REQUEST' },
-  MALFORMED_JSON: { status: 400, trpc: 'PARSE_ERROR' },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, trpc: 'UNSUPPORTED_MEDIA_TYPE' },
-  PAYLOAD_TOO_LARGE: { status: 413, trpc: 'PAYLOAD_TOO_LARGE' },
-  REQUEST_TIMEOUT: { status: 408, trpc: 'TIMEOUT' },
+/** Each stable code's HTTP status, on every protocol. */
+export const ERROR_TABLE: Record<ErrorCode, { status: number }> = {
+  BAD_REQUEST: { status: 400 },
+  VALIDATION_FAILED: { status: 400 },
+  MALFORMED_JSON: { status: 400 },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415 },
+  PAYLOAD_TOO_LARGE: { status: 413 },
+  REQUEST_TIMEOUT: { status: 408 },
   // Nobody hears it (the client is gone): it is what the logs say of a request abandoned mid-way.
-  CLIENT_CLOSED_REQUEST: { status: 499, trpc: 'CLIENT_CLOSED_REQUEST' },
-  UNAUTHORIZED: { status: 401, trpc: 'UNAUTHORIZED' },
-  INVALID_CREDENTIALS: { status: 401, trpc: 'UNAUTHORIZED' },
+  CLIENT_CLOSED_REQUEST: { status: 499 },
+  UNAUTHORIZED: { status: 401 },
+  INVALID_CREDENTIALS: { status: 401 },
   // Not 401: the caller's token is fine, and a 401 would make clients drop or refresh it.
-  INVALID_CURRENT_PASSWORD: { status: 400, trpc: 'BAD_REQUEST' },
-  FORBIDDEN: { status: 403, trpc: 'FORBIDDEN' },
-  NOT_FOUND: { status: 404, trpc: 'NOT_FOUND' },
-  ROUTE_NOT_FOUND: { status: 404, trpc: 'NOT_FOUND' },
-  PRODUCT_NOT_FOUND: { status: 404, trpc: 'NOT_FOUND' },
-  USER_NOT_FOUND: { status: 404, trpc: 'NOT_FOUND' },
-  EMAIL_TAKEN: { status: 409, trpc: 'CONFLICT' },
-  SKU_TAKEN: { status: 409, trpc: 'CONFLICT' },
-  ORDER_NOT_FOUND: { status: 404, trpc: 'NOT_FOUND' },
-  OUT_OF_STOCK: { status: 409, trpc: 'CONFLICT' },
-  CURRENCY_MISMATCH: { status: 422, trpc: 'UNPROCESSABLE_CONTENT' },
-  ORDER_TOTAL_TOO_LARGE: { status: 422, trpc: 'UNPROCESSABLE_CONTENT' },
-  PAYMENT_DECLINED: { status: 402, trpc: 'PAYMENT_REQUIRED' },
-  PAYMENT_GATEWAY_UNAVAILABLE: { status: 502, trpc: 'BAD_GATEWAY' },
-  INVALID_STATE_TRANSITION: { status: 409, trpc: 'CONFLICT' },
-  IDEMPOTENCY_KEY_REUSED: { status: 409, trpc: 'CONFLICT' },
-  IDEMPOTENCY_KEY_IN_PROGRESS: { status: 409, trpc: 'CONFLICT' },
-  INVALID_IDEMPOTENCY_KEY: { status: 400, trpc: 'BAD_REQUEST' },
-  INVALID_CURSOR: { status: 400, trpc: 'BAD_REQUEST' },
-  METHOD_NOT_ALLOWED: { status: 405, trpc: 'METHOD_NOT_SUPPORTED' },
-  CONFLICT: { status: 409, trpc: 'CONFLICT' },
-  LAST_ADMIN: { status: 409, trpc: 'CONFLICT' },
-  RATE_LIMITED: { status: 429, trpc: 'TOO_MANY_REQUESTS' },
-  DATABASE_UNAVAILABLE: { status: 503, trpc: 'SERVICE_UNAVAILABLE' },
-  INTERNAL: { status: 500, trpc: 'INTERNAL_SERVER_ERROR' },
-};
-
-/** The code a tRPC error gets when nothing more specific was thrown. */
-export const CODE_FOR_TRPC: Partial<Record<TRPC_ERROR_CODE_KEY, ErrorCode>> = {
-  PARSE_ERROR: 'MALFORMED_JSON',
-  BAD_REQUEST: 'BAD_REQUEST',
-  UNAUTHORIZED: 'UNAUTHORIZED',
-  FORBIDDEN: 'FORBIDDEN',
-  NOT_FOUND: 'NOT_FOUND',
-  METHOD_NOT_SUPPORTED: 'METHOD_NOT_ALLOWED',
-  CONFLICT: 'CONFLICT',
-  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
-  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
-  TIMEOUT: 'REQUEST_TIMEOUT',
-  CLIENT_CLOSED_REQUEST: 'CLIENT_CLOSED_REQUEST',
-  TOO_MANY_REQUESTS: 'RATE_LIMITED',
-  SERVICE_UNAVAILABLE: 'DATABASE_UNAVAILABLE',
+  INVALID_CURRENT_PASSWORD: { status: 400 },
+  FORBIDDEN: { status: 403 },
+  NOT_FOUND: { status: 404 },
+  ROUTE_NOT_FOUND: { status: 404 },
+  PRODUCT_NOT_FOUND: { status: 404 },
+  USER_NOT_FOUND: { status: 404 },
+  EMAIL_TAKEN: { status: 409 },
+  SKU_TAKEN: { status: 409 },
+  ORDER_NOT_FOUND: { status: 404 },
+  OUT_OF_STOCK: { status: 409 },
+  CURRENCY_MISMATCH: { status: 422 },
+  ORDER_TOTAL_TOO_LARGE: { status: 422 },
+  PAYMENT_DECLINED: { status: 402 },
+  PAYMENT_GATEWAY_UNAVAILABLE: { status: 502 },
+  INVALID_STATE_TRANSITION: { status: 409 },
+  IDEMPOTENCY_KEY_REUSED: { status: 409 },
+  IDEMPOTENCY_KEY_IN_PROGRESS: { status: 409 },
+  INVALID_IDEMPOTENCY_KEY: { status: 400 },
+  INVALID_CURSOR: { status: 400 },
+  METHOD_NOT_ALLOWED: { status: 405 },
+  CONFLICT: { status: 409 },
+  LAST_ADMIN: { status: 409 },
+  RATE_LIMITED: { status: 429 },
+  DATABASE_UNAVAILABLE: { status: 503 },
+  INTERNAL: { status: 500 },
 };
 
 /**
  * A failure the client should hear about: a stable code, a message written for humans, and
- * `context` for the log (never sent to the client).
+ * `context` for the log (never sent to the client). It carries its whole answer, the same on
+ * every protocol: `status`, `headers` and `envelope`, which the transports write as they are.
  *
  * @example
  * throw new AppError('PRODUCT_NOT_FOUND', `No product ${productId}`, { context: { productId } });
@@ -69,10 +54,16 @@ export class AppError extends Error {
   override name = 'AppError';
   readonly status: number;
   readonly context: Record<string, unknown> | undefined;
-  /** Extra response headers, e.g. `Retry-After` on RATE_LIMITED. */
-  readonly headers: Record<string, string> | undefined;
+  /**
+   * The response headers of its answer: the ones it was thrown with (`Retry-After` on
+   * RATE_LIMITED), and on every 401 the Bearer challenge, which one it was thrown with wins.
+   */
+  readonly headers: Readonly<Record<string, string>>;
   /** The exact reason of an authentication refusal (`Expired Token`), told to the client too. */
   readonly reason: string | undefined;
+  /** Which fields of the input were wrong, and how (VALIDATION_FAILED). */
+  readonly issues: ValidationIssue[] | undefined;
+  #envelope: ErrorEnvelope | undefined;
 
   constructor(
     readonly code: ErrorCode,
@@ -81,13 +72,33 @@ export class AppError extends Error {
       context?: Record<string, unknown>;
       headers?: Record<string, string>;
       reason?: string;
+      issues?: ValidationIssue[];
       cause?: unknown;
     } = {},
   ) {
     super(message, { cause: options.cause });
     this.status = ERROR_TABLE[code].status;
     this.context = options.context;
-    this.headers = options.headers;
+    this.headers =
+      this.status === 401
+        ? { 'WWW-Authenticate': bearerChallenge(options.reason), ...options.headers }
+        : { ...options.headers };
     this.reason = options.reason;
+    this.issues = options.issues;
+  }
+
+  /**
+   * The body of its answer, `{ code, message, request_id, reason?, issues? }`: built the first
+   * time a protocol asks, in the request it answers (whose id the log lines carry too), then kept.
+   */
+  get envelope(): ErrorEnvelope {
+    this.#envelope ??= {
+      code: this.code,
+      message: this.message,
+      request_id: currentRequestContext()?.request_id ?? 'none',
+      ...(this.reason === undefined ? {} : { reason: this.reason }),
+      ...(this.issues === undefined ? {} : { issues: this.issues }),
+    };
+    return this.#envelope;
   }
 }

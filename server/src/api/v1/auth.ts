@@ -28,6 +28,7 @@ export function authRouter(version: ApiVersion) {
           operationId: 'auth.register',
           tags: ['auth'],
           summary: 'Create a customer account and open a session',
+          errors: ['EMAIL_TAKEN', 'RATE_LIMITED'],
         }),
       )
       .input(RegisterInputSchema)
@@ -46,6 +47,7 @@ export function authRouter(version: ApiVersion) {
           tags: ['auth'],
           summary: 'Open a session with email and password',
           description: 'A wrong email and a wrong password give the same 401 INVALID_CREDENTIALS.',
+          errors: ['INVALID_CREDENTIALS', 'RATE_LIMITED'],
         }),
       )
       .input(LoginInputSchema)
@@ -64,6 +66,7 @@ export function authRouter(version: ApiVersion) {
           tags: ['auth'],
           summary: 'Trade a refresh token for a new session',
           description: 'The presented token is spent. Presenting a spent token again revokes its whole family.',
+          errors: ['UNAUTHORIZED', 'RATE_LIMITED'],
         }),
       )
       .input(RefreshTokenInputSchema)
@@ -81,6 +84,7 @@ export function authRouter(version: ApiVersion) {
           operationId: 'auth.logout',
           tags: ['auth'],
           summary: 'Revoke the session of a refresh token',
+          errors: ['UNAUTHORIZED'],
         }),
       )
       .input(RefreshTokenInputSchema)
@@ -97,7 +101,7 @@ export function authRouter(version: ApiVersion) {
           summary: 'Change the password and sign out every other session',
           description:
             'Needs the current password. Every other session of the account (its refresh tokens and their access tokens) ends; the one this request came with stays signed in.',
-          protect: true,
+          errors: ['INVALID_CURRENT_PASSWORD', 'RATE_LIMITED'],
         }),
       )
       .input(ChangePasswordInputSchema)
@@ -116,7 +120,7 @@ export function authRouter(version: ApiVersion) {
           operationId: 'auth.me',
           tags: ['auth'],
           summary: 'The signed-in user',
-          protect: true,
+          errors: [],
         }),
       )
       .input(z.strictObject({}).prefault({}))

@@ -1,5 +1,6 @@
 import {
   CreateOrderInputSchema,
+  type ErrorCode,
   ListOrdersInputSchema,
   OrderPageSchema,
   OrderRefInputSchema,
@@ -23,10 +24,16 @@ import {
   type OrdersDeps,
 } from '../../services/orders/index.ts';
 import type { Context } from '../context.ts';
-import { protectedProcedure, router } from '../trpc.ts';
+import { protectedProcedure } from '../trpc.ts';
 import { route, type ApiVersion } from '../versioning.ts';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7E]{1,255}$/;
+/** What an order-placing call under an Idempotency-Key can also be refused with. */
+const IDEMPOTENCY_ERRORS = [
+  'INVALID_IDEMPOTENCY_KEY',
+  'IDEMPOTENCY_KEY_REUSED',
+  'IDEMPOTENCY_KEY_IN_PROGRESS',
+] as const satisfies readonly ErrorCode[];
 
 export const IdempotencyHeadersSchema = z.object({
   'idempotency-key': z.string().optional().meta({
@@ -74,8 +81,9 @@ function withIdempotencyKey(
   );
 }
 
-export function ordersRouter(version: ApiVersion) {
-  return router({
+/** The order procedures every version has as they are; each version adds its own `list`. */
+export function ordersProcedures(version: ApiVersion) {
+  return {
     create: protectedProcedure
       .meta(
         route(version, {
@@ -86,8 +94,17 @@ export function ordersRouter(version: ApiVersion) {
           summary: 'Place an order and charge it at once',
           description:
             'Reserves stock and charges the payment method. A decline answers 402 PAYMENT_DECLINED and keeps the order as payment_failed, to be paid again with orders.pay.',
-          protect: true,
           requestHeaders: IdempotencyHeadersSchema,
+          errors: [
+            'PRODUCT_NOT_FOUND',
+            'OUT_OF_STOCK',
+            'INVALID_STATE_TRANSITION',
+            'CURRENCY_MISMATCH',
+            'ORDER_TOTAL_TOO_LARGE',
+            'PAYMENT_DECLINED',
+            'PAYMENT_GATEWAY_UNAVAILABLE',
+            ...IDEMPOTENCY_ERRORS,
+          ],
         }),
       )
       .input(CreateOrderInputSchema)
@@ -106,8 +123,15 @@ export function ordersRouter(version: ApiVersion) {
           operationId: 'orders.pay',
           tags: ['orders'],
           summary: 'Pay a payment_failed order again',
-          protect: true,
           requestHeaders: IdempotencyHeadersSchema,
+          errors: [
+            'ORDER_NOT_FOUND',
+            'OUT_OF_STOCK',
+            'INVALID_STATE_TRANSITION',
+            'PAYMENT_DECLINED',
+            'PAYMENT_GATEWAY_UNAVAILABLE',
+            ...IDEMPOTENCY_ERRORS,
+          ],
         }),
       )
       .input(PayOrderInputSchema)
@@ -126,7 +150,7 @@ export function ordersRouter(version: ApiVersion) {
           operationId: 'orders.cancel',
           tags: ['orders'],
           summary: 'Cancel an order; a paid one is refunded',
-          protect: true,
+          errors: ['ORDER_NOT_FOUND', 'INVALID_STATE_TRANSITION', 'PAYMENT_GATEWAY_UNAVAILABLE'],
         }),
       )
       .input(OrderRefInputSchema)
@@ -141,7 +165,7 @@ export function ordersRouter(version: ApiVersion) {
           operationId: 'orders.get',
           tags: ['orders'],
           summary: 'Get one order with its lines',
-          protect: true,
+          errors: ['ORDER_NOT_FOUND'],
         }),
       )
       .input(OrderRefInputSchema)
@@ -156,13 +180,13 @@ export function ordersRouter(version: ApiVersion) {
           operationId: 'orders.payments',
           tags: ['orders'],
           summary: 'Every payment attempt of an order, declined ones too',
-          protect: true,
+          errors: ['ORDER_NOT_FOUND'],
         }),
       )
       .input(OrderRefInputSchema)
       .output(PaymentListSchema)
       .query(({ ctx, input }) => listPayments(ctx.db, { orderId: input.orderId, actor: ctx.user })),
-  });
+  };
 }
 
 /** v1's offset-paged list; v2 replaces it with keyset paging. */
@@ -176,8 +200,8 @@ export const listOrdersV1 = protectedProcedure
       summary: 'List orders (offset paging)',
       description:
         "Your orders; admins see everyone's, or one user's with userId. Deprecated: use GET /v2/orders, whose keyset paging neither skips nor repeats orders while new ones arrive.",
-      protect: true,
       deprecated: true,
+      errors: [],
     }),
   )
   .input(ListOrdersInputSchema)

@@ -22,6 +22,7 @@ export function productsRouter(version: ApiVersion) {
           summary: 'List products',
           description:
             'Newest first, offset paging. `q` matches name or SKU, case-insensitively. Inactive products are listed for admins only.',
+          errors: [],
         }),
       )
       .input(ListProductsInputSchema)
@@ -36,6 +37,7 @@ export function productsRouter(version: ApiVersion) {
           operationId: 'products.get',
           tags: ['products'],
           summary: 'Get one product',
+          errors: ['PRODUCT_NOT_FOUND'],
         }),
       )
       .input(GetProductInputSchema)
@@ -52,7 +54,7 @@ export function productsRouter(version: ApiVersion) {
           operationId: 'products.create',
           tags: ['products'],
           summary: 'Add a product (admin)',
-          protect: true,
+          errors: ['SKU_TAKEN'],
         }),
       )
       .input(CreateProductInputSchema)
@@ -67,7 +69,7 @@ export function productsRouter(version: ApiVersion) {
           operationId: 'products.update',
           tags: ['products'],
           summary: 'Change a product (admin)',
-          protect: true,
+          errors: ['PRODUCT_NOT_FOUND', 'SKU_TAKEN'],
         }),
       )
       .input(UpdateProductInputSchema)

@@ -16,6 +16,7 @@ export function systemRouter(version: ApiVersion) {
           summary: 'Check that the API answers',
           description:
             'Goes through the whole API stack (unlike `/healthz`), logging included, without touching the database; a client can measure its round trip with it.',
+          errors: [],
         }),
       )
       .input(z.strictObject({}).prefault({}))

@@ -19,7 +19,7 @@ export function usersRouter(version: ApiVersion) {
           operationId: 'users.list',
           tags: ['users'],
           summary: 'List users (admin)',
-          protect: true,
+          errors: [],
         }),
       )
       .input(ListUsersInputSchema)
@@ -34,7 +34,7 @@ export function usersRouter(version: ApiVersion) {
           operationId: 'users.get',
           tags: ['users'],
           summary: 'Get one user (admin)',
-          protect: true,
+          errors: ['USER_NOT_FOUND'],
         }),
       )
       .input(GetUserInputSchema)
@@ -50,7 +50,7 @@ export function usersRouter(version: ApiVersion) {
           tags: ['users'],
           summary: 'Change a role or lock an account (admin)',
           description: "Takes effect at the user's next request. Disabling revokes every refresh token.",
-          protect: true,
+          errors: ['USER_NOT_FOUND', 'CONFLICT', 'LAST_ADMIN'],
         }),
       )
       .input(UpdateUserInputSchema)

@@ -14,7 +14,7 @@ export const listOrdersV2 = protectedProcedure
       summary: 'List orders (keyset paging)',
       description:
         "Your orders, newest first; admins see everyone's, or one user's with userId. Pass nextCursor back as cursor for the next page; it is null on the last one.",
-      protect: true,
+      errors: ['INVALID_CURSOR'],
     }),
   )
   .input(ListOrdersV2InputSchema)

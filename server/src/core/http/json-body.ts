@@ -62,6 +62,9 @@ export function declaresBodyOver(req: IncomingMessage, maxBytes: number): boolea
   return Number(req.headers['content-length'] ?? Number.NaN) > maxBytes;
 }
 
+/** The refusal of a body over the limit: the rest of it is not read, so the connection closes after the answer. */
 export function payloadTooLarge(maxBytes: number): AppError {
-  return new AppError('PAYLOAD_TOO_LARGE', `Request body is larger than the limit of ${maxBytes} bytes`);
+  return new AppError('PAYLOAD_TOO_LARGE', `Request body is larger than the limit of ${maxBytes} bytes`, {
+    headers: { Connection: 'close' },
+  });
 }

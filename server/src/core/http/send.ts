@@ -1,10 +1,9 @@
 import type { ServerResponse } from 'node:http';
-import type { ErrorEnvelope } from '@orders/shared';
-import { ERROR_TABLE } from '../errors.ts';
+import type { AppError } from '../errors.ts';
 
 export function sendJson(
   res: ServerResponse,
-  { status, body, headers = {} }: { status: number; body: unknown; headers?: Record<string, string> },
+  { status, body, headers = {} }: { status: number; body: unknown; headers?: Readonly<Record<string, string>> },
 ): void {
   const payload = JSON.stringify(body);
   res.writeHead(status, {
@@ -15,7 +14,7 @@ export function sendJson(
   res.end(payload);
 }
 
-/** Answers with the API's error envelope at the status its code names. */
-export function sendError(res: ServerResponse, envelope: ErrorEnvelope, headers: Record<string, string> = {}): void {
-  sendJson(res, { status: ERROR_TABLE[envelope.code].status, body: envelope, headers });
+/** Answers with an error as it carries its answer: its status, its headers, its envelope. */
+export function sendError(res: ServerResponse, error: AppError): void {
+  sendJson(res, { status: error.status, body: error.envelope, headers: error.headers });
 }

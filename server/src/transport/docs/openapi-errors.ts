@@ -1,8 +1,12 @@
 import { STATUS_CODES } from 'node:http';
-import { ERROR_CODES, MAX_MONEY_AMOUNT, type ErrorCode, type ErrorEnvelope } from '@orders/shared';
+import { ERROR_CODES, type ErrorCode } from '@orders/shared';
+import type { AnyRouter } from '@trpc/server';
 import type { OpenAPIObject } from 'trpc-to-openapi';
 import { ERROR_TABLE } from '../../core/errors.ts';
+import type { Access, ProcedureMeta } from '../../api/meta.ts';
 import { METHODS_WITH_BODY } from '../rest/methods-with-body.ts';
+import { openApiProceduresOf } from '../rest/openapi-procedures.ts';
+import { CODE_DOCS, EXAMPLE_REQUEST_ID, exampleEnvelope } from './error-code-docs.ts';
 
 type PathItem = NonNullable<OpenAPIObject['paths']>[string];
 type Operation = NonNullable<PathItem['get']>;
@@ -13,74 +17,11 @@ const ERROR_SCHEMA_REF = '#/components/schemas/Error';
 const headerRef = (name: string) => ({ $ref: `#/components/headers/${name}` });
 const exampleRef = (code: ErrorCode) => ({ $ref: `#/components/examples/${code}` });
 
-/**
- * Who may call an operation. It decides the operation's security requirement and whether it
- * can answer 401 and 403: `viewer` operations are public but refuse a bad token rather than
- * treat its bearer as anonymous.
- */
-type Access = 'anyone' | 'viewer' | 'user' | 'admin';
-
-interface OperationErrors {
+/** What one operation's procedure declares in its meta: who may call it, and its own error codes. */
+interface Declared {
   access: Access;
-  /** What the operation's own procedure and services refuse with, beside what every operation can. */
-  codes: readonly ErrorCode[];
+  errors: readonly ErrorCode[];
 }
-
-const IDEMPOTENCY_CODES = ['INVALID_IDEMPOTENCY_KEY', 'IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_KEY_IN_PROGRESS'] as const;
-
-/**
- * Every REST operation's access and domain error codes, keyed by its operation id without the
- * version (`orders.create`); a versioned key (`v2.orders.list`) wins for an operation whose
- * version differs. Each code answers at the status `ERROR_TABLE` gives it.
- */
-const OPERATION_ERRORS: Record<string, OperationErrors> = {
-  'auth.register': { access: 'anyone', codes: ['EMAIL_TAKEN', 'RATE_LIMITED'] },
-  'auth.login': { access: 'anyone', codes: ['INVALID_CREDENTIALS', 'RATE_LIMITED'] },
-  'auth.refresh': { access: 'anyone', codes: ['UNAUTHORIZED', 'RATE_LIMITED'] },
-  'auth.logout': { access: 'anyone', codes: ['UNAUTHORIZED'] },
-  'auth.changePassword': { access: 'user', codes: ['INVALID_CURRENT_PASSWORD', 'RATE_LIMITED'] },
-  'auth.me': { access: 'user', codes: [] },
-  'system.ping': { access: 'anyone', codes: [] },
-  'users.list': { access: 'admin', codes: [] },
-  'users.get': { access: 'admin', codes: ['USER_NOT_FOUND'] },
-  'users.update': { access: 'admin', codes: ['USER_NOT_FOUND', 'CONFLICT', 'LAST_ADMIN'] },
-  'products.list': { access: 'viewer', codes: [] },
-  'products.get': { access: 'viewer', codes: ['PRODUCT_NOT_FOUND'] },
-  'products.create': { access: 'admin', codes: ['SKU_TAKEN'] },
-  'products.update': { access: 'admin', codes: ['PRODUCT_NOT_FOUND', 'SKU_TAKEN'] },
-  'orders.create': {
-    access: 'user',
-    codes: [
-      'PRODUCT_NOT_FOUND',
-      'OUT_OF_STOCK',
-      'INVALID_STATE_TRANSITION',
-      'CURRENCY_MISMATCH',
-      'ORDER_TOTAL_TOO_LARGE',
-      'PAYMENT_DECLINED',
-      'PAYMENT_GATEWAY_UNAVAILABLE',
-      ...IDEMPOTENCY_CODES,
-    ],
-  },
-  'orders.pay': {
-    access: 'user',
-    codes: [
-      'ORDER_NOT_FOUND',
-      'OUT_OF_STOCK',
-      'INVALID_STATE_TRANSITION',
-      'PAYMENT_DECLINED',
-      'PAYMENT_GATEWAY_UNAVAILABLE',
-      ...IDEMPOTENCY_CODES,
-    ],
-  },
-  'orders.cancel': {
-    access: 'user',
-    codes: ['ORDER_NOT_FOUND', 'INVALID_STATE_TRANSITION', 'PAYMENT_GATEWAY_UNAVAILABLE'],
-  },
-  'orders.get': { access: 'user', codes: ['ORDER_NOT_FOUND'] },
-  'orders.payments': { access: 'user', codes: ['ORDER_NOT_FOUND'] },
-  'orders.list': { access: 'user', codes: [] },
-  'v2.orders.list': { access: 'user', codes: ['INVALID_CURSOR'] },
-};
 
 /** Any operation can refuse its input, fail, or find the database gone. */
 const EVERY_OPERATION: readonly ErrorCode[] = ['VALIDATION_FAILED', 'INTERNAL', 'DATABASE_UNAVAILABLE'];
@@ -94,6 +35,7 @@ const WITH_BODY: readonly ErrorCode[] = [
   'PAYLOAD_TOO_LARGE',
   'REQUEST_TIMEOUT',
 ];
+/** What each rung of the procedure ladder refuses: `viewer` operations refuse a bad token rather than treat its bearer as anonymous. */
 const BY_ACCESS: Record<Access, readonly ErrorCode[]> = {
   anyone: [],
   viewer: ['UNAUTHORIZED'],
@@ -106,129 +48,6 @@ const SECURITY: Record<Access, Record<string, string[]>[]> = {
   viewer: [{}, { [BEARER_SCHEME]: [] }],
   user: [{ [BEARER_SCHEME]: [] }],
   admin: [{ [BEARER_SCHEME]: [] }],
-};
-
-const EXAMPLE_REQUEST_ID = '2f1c9a4e-7b3d-4e8a-9c61-5d0b7a3e8f12';
-
-/** What each code means to a caller, and a message as the API writes it. */
-const CODE_DOCS: Record<ErrorCode, { meaning: string; message: string }> = {
-  BAD_REQUEST: { meaning: 'the request cannot be served as sent', message: 'Bad request' },
-  VALIDATION_FAILED: {
-    meaning: 'the input breaks its schema (`issues` names each field and what is wrong), or a rule on the whole input',
-    message: 'Invalid input: ✖ Too big: expected number to be <=100 → at limit',
-  },
-  MALFORMED_JSON: {
-    meaning: 'the body is not valid JSON',
-    message: 'Request body is not valid JSON: Unexpected end of JSON input',
-  },
-  UNSUPPORTED_MEDIA_TYPE: {
-    meaning: 'a body was sent with a Content-Type other than application/json',
-    message: 'Content-Type must be application/json (got text/plain)',
-  },
-  PAYLOAD_TOO_LARGE: {
-    meaning: 'the body is over the size limit (1 MiB unless configured otherwise)',
-    message: 'Request body is larger than the limit of 1048576 bytes',
-  },
-  REQUEST_TIMEOUT: {
-    meaning: 'the request (its headers, or its body) did not arrive whole in time; the connection is closed',
-    message: 'The request did not arrive whole in time',
-  },
-  CLIENT_CLOSED_REQUEST: {
-    meaning: 'the client closed the connection before its request arrived whole (written in the logs; no one hears it)',
-    message: 'The client closed the connection before the request body arrived whole',
-  },
-  UNAUTHORIZED: {
-    meaning: 'the token is missing or refused; `reason` and the `WWW-Authenticate` header say why',
-    message: 'Authentication failed: Expired Token',
-  },
-  INVALID_CREDENTIALS: {
-    meaning: 'the email or the password is wrong (the answer does not say which)',
-    message: 'Email or password is wrong',
-  },
-  INVALID_CURRENT_PASSWORD: {
-    meaning: 'the current password given is wrong; nothing was changed',
-    message: 'The current password is wrong; nothing was changed',
-  },
-  FORBIDDEN: { meaning: 'the token is valid but its user is not an admin', message: 'This needs the admin role' },
-  NOT_FOUND: { meaning: 'nothing answers at this path', message: 'Not found' },
-  ROUTE_NOT_FOUND: { meaning: 'no route for this method and path', message: 'No route for GET /api/v1/nowhere' },
-  PRODUCT_NOT_FOUND: {
-    meaning: 'no such product, or one that is not for sale (inactive products are visible to admins only)',
-    message: 'No product with id prd_01JD4X8ZQ0M3V6N2',
-  },
-  USER_NOT_FOUND: { meaning: 'no such user', message: 'No user with id usr_01JD4X8ZQ0M3V6N2T9K7W5A1BC' },
-  EMAIL_TAKEN: {
-    meaning: 'an account with this email exists already',
-    message: 'An account with this email exists already',
-  },
-  SKU_TAKEN: { meaning: 'another product has this SKU', message: 'A product with SKU MUG-001 exists already' },
-  ORDER_NOT_FOUND: {
-    meaning: "no such order among those the caller may see (someone else's order is not found either)",
-    message: 'No order with id ord_01JD4X8ZQ0M3V6N2T9K7W5A1BC',
-  },
-  OUT_OF_STOCK: {
-    meaning: 'a line asks for more than is in stock; nothing was reserved or charged',
-    message: 'Not enough stock for product prd_01JD4X8ZQ0M3V6N2 (asked for 3)',
-  },
-  CURRENCY_MISMATCH: {
-    meaning: 'the products are priced in different currencies; an order is paid in one',
-    message: 'An order is paid in one currency; these products are priced in EUR and USD',
-  },
-  ORDER_TOTAL_TOO_LARGE: {
-    meaning: `the lines add up to more than the largest order total (${MAX_MONEY_AMOUNT.toLocaleString('en-US')} minor units); nothing was reserved or charged`,
-    message: `The order total of 1,200,000,000 minor units (EUR) is over the largest order total of ${MAX_MONEY_AMOUNT.toLocaleString('en-US')} minor units; split it into smaller orders`,
-  },
-  PAYMENT_DECLINED: {
-    meaning:
-      'the payment method was declined; the order is kept as `payment_failed`, to be paid again with another method',
-    message: 'Card declined: insufficient funds. The order is kept as payment_failed; pay it with another method.',
-  },
-  PAYMENT_GATEWAY_UNAVAILABLE: {
-    meaning:
-      'the payment gateway failed or did not answer in time; nothing was charged (or refunded), so the call may be retried',
-    message: 'Payment gateway unavailable: processing error. The order is kept as payment_failed; try paying it again.',
-  },
-  INVALID_STATE_TRANSITION: {
-    meaning: "the order's status does not allow this (or changed meanwhile)",
-    message: 'Order ord_01JD4X8ZQ0M3V6N2T9K7W5A1BC is paid; it cannot be paid',
-  },
-  IDEMPOTENCY_KEY_REUSED: {
-    meaning: 'this Idempotency-Key was used with a different request',
-    message: 'This Idempotency-Key was used with a different request; use a new key',
-  },
-  IDEMPOTENCY_KEY_IN_PROGRESS: {
-    meaning: 'a request with this Idempotency-Key is still running',
-    message: 'A request with this Idempotency-Key is still running; retry shortly',
-  },
-  INVALID_IDEMPOTENCY_KEY: {
-    meaning: 'the Idempotency-Key header is not 1 to 255 visible ASCII characters',
-    message: 'Idempotency-Key must be 1 to 255 visible ASCII characters',
-  },
-  INVALID_CURSOR: {
-    meaning: 'the cursor is not one this API gave out',
-    message: 'The cursor is not one this API gave out; start again without it',
-  },
-  METHOD_NOT_ALLOWED: { meaning: 'the path does not take this method', message: 'Method not allowed' },
-  CONFLICT: {
-    meaning: 'the change conflicts with the current state, e.g. an admin disabling or demoting their own account',
-    message: 'You cannot disable or demote your own account',
-  },
-  LAST_ADMIN: {
-    meaning: 'the change would leave no active admin (demoting or disabling the last one)',
-    message: 'This is the last active admin; make another admin first',
-  },
-  RATE_LIMITED: {
-    meaning: 'too many attempts from this IP address or for this email; `Retry-After` says when to try again',
-    message: 'Too many attempts; try again in 42 s',
-  },
-  DATABASE_UNAVAILABLE: {
-    meaning: 'the database does not answer right now; `Retry-After` says when to try again',
-    message: 'The database is not reachable right now; try again shortly',
-  },
-  INTERNAL: {
-    meaning: 'an unexpected failure; the message is generic and the log has the details under the `request_id`',
-    message: 'Internal server error',
-  },
 };
 
 /** Headers an error status always carries, beside `X-Request-Id`. */
@@ -261,19 +80,6 @@ const RESPONSE_HEADERS: NonNullable<Components['headers']> = {
   },
 };
 
-function exampleEnvelope(code: ErrorCode): ErrorEnvelope {
-  const envelope: ErrorEnvelope = { code, message: CODE_DOCS[code].message, request_id: EXAMPLE_REQUEST_ID };
-  if (code === 'UNAUTHORIZED') return { ...envelope, reason: 'Expired Token' };
-  if (code === 'FORBIDDEN') return { ...envelope, reason: 'Insufficient Role' };
-  if (code === 'VALIDATION_FAILED') {
-    return {
-      ...envelope,
-      issues: [{ path: 'limit', message: 'Too big: expected number to be <=100', code: 'too_big' }],
-    };
-  }
-  return envelope;
-}
-
 /** One error status of one operation: the codes it carries, what each means, an example of each. */
 function errorResponse(status: number, codes: readonly ErrorCode[]) {
   const lines = codes.map((code) => `- \`${code}\`: ${CODE_DOCS[code].meaning}`);
@@ -296,19 +102,28 @@ function errorResponse(status: number, codes: readonly ErrorCode[]) {
   };
 }
 
-/** The key of an operation id's entry (`v1.orders.create`): its own, else its unversioned name's. */
-function entryKeyOf(operationId: string): string | undefined {
-  const unversioned = operationId.replace(/^v\d+\./, '');
-  return [operationId, unversioned].find((key) => key in OPERATION_ERRORS);
+/**
+ * What each operation's procedure declares, by operation id. Its access comes from the rung of
+ * the procedure ladder it is built from; its errors from its own `.meta()`, which `route()` requires.
+ */
+function declaredByOperation(router: AnyRouter): Map<string, Declared> {
+  const declared = new Map<string, Declared>();
+  for (const { path, procedure, openapi } of openApiProceduresOf(router)) {
+    const { access, errors } = (procedure._def.meta ?? {}) as ProcedureMeta;
+    if (access === undefined) throw new Error(`OpenAPI: ${path} declares no access: build it from a rung of trpc.ts`);
+    if (errors === undefined) throw new Error(`OpenAPI: ${path} declares no errors in its meta`);
+    declared.set(openapi.operationId ?? path, { access, errors });
+  }
+  return declared;
 }
 
 /** Every error code an operation can answer with, grouped by HTTP status, in status order. */
-function errorCodesByStatus(method: string, entry: OperationErrors): Map<number, ErrorCode[]> {
+function errorCodesByStatus(method: string, { access, errors }: Declared): Map<number, ErrorCode[]> {
   const codes = new Set<ErrorCode>([
     ...EVERY_OPERATION,
     ...(METHODS_WITH_BODY.has(method.toUpperCase()) ? WITH_BODY : []),
-    ...BY_ACCESS[entry.access],
-    ...entry.codes,
+    ...BY_ACCESS[access],
+    ...errors,
   ]);
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of codes) {
@@ -318,48 +133,38 @@ function errorCodesByStatus(method: string, entry: OperationErrors): Map<number,
   return new Map([...byStatus].sort(([a], [b]) => a - b));
 }
 
-function describeOperation(method: string, operation: Operation): { key: string; codes: ErrorCode[] } {
+function describeOperation(method: string, operation: Operation, declared: Declared): ErrorCode[] {
   const operationId = operation.operationId ?? '';
-  const key = entryKeyOf(operationId);
-  const entry = key === undefined ? undefined : OPERATION_ERRORS[key];
-  if (key === undefined || !entry) throw new Error(`OpenAPI: no entry in OPERATION_ERRORS for ${operationId}`);
-  const needsToken = entry.access === 'user' || entry.access === 'admin';
-  if (needsToken !== (operation.security !== undefined)) {
-    throw new Error(
-      `OpenAPI: ${operationId} is '${entry.access}' in OPERATION_ERRORS, but its meta says protect: ${String(!needsToken)}`,
-    );
-  }
-  operation.security = SECURITY[entry.access];
+  operation.security = SECURITY[declared.access];
   const success = (operation.responses as Record<string, { headers?: unknown }>)['200'];
   if (!success) throw new Error(`OpenAPI: ${operationId} has no 200 response`);
-  const byStatus = errorCodesByStatus(method, entry);
+  const byStatus = errorCodesByStatus(method, declared);
   operation.responses = {
     '200': { ...success, headers: { 'X-Request-Id': headerRef('X-Request-Id') } },
     ...Object.fromEntries([...byStatus].map(([status, codes]) => [String(status), errorResponse(status, codes)])),
   };
-  return { key, codes: [...byStatus.values()].flat() };
+  return [...byStatus.values()].flat();
 }
 
 /**
  * Replaces trpc-to-openapi's guessed error responses with the ones each operation really
- * answers: every status it can return, pointing at the one Error envelope, narrowed to the
- * codes that status carries there, with an example of each; sets each operation's security
- * requirement from its access; and adds the shared headers and examples to the components.
+ * answers, read from its procedure's meta: every status it can return, pointing at the one
+ * Error envelope, narrowed to the codes that status carries there, with an example of each;
+ * sets each operation's security requirement from its access; and adds the shared headers and
+ * examples to the components.
  */
-export function describeOperations(document: OpenAPIObject): void {
-  const usedKeys = new Set<string>();
+export function describeOperations(document: OpenAPIObject, router: AnyRouter): void {
+  const declared = declaredByOperation(router);
   const usedCodes = new Set<ErrorCode>();
   for (const pathItem of Object.values(document.paths ?? {})) {
     for (const method of ['get', 'put', 'post', 'delete', 'patch'] as const) {
       const operation = pathItem[method];
       if (!operation) continue;
-      const { key, codes } = describeOperation(method, operation);
-      usedKeys.add(key);
-      for (const code of codes) usedCodes.add(code);
+      const ofOperation = declared.get(operation.operationId ?? '');
+      if (!ofOperation) throw new Error(`OpenAPI: no procedure declares ${operation.operationId ?? method}`);
+      for (const code of describeOperation(method, operation, ofOperation)) usedCodes.add(code);
     }
   }
-  const stale = Object.keys(OPERATION_ERRORS).filter((key) => !usedKeys.has(key));
-  if (stale.length > 0) throw new Error(`OpenAPI: OPERATION_ERRORS names no operation for ${stale.join(', ')}`);
   const examples = Object.fromEntries(
     ERROR_CODES.filter((code) => usedCodes.has(code)).map((code) => [
       code,

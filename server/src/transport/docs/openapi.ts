@@ -1,7 +1,7 @@
 import { ErrorEnvelopeSchema } from '@orders/shared';
+import type { AnyRouter } from '@trpc/server';
 import { generateOpenApiDocument, type OpenAPIObject } from 'trpc-to-openapi';
 import { BEARER_SCHEME, describeOperations } from './openapi-errors.ts';
-import type { AppRouter } from '../../api/router.ts';
 
 export const API_BASE_PATH = '/api';
 
@@ -97,7 +97,7 @@ function tidySchemas(document: OpenAPIObject): void {
  * envelope (`code`, `message`, `request_id`, `issues`) and naming its codes. `servers` is
  * relative so Swagger's "Try it out" works under any host name.
  */
-export function createOpenApiDocument(appRouter: AppRouter, version: string): OpenAPIObject {
+export function createOpenApiDocument(appRouter: AnyRouter, version: string): OpenAPIObject {
   const document = generateOpenApiDocument(appRouter, {
     title: 'orders-service',
     description:
@@ -115,7 +115,7 @@ export function createOpenApiDocument(appRouter: AppRouter, version: string): Op
     },
     defs: { Error: ErrorEnvelopeSchema },
   });
-  describeOperations(document);
+  describeOperations(document, appRouter);
   document.tags = TAGS;
   tidySchemas(document);
   return document;

@@ -1,16 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { getErrorShape, TRPCError } from '@trpc/server';
-import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+import { TRPCError, type AnyRouter } from '@trpc/server';
+import { AppError } from '../../core/errors.ts';
 import { readJsonBody } from '../../core/http/json-body.ts';
-import { currentRequestContext } from '../../core/logging/request-context.ts';
-import { createContextFactory, type Context, type RequestDeps } from '../../api/context.ts';
+import { createContextFactory, type RequestDeps } from '../../api/context.ts';
+import { appErrorOf } from '../../api/trpc-errors.ts';
 import { callProcedure } from '../procedure-call.ts';
-import type { AppRouter } from '../../api/router.ts';
-import { refuseBody, restErrorEnvelope } from './error-body.ts';
+import { refuseBody } from './error-body.ts';
 import { bodyInput, queryInput } from './input-plan.ts';
 import { METHODS_WITH_BODY } from './methods-with-body.ts';
 import { readRequestTarget } from './request-target.ts';
-import { createRouteTable, type RestRoute } from './route-table.ts';
+import { createRouteTable } from './route-table.ts';
 
 /**
  * The procedure's raw input, as a function made here: a closure written in the call's object
@@ -27,6 +26,11 @@ const JSON_CONTENT_TYPE = 'application/json';
 function writeJson(res: ServerResponse, status: number, payload: string): void {
   res.writeHead(status, { 'Content-Type': JSON_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(payload) });
   res.end(payload);
+}
+
+/** A failure as its AppError carries it: the envelope at its status (its headers were set when the procedure failed). */
+function writeError(res: ServerResponse, failure: AppError): void {
+  writeJson(res, failure.status, JSON.stringify(failure.envelope));
 }
 
 /** trpc-to-openapi's reading of a failure: a TRPCError as it is, anything else a generic 500. */
@@ -49,39 +53,20 @@ function asTrpcError(cause: unknown): TRPCError {
  * trpc-to-openapi behind `official-handler.ts` gives (status, Content-Type, body); the
  * comparison test (`native-handler.test.ts`) holds them side by side.
  */
-export function createNativeRestHandler(deps: RequestDeps & { appRouter: AppRouter; basePath: string }) {
+export function createNativeRestHandler(deps: RequestDeps & { appRouter: AnyRouter; basePath: string }) {
   const createContext = createContextFactory(deps);
   const table = createRouteTable(deps.appRouter);
-  const config = deps.appRouter._def._config;
   const maxBodyBytes = deps.config.http.maxBodyBytes;
-
-  /** An error as the API's envelope, at the status of its tRPC code; the errorFormatter shapes it. */
-  function writeError(
-    res: ServerResponse,
-    error: TRPCError,
-    { route, input, ctx, requestId }: { route?: RestRoute; input?: unknown; ctx?: Context; requestId: string },
-  ): void {
-    const shape = getErrorShape({
-      config,
-      error,
-      type: route?.type ?? 'unknown',
-      path: route?.path,
-      input,
-      ctx,
-    });
-    const envelope = restErrorEnvelope({ data: shape.data, trpcCode: error.code, message: shape.message }, requestId);
-    writeJson(res, getHTTPStatusCodeFromError(error), JSON.stringify(envelope));
-  }
+  const exposeInternalMessage = deps.config.localDevelopment;
 
   return async function handleRest(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const requestId = currentRequestContext()?.request_id ?? 'none';
     const method = req.method ?? 'GET';
     const target = readRequestTarget((req.url ?? '/').slice(deps.basePath.length));
     // HEAD is GET without the body (RFC 9110); node sends no body for a HEAD response.
     const found = table.match(method === 'HEAD' ? 'GET' : method, target.pathname);
     if (!found) {
       // A request no route matches is 404 whatever its body, so the body is not read.
-      writeError(res, new TRPCError({ code: 'NOT_FOUND', message: 'Not found' }), { requestId });
+      writeError(res, new AppError('NOT_FOUND', 'Not found'));
       return;
     }
     const { route, params } = found;
@@ -91,7 +76,7 @@ export function createNativeRestHandler(deps: RequestDeps & { appRouter: AppRout
       try {
         body = await readJsonBody(req, maxBodyBytes);
       } catch (error) {
-        refuseBody(res, error, requestId);
+        refuseBody(res, error);
         return;
       }
     }
@@ -100,20 +85,18 @@ export function createNativeRestHandler(deps: RequestDeps & { appRouter: AppRout
       ? bodyInput(route.input, body, params)
       : queryInput(route.input, target.query, params);
 
-    let ctx: Context | undefined;
     try {
-      ctx = createContext({ req, res });
       const data = await callProcedure(route.procedure, {
         path: route.path,
         getRawInput: rawInputOf(input),
-        ctx,
+        ctx: createContext({ req, res }),
         type: route.type,
         signal: undefined,
         batchIndex: 0,
       });
       writeJson(res, 200, JSON.stringify(data) ?? '');
     } catch (cause) {
-      writeError(res, asTrpcError(cause), { route, input, ctx, requestId });
+      writeError(res, appErrorOf(asTrpcError(cause), { exposeInternalMessage }));
     }
   };
 }

@@ -1,38 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AnyRouter } from '@trpc/server';
-import type { ErrorEnvelope } from '@orders/shared';
 import { createOpenApiNodeHttpHandler } from 'trpc-to-openapi';
+import type { AppError } from '../../core/errors.ts';
 import { readJsonBody } from '../../core/http/json-body.ts';
 import { splitRequestUrl } from '../../core/http/request-url.ts';
-import { currentRequestContext } from '../../core/logging/request-context.ts';
 import { createContextFactory, type RequestDeps } from '../../api/context.ts';
+import { appErrorOf } from '../../api/trpc-errors.ts';
 import { keepBodyInputsStrict } from './official-input-coercion.ts';
-import { refuseBody, restErrorEnvelope } from './error-body.ts';
+import { refuseBody } from './error-body.ts';
 import { METHODS_WITH_BODY } from './methods-with-body.ts';
 import { openApiProceduresOf } from './openapi-procedures.ts';
 import type { AppRouter } from '../../api/router.ts';
-
-interface TrpcToOpenApiErrorBody {
-  message?: string;
-  code?: string;
-  data?: Partial<ErrorEnvelope>;
-}
-
-/**
- * trpc-to-openapi spreads our tRPC error shape into its body and then overwrites `code`
- * with tRPC's code name; this puts the API's envelope back: `{ code, message, request_id, issues? }`.
- */
-function toRestErrorBody(body: string, requestId: string): string {
-  let parsed: TrpcToOpenApiErrorBody;
-  try {
-    parsed = JSON.parse(body) as TrpcToOpenApiErrorBody;
-  } catch {
-    return body;
-  }
-  return JSON.stringify(
-    restErrorEnvelope({ data: parsed.data, trpcCode: parsed.code, message: parsed.message }, requestId),
-  );
-}
 
 /**
  * Whether a procedure answers `method path` (a path under the base path): a request no route
@@ -68,14 +46,17 @@ export function createOfficialRestHandler(deps: RequestDeps & { appRouter: AppRo
   const createContext = createContextFactory(deps);
   const hasRoute = routeMatcher(deps.appRouter);
   keepBodyInputsStrict(deps.appRouter);
+  /** The AppError each failed request answers with, kept from trpc-to-openapi's onError for its answer. */
+  const failures = new WeakMap<IncomingMessage, AppError>();
+  const exposeInternalMessage = deps.config.localDevelopment;
   const openApiHandler = createOpenApiNodeHttpHandler({
     router: deps.appRouter,
     createContext,
     maxBodySize: deps.config.http.maxBodyBytes,
+    onError: ({ error, req }) => failures.set(req, appErrorOf(error, { exposeInternalMessage })),
   });
 
   return async function handleRest(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const requestId = currentRequestContext()?.request_id ?? 'none';
     const method = req.method ?? 'GET';
     const path = splitRequestUrl(req.url ?? '/').path.slice(deps.basePath.length);
     if (METHODS_WITH_BODY.has(method) && hasRoute(method, path)) {
@@ -83,7 +64,7 @@ export function createOfficialRestHandler(deps: RequestDeps & { appRouter: AppRo
         const body = await readJsonBody(req, deps.config.http.maxBodyBytes);
         Object.assign(req, { body: body ?? {} });
       } catch (error) {
-        refuseBody(res, error, requestId);
+        refuseBody(res, error);
         return;
       }
       // The body is parsed: trpc-to-openapi must not insist on a content type for it again.
@@ -95,11 +76,15 @@ export function createOfficialRestHandler(deps: RequestDeps & { appRouter: AppRo
     req.url = (req.url ?? '/').slice(deps.basePath.length) || '/';
     Object.assign(req, { query: queryOf(req.url) });
 
+    // trpc-to-openapi writes its own error body (our tRPC error shape, `code` overwritten with
+    // tRPC's code name): the answer is the failure's envelope, at its status, instead.
     const end = res.end.bind(res) as (chunk?: unknown) => ServerResponse;
-    res.end = ((chunk?: unknown) =>
-      end(
-        res.statusCode >= 400 && typeof chunk === 'string' ? toRestErrorBody(chunk, requestId) : chunk,
-      )) as typeof res.end;
+    res.end = ((chunk?: unknown) => {
+      const failure = failures.get(req);
+      if (failure === undefined) return end(chunk);
+      res.statusCode = failure.status;
+      return end(JSON.stringify(failure.envelope));
+    }) as typeof res.end;
 
     await openApiHandler(req, res);
   };
