@@ -6,6 +6,7 @@ import { chargeAndRecord } from './charge.ts';
 import type { OrdersDeps } from './deps.ts';
 import { linkOrderToIdempotencyKey, type KeyClaim } from './idempotency.ts';
 import { ORDER_COLUMNS } from './mappers.ts';
+import { INITIAL_STATUS } from './state-machine.ts';
 import { reserveStock } from './stock.ts';
 
 interface PricedProduct {
@@ -88,7 +89,7 @@ export async function createOrder(
     await reserveStock(trx, input.items);
     const row = await trx
       .insertInto('orders')
-      .values({ id: newId('ord'), user_id: input.userId, status: 'pending_payment', currency, total_amount: total })
+      .values({ id: newId('ord'), user_id: input.userId, status: INITIAL_STATUS, currency, total_amount: total })
       .returning(ORDER_COLUMNS)
       .executeTakeFirstOrThrow();
     await trx
