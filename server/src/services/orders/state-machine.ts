@@ -51,10 +51,10 @@ export async function moveOrder(
 }
 
 /** What a caller asks of an order, as its refusal names it: "it cannot be paid". */
-export type OrderRequest = 'paid' | 'cancelled';
+export type OrderAction = 'paid' | 'cancelled';
 
 /** 409 INVALID_STATE_TRANSITION: the order's status does not allow what was asked of it. */
-export function invalidTransition(order: { id: string; status: OrderStatus }, asked: OrderRequest): AppError {
+export function invalidTransition(order: { id: string; status: OrderStatus }, asked: OrderAction): AppError {
   return new AppError('INVALID_STATE_TRANSITION', `Order ${order.id} is ${order.status}; it cannot be ${asked}`, {
     context: { order_id: order.id, status: order.status, action: asked },
   });
