@@ -25,6 +25,15 @@ export const PaymentMethodSchema = safeText()
       'Simulated gateway: pm_card_visa and pm_card_mastercard succeed; pm_card_chargeDeclined, pm_card_chargeDeclinedInsufficientFunds and pm_card_chargeDeclinedExpiredCard are declined; pm_card_chargeDeclinedProcessingError fails at the gateway.',
   });
 
+/**
+ * The Idempotency-Key header of orders.create and orders.pay: 1 to 255 visible ASCII characters
+ * (`!` to `~`, a range every regex dialect reads alike). The OpenAPI document shows this rule,
+ * and the server checks the header with this schema.
+ */
+export const IdempotencyKeySchema = z
+  .string()
+  .regex(/^[!-~]{1,255}$/, 'Idempotency-Key must be 1 to 255 visible ASCII characters');
+
 export const MAX_ORDER_LINES = 50;
 /**
  * The most of one product a line may ask for. A line total (price x quantity) can still pass

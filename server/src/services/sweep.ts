@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import type { Db } from '../core/db/database.ts';
 import type { Logger } from '../core/logging/logger.ts';
 import { withTransaction, type Trx } from '../core/db/transaction.ts';
-import { KEY_TTL_HOURS as IDEMPOTENCY_KEY_TTL_HOURS } from './orders/idempotency.ts';
+import { KEY_TTL_HOURS as IDEMPOTENCY_KEY_TTL_HOURS } from './orders/idempotency-claim.ts';
 
 /**
  * The transaction-scoped advisory lock each batch of a sweep holds, one number for the whole

@@ -5,12 +5,9 @@ import {
   OrderPageSchema,
   OrderRefInputSchema,
   OrderSchema,
-  type Order,
   PaymentListSchema,
   PayOrderInputSchema,
 } from '@orders/shared';
-import { z } from 'zod';
-import { AppError } from '../../core/errors.ts';
 import {
   cancelOrder,
   createOrder,
@@ -18,30 +15,19 @@ import {
   listOrders,
   listPayments,
   payOrder,
-  runIdempotent,
-  type Actor,
-  type KeyClaim,
   type OrdersDeps,
 } from '../../services/orders/index.ts';
 import type { Context } from '../context.ts';
+import { IdempotencyHeadersSchema, idempotencyKeyOf } from '../idempotency-key.ts';
 import { protectedProcedure } from '../trpc.ts';
 import { route, type ApiVersion } from '../versioning.ts';
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7E]{1,255}$/;
 /** What an order-placing call under an Idempotency-Key can also be refused with. */
 const IDEMPOTENCY_ERRORS = [
   'INVALID_IDEMPOTENCY_KEY',
   'IDEMPOTENCY_KEY_REUSED',
   'IDEMPOTENCY_KEY_IN_PROGRESS',
 ] as const satisfies readonly ErrorCode[];
-
-export const IdempotencyHeadersSchema = z.object({
-  'idempotency-key': z.string().optional().meta({
-    description:
-      'Makes a retry safe: the same key with the same body answers the first result and charges once (kept 24 h).',
-    example: '5f0c7a2e-checkout-42',
-  }),
-});
 
 export function ordersDeps(ctx: Context): OrdersDeps {
   return {
@@ -50,35 +36,6 @@ export function ordersDeps(ctx: Context): OrdersDeps {
     gateway: ctx.gateway,
     gatewayTimeoutMs: ctx.config.paymentGateway.timeoutMs,
   };
-}
-
-/** The request's Idempotency-Key header (both protocols), checked; undefined when absent. */
-function idempotencyKeyOf(ctx: Context): string | undefined {
-  const key = ctx.header('idempotency-key');
-  if (key === undefined) return undefined;
-  if (!IDEMPOTENCY_KEY.test(key)) {
-    throw new AppError('INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1 to 255 visible ASCII characters');
-  }
-  return key;
-}
-
-/**
- * Runs an order-placing call under the request's Idempotency-Key, when it has one: a replay
- * answers the first outcome (the order as it is now, or the first error) without charging again.
- */
-function withIdempotencyKey(
-  ctx: Context & { user: Actor },
-  { operation, input }: { operation: 'orders.create' | 'orders.pay'; input: unknown },
-  run: (deps: OrdersDeps, options: { keyClaim?: KeyClaim }) => Promise<Order>,
-): Promise<Order> {
-  const deps = ordersDeps(ctx);
-  const key = idempotencyKeyOf(ctx);
-  if (key === undefined) return run(deps, {});
-  return runIdempotent(
-    deps,
-    { userId: ctx.user.id, key, operation, request: input },
-    { run: (keyClaim) => run(deps, { keyClaim }), replay: (orderId) => getOrder(ctx.db, { orderId, actor: ctx.user }) },
-  );
 }
 
 /** The order procedures every version has as they are; each version adds its own `list`. */
@@ -110,9 +67,7 @@ export function ordersProcedures(version: ApiVersion) {
       .input(CreateOrderInputSchema)
       .output(OrderSchema)
       .mutation(({ ctx, input }) =>
-        withIdempotencyKey(ctx, { operation: 'orders.create', input }, (deps, options) =>
-          createOrder(deps, { ...input, userId: ctx.user.id }, options),
-        ),
+        createOrder(ordersDeps(ctx), { ...input, userId: ctx.user.id, idempotencyKey: idempotencyKeyOf(ctx) }),
       ),
 
     pay: protectedProcedure
@@ -137,9 +92,7 @@ export function ordersProcedures(version: ApiVersion) {
       .input(PayOrderInputSchema)
       .output(OrderSchema)
       .mutation(({ ctx, input }) =>
-        withIdempotencyKey(ctx, { operation: 'orders.pay', input }, (deps, options) =>
-          payOrder(deps, { ...input, actor: ctx.user }, options),
-        ),
+        payOrder(ordersDeps(ctx), { ...input, actor: ctx.user, idempotencyKey: idempotencyKeyOf(ctx) }),
       ),
 
     cancel: protectedProcedure

@@ -4,8 +4,8 @@ import { withTransaction } from '../../core/db/transaction.ts';
 import { PaymentGatewayUnavailableError, withGatewayTimeout } from '../payment-gateway/index.ts';
 import type { Actor, OrdersDeps } from './deps.ts';
 import { ORDER_COLUMNS, withLines } from './mappers.ts';
-import { invalidTransition } from './pay-order.ts';
 import { findVisibleOrder } from './queries.ts';
+import { canTransition, invalidTransition, moveOrder } from './state-machine.ts';
 import { linesOf, releaseStock } from './stock.ts';
 
 async function refundPaidOrder(deps: OrdersDeps, orderId: string): Promise<void> {
@@ -42,13 +42,7 @@ async function refundPaidOrder(deps: OrdersDeps, orderId: string): Promise<void>
     );
   }
   await withTransaction(deps, 'record_refund', async (trx) => {
-    const refunded = await trx
-      .updateTable('orders')
-      .set({ status: 'refunded', updated_at: new Date() })
-      .where('id', '=', orderId)
-      .where('status', '=', 'paid')
-      .returning('id')
-      .executeTakeFirst();
+    const refunded = await moveOrder(trx, { orderId, to: 'refunded' });
     if (!refunded) return;
     await trx
       .updateTable('payments')
@@ -66,9 +60,9 @@ async function refundPaidOrder(deps: OrdersDeps, orderId: string): Promise<void>
  */
 export async function cancelOrder(deps: OrdersDeps, input: { orderId: string; actor: Actor }): Promise<Order> {
   const current = await findVisibleOrder(deps.db, input);
-  if (current.status === 'paid') {
+  if (canTransition(current.status, 'refunded')) {
     await refundPaidOrder(deps, current.id);
-  } else if (current.status === 'pending_payment' || current.status === 'payment_failed') {
+  } else if (canTransition(current.status, 'cancelled')) {
     await withTransaction(deps, 'cancel_order', async (trx) => {
       // Locked, so the status read is the one replaced: a payment finishing meanwhile waits.
       const locked = await trx
@@ -77,19 +71,15 @@ export async function cancelOrder(deps: OrdersDeps, input: { orderId: string; ac
         .where('id', '=', current.id)
         .forUpdate()
         .executeTakeFirstOrThrow();
-      if (locked.status !== 'pending_payment' && locked.status !== 'payment_failed') {
-        throw invalidTransition(current.id, locked.status, 'cancelled');
+      if (!canTransition(locked.status, 'cancelled')) {
+        throw invalidTransition({ id: current.id, status: locked.status }, 'cancelled');
       }
-      await trx
-        .updateTable('orders')
-        .set({ status: 'cancelled', updated_at: new Date() })
-        .where('id', '=', current.id)
-        .execute();
+      await moveOrder(trx, { orderId: current.id, to: 'cancelled' });
       // Only a pending payment still holds stock; a failed one gave it back already.
       if (locked.status === 'pending_payment') await releaseStock(trx, await linesOf(trx, current.id));
     });
   } else {
-    throw invalidTransition(current.id, current.status, 'cancelled');
+    throw invalidTransition(current, 'cancelled');
   }
   const row = await deps.db
     .selectFrom('orders')

@@ -8,6 +8,7 @@ import { PaymentGatewayUnavailableError, withGatewayTimeout, type ChargeOutcome 
 import { retryWhenDatabaseReturns } from './deferred-write.ts';
 import type { OrdersDeps } from './deps.ts';
 import { ORDER_COLUMNS, withLines } from './mappers.ts';
+import { canTransition, changedWhilePaying, moveOrder } from './state-machine.ts';
 import { linesOf, releaseStock } from './stock.ts';
 
 type Attempt = ChargeOutcome | { status: 'failed'; error: PaymentGatewayUnavailableError };
@@ -112,18 +113,15 @@ async function recordAttempt(
         payment_method: paymentMethod,
       })
       .execute();
-    if (locked.status !== 'pending_payment') {
+    const answered = attempt.status === 'succeeded' ? 'paid' : 'payment_failed';
+    if (!canTransition(locked.status, answered)) {
       return {
         order: locked,
         lateCharge: attempt.status === 'succeeded' ? { paymentId, reference: attempt.reference } : undefined,
       };
     }
-    const updated = await trx
-      .updateTable('orders')
-      .set({ status: attempt.status === 'succeeded' ? 'paid' : 'payment_failed', updated_at: new Date() })
-      .where('id', '=', order.id)
-      .returning(ORDER_COLUMNS)
-      .executeTakeFirstOrThrow();
+    const updated = await moveOrder(trx, { orderId: order.id, to: answered });
+    if (!updated) throw new Error(`order ${order.id} left ${locked.status} while locked`);
     if (attempt.status !== 'succeeded') await releaseStock(trx, await linesOf(trx, order.id));
     return { order: updated, lateCharge: undefined };
   });
@@ -217,11 +215,7 @@ export async function chargeAndRecord(
     throw error;
   }
   const settled = attempt.status === 'succeeded' ? recorded.status === 'paid' : recorded.status === 'payment_failed';
-  if (!settled) {
-    throw new AppError('INVALID_STATE_TRANSITION', `Order ${order.id} changed while it was being paid`, {
-      context: { order_id: order.id },
-    });
-  }
+  if (!settled) throw changedWhilePaying(order.id);
   if (attempt.status !== 'succeeded') {
     throw paymentFailure(deps, {
       order,

@@ -4,8 +4,11 @@ import { newId } from '../../core/ids.ts';
 import { withTransaction } from '../../core/db/transaction.ts';
 import { chargeAndRecord } from './charge.ts';
 import type { OrdersDeps } from './deps.ts';
-import { linkOrderToIdempotencyKey, type KeyClaim } from './idempotency.ts';
+import type { KeyClaim } from './idempotency-claim.ts';
+import { linkOrderToIdempotencyKey } from './idempotency-record.ts';
+import { withIdempotencyKey } from './idempotency.ts';
 import { ORDER_COLUMNS } from './mappers.ts';
+import { INITIAL_STATUS } from './state-machine.ts';
 import { reserveStock } from './stock.ts';
 
 interface PricedProduct {
@@ -49,14 +52,26 @@ function totalWithinLimit(lines: { line_total_amount: number }[], currency: stri
 }
 
 /**
- * Creates an order and charges it at once. One transaction reserves the stock and writes
- * the order and its lines, or nothing at all; the gateway is called after it commits, so no
- * transaction stays open across the network; a second transaction records the outcome.
+ * Creates an order and charges it at once, under the request's Idempotency-Key when it has
+ * one (a retry with the key answers the first outcome and charges once). One transaction
+ * reserves the stock and writes the order and its lines, or nothing at all; the gateway is
+ * called after it commits, so no transaction stays open across the network; a second
+ * transaction records the outcome.
  */
-export async function createOrder(
+export function createOrder(
+  deps: OrdersDeps,
+  { idempotencyKey, ...input }: CreateOrderInput & { userId: string; idempotencyKey?: string | undefined },
+): Promise<Order> {
+  const { userId, ...request } = input;
+  return withIdempotencyKey(deps, { userId, idempotencyKey, operation: 'orders.create', request }, (keyClaim) =>
+    placeOrder(deps, input, keyClaim),
+  );
+}
+
+async function placeOrder(
   deps: OrdersDeps,
   input: CreateOrderInput & { userId: string },
-  { keyClaim }: { keyClaim?: KeyClaim | undefined } = {},
+  keyClaim: KeyClaim | undefined,
 ): Promise<Order> {
   const productIds = input.items.map((item) => item.productId);
   const order = await withTransaction(deps, 'create_order', async (trx) => {
@@ -88,7 +103,7 @@ export async function createOrder(
     await reserveStock(trx, input.items);
     const row = await trx
       .insertInto('orders')
-      .values({ id: newId('ord'), user_id: input.userId, status: 'pending_payment', currency, total_amount: total })
+      .values({ id: newId('ord'), user_id: input.userId, status: INITIAL_STATUS, currency, total_amount: total })
       .returning(ORDER_COLUMNS)
       .executeTakeFirstOrThrow();
     await trx
