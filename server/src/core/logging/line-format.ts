@@ -5,6 +5,7 @@ import { currentScope, type Scope } from './request-context.ts';
 /** triple-beam's symbols (winston's): the level transports filter on, and the finished line they print. */
 export const LEVEL = Symbol.for('level');
 export const MESSAGE = Symbol.for('message');
+const SPLAT = Symbol.for('splat');
 
 /** Where an entry keeps what the line is made of: symbols of this module, which no format or JSON text sees. */
 const FIELDS = Symbol('fields');
@@ -14,10 +15,10 @@ const NO_FIELDS: Readonly<Record<string, unknown>> = Object.freeze({});
 
 /**
  * The winston info object of one line. Its enumerable keys are winston's own, `level` (winston's
- * name for it, `info`) and `message` (the event): a transport that reads the object instead of
- * the line sees no field, so nothing unredacted. The caller's fields and the request's scope,
- * taken when the line is written (the format may run later, outside the request's async
- * scope), wait under symbols until the line format writes the finished line under MESSAGE.
+ * name for it, `info`) and `message` (the event). The caller's fields and the request's scope,
+ * taken when the line is written, wait under symbols until the line format has written the
+ * finished line under MESSAGE, and are let go then: a transport that reads the whole object
+ * (a shipper, `util.inspect`, which shows symbol keys) finds no unredacted field.
  *
  * One object per line, a class so that every entry has the same shape.
  */
@@ -26,17 +27,22 @@ export class LogEntry {
   readonly message: string;
   readonly [LEVEL]: string;
   [MESSAGE]: string | undefined;
-  readonly [FIELDS]: Readonly<Record<string, unknown>>;
-  readonly [SCOPE]: Readonly<Scope> | undefined;
+  [FIELDS]: Readonly<Record<string, unknown>> | undefined;
+  [SCOPE]: Readonly<Scope> | undefined;
 
   // Four parameters, not an options object: that would be a second object per line.
   // eslint-disable-next-line max-params
-  constructor(level: string, event: string, fields: Record<string, unknown> | undefined, scope: Readonly<Scope> | undefined) {
+  constructor(
+    level: string,
+    event: string,
+    fields: Record<string, unknown> | undefined,
+    scope: Readonly<Scope> | undefined,
+  ) {
     this.level = level;
     this.message = event;
     this[LEVEL] = level;
     this[MESSAGE] = undefined;
-    this[FIELDS] = fields ?? NO_FIELDS;
+    this[FIELDS] = fields;
     this[SCOPE] = scope;
   }
 }
@@ -51,24 +57,32 @@ type WinstonInfo = Record<string | symbol, unknown>;
  *
  * An info made by winston's own methods (a child logger, `log(level, message, meta)`) has its
  * fields as keys of its own: the line takes them from there, and its request context from the
- * async scope the format runs in.
+ * async scope the format runs in. They are taken off the info, as an entry's are let go.
  */
 export const lineFormat = winston.format((info) => {
   const entry = info as unknown as LogEntry | WinstonInfo;
   if (entry instanceof LogEntry) {
-    entry[MESSAGE] = formatLine({ level: entry[LEVEL], event: entry.message, fields: entry[FIELDS] }, entry[SCOPE]);
+    entry[MESSAGE] = formatLine(
+      { level: entry[LEVEL], event: entry.message, fields: entry[FIELDS] ?? NO_FIELDS },
+      entry[SCOPE],
+    );
+    entry[FIELDS] = undefined;
+    entry[SCOPE] = undefined;
   } else {
     const level = typeof entry[LEVEL] === 'string' ? entry[LEVEL] : String(entry.level);
-    entry[MESSAGE] = formatLine({ level, event: String(entry.message), fields: ownFields(entry) }, currentScope());
+    entry[MESSAGE] = formatLine({ level, event: String(entry.message), fields: takeFields(entry) }, currentScope());
   }
   return info;
 });
 
-/** The keys of a winston info besides its level and message. */
-function ownFields(info: WinstonInfo): Record<string, unknown> {
+/** The keys of a winston info besides its level and message, taken off it (and the arguments they came in). */
+function takeFields(info: WinstonInfo): Record<string, unknown> {
   const fields: Record<string, unknown> = {};
   for (const key of Object.keys(info)) {
-    if (key !== 'level' && key !== 'message') fields[key] = info[key];
+    if (key === 'level' || key === 'message') continue;
+    fields[key] = info[key];
+    delete info[key];
   }
+  delete info[SPLAT];
   return fields;
 }
