@@ -75,13 +75,17 @@ export const lineFormat = winston.format((info) => {
   return info;
 });
 
-/** The keys of a winston info besides its level and message, taken off it (and the arguments they came in). */
+/**
+ * The keys of a winston info besides its level and message, taken off it (and the arguments they
+ * came in). `exception` stays too: transports decide by it whether they take winston's lines of
+ * an uncaught exception.
+ */
 function takeFields(info: WinstonInfo): Record<string, unknown> {
   const fields: Record<string, unknown> = {};
   for (const key of Object.keys(info)) {
     if (key === 'level' || key === 'message') continue;
     fields[key] = info[key];
-    delete info[key];
+    if (key !== 'exception') delete info[key];
   }
   delete info[SPLAT];
   return fields;
