@@ -1,9 +1,9 @@
 import { fstatSync, writeSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import winston from 'winston';
+import { LEVEL, MESSAGE } from './line-format.ts';
 
-/** Where winston formats put the finished line (triple-beam's MESSAGE). */
-export const MESSAGE = Symbol.for('message');
+type WriteDone = (error: Error | null | undefined) => void;
 /** Written at once past this size, without waiting for the end of the event-loop turn. */
 const MAX_PENDING_CHARS = 64 * 1024;
 
@@ -22,6 +22,9 @@ const MAX_PENDING_CHARS = 64 * 1024;
  * without that copy and keep their stream.
  */
 export class LineTransport extends winston.transports.Stream {
+  /** Set by winston's TransportStream when a Logger pipes to it (its levels, and the Logger for its level). */
+  declare levels?: Record<string, number>;
+  declare parent?: { level: string } | null;
   private pending = '';
   private scheduled = false;
   private readonly stream: Writable;
@@ -36,7 +39,29 @@ export class LineTransport extends winston.transports.Stream {
     this.fileDescriptor = synchronousFileDescriptor(stream);
   }
 
-  /** winston's entry point: the finished line is under MESSAGE. */
+  /**
+   * winston's Logger hands each info to `write`: the finished line goes to `writeLine` here,
+   * filtered as winston's TransportStream filters it (its own level, else the Logger's), without
+   * the Writable's bookkeeping and the tick it schedules for each line. A `write` with a
+   * callback, or to a transport given a format of its own, takes the Writable's way.
+   */
+  override write(info: unknown, done?: WriteDone): boolean;
+  override write(info: unknown, encoding: BufferEncoding, done?: WriteDone): boolean;
+  override write(info: unknown, encodingOrDone?: BufferEncoding | WriteDone, done?: WriteDone): boolean {
+    if (encodingOrDone !== undefined || this.format !== undefined) {
+      return super.write(info, encodingOrDone as BufferEncoding, done);
+    }
+    const entry = info as Record<symbol | string, unknown>;
+    if (this.silent || (entry.exception === true && !this.handleExceptions)) return true;
+    const level = this.level ?? this.parent?.level;
+    const levels = this.levels;
+    if (level === undefined || levels === undefined || levels[level]! >= levels[entry[LEVEL] as string]!) {
+      this.writeLine((entry[MESSAGE] as string | undefined) ?? '');
+    }
+    return true;
+  }
+
+  /** The Writable's way in (`log` of winston's TransportStream): the finished line is under MESSAGE. */
   override log(info: unknown, done: () => void): void {
     this.writeLine((info as Record<symbol, string>)[MESSAGE] ?? '');
     done();

@@ -1,12 +1,13 @@
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
-import { formatLine } from './log-line.ts';
+import type winston from 'winston';
+import { LogEntry } from './line-format.ts';
 import { LineTransport } from './log-transport.ts';
 import { currentScope, type Scope } from './request-context.ts';
+import { createWinstonLogger, LEVELS, type LogLevel } from './winston-logger.ts';
 
-const LEVELS = { fatal: 0, error: 1, warn: 2, info: 3, debug: 4 } as const;
-export type LogLevel = keyof typeof LEVELS;
+export type { LogLevel };
 
 /** Everything a caller may pass besides the event name; keys are snake_case by contract. */
 export type LogFields = Record<string, unknown>;
@@ -25,8 +26,14 @@ export interface Logger {
   info: WriteLine;
   debug: WriteLine;
   isLevelEnabled(level: LogLevel): boolean;
-  /** Waits until every line written so far has reached its destination. */
+  /** Waits until every line written so far has reached stdout (or `destination`) and the file. */
   flush(): Promise<void>;
+  /**
+   * The winston Logger that carries every line: `logger.winston.add(transport)` adds a
+   * destination (rotation, a log shipper), which receives each line finished and redacted under
+   * `info[MESSAGE]`, as stock transports print it.
+   */
+  readonly winston: winston.Logger;
 }
 
 export interface LoggerOptions {
@@ -40,6 +47,8 @@ export interface LoggerOptions {
    * stdout and the file; off for a `destination`, which tests read as soon as a response arrives.
    */
   buffered?: boolean;
+  /** More winston transports beside stdout (or `destination`) and the file. */
+  transports?: winston.transport[];
 }
 
 export function createLogger(options: LoggerOptions): Logger {
@@ -49,21 +58,22 @@ export function createLogger(options: LoggerOptions): Logger {
     streams.push(createWriteStream(options.file, { flags: 'a' }));
   }
   const buffered = options.buffered ?? options.destination === undefined;
-  const transports = streams.map((stream) => new LineTransport(stream, { buffered }));
+  const lineTransports = streams.map((stream) => new LineTransport(stream, { buffered }));
+  const logger = createWinstonLogger({
+    level: options.level,
+    transports: [...lineTransports, ...(options.transports ?? [])],
+  });
 
-  // Each line is built once (`formatLine`) and handed to the winston transports as text
-  // (`writeLine`; their `log` takes winston's info objects). winston's Logger would carry it
-  // there as an info object through two object-mode streams (its own Transform, then each
-  // transport's Writable, a tick scheduled by each): about 8 µs a line on the bench machine,
-  // more than building it. The fields are never copied (winston would run their getters,
-  // which may throw, and fold a `message` field into the event).
-  const isLevelEnabled = (level: LogLevel) => LEVELS[level] <= LEVELS[options.level];
+  // A line below the Logger's level (winston's `level`, which may be changed) is not built at
+  // all: a transport's own level narrows what it receives, it cannot widen it. The fields go to
+  // winston under a symbol of the entry, never copied (winston would run their getters, which
+  // may throw, and fold a `message` field into the event).
+  const isLevelEnabled = (level: LogLevel) => LEVELS[level] <= LEVELS[logger.level as LogLevel];
   const write =
     (level: LogLevel): WriteLine =>
     (event, fields, scope) => {
       if (!isLevelEnabled(level)) return;
-      const line = formatLine({ level, event, fields: fields ?? {} }, scope ?? currentScope());
-      for (const transport of transports) transport.writeLine(line);
+      logger.write(new LogEntry(level, event, fields, scope ?? currentScope()));
     };
 
   return {
@@ -73,6 +83,7 @@ export function createLogger(options: LoggerOptions): Logger {
     info: write('info'),
     debug: write('debug'),
     isLevelEnabled,
-    flush: () => Promise.all(transports.map((transport) => transport.flush())).then(() => undefined),
+    flush: () => Promise.all(lineTransports.map((transport) => transport.flush())).then(() => undefined),
+    winston: logger,
   };
 }
