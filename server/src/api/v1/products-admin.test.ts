@@ -1,44 +1,32 @@
 import type { Page, Product } from '@orders/shared';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   PROTOCOLS,
-  SecretLedger,
   callApi,
   expectAuthFailureLogged,
   expectError,
-  registerUser,
   type ApiVersion,
   type Protocol,
-  type TestUser,
 } from '../../../test/api-client.ts';
+import { useTestApp } from '../../../test/fixture.ts';
 import { insertProducts } from '../../../test/seed-products.ts';
-import { startTestApp, type TestApp } from '../../../test/test-app.ts';
 
-let app: TestApp;
-const secrets = new SecretLedger();
-let admin: TestUser;
-let customer: TestUser;
+const {
+  app,
+  users: { admin, customer },
+} = useTestApp({
+  env: { RATE_LIMIT_PER_IP: '10000', RATE_LIMIT_PER_EMAIL: '10000' },
+  users: { admin: 'admin', customer: 'customer' },
+  afterTests: (fixture) => expect(fixture.secrets.size).toBeGreaterThan(5),
+});
 let mugId: string;
 let hiddenId: string;
 
 beforeAll(async () => {
-  app = await startTestApp({ RATE_LIMIT_PER_IP: '10000', RATE_LIMIT_PER_EMAIL: '10000' });
-  admin = await registerUser(app, { secrets, label: 'admin', role: 'admin' });
-  customer = await registerUser(app, { secrets, label: 'customer' });
   [mugId = '', hiddenId = ''] = await insertProducts(app.database.db, [
     { sku: 'MUG-BLUE', name: 'Blue mug', price_amount: 1290, stock: 7 },
     { sku: 'HIDDEN-1', name: 'Hidden thing', active: false },
   ]);
-});
-
-afterAll(async () => {
-  try {
-    await app.logger.flush();
-    expect(secrets.size).toBeGreaterThan(5);
-    secrets.expectNoneIn(app.logs.text);
-  } finally {
-    await app.close();
-  }
 });
 
 async function productRows() {

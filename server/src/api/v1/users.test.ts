@@ -1,8 +1,7 @@
 import type { AuthSession, Page, User } from '@orders/shared';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   PROTOCOLS,
-  SecretLedger,
   callApi,
   expectAuthFailureLogged,
   expectError,
@@ -10,33 +9,21 @@ import {
   type ApiResponse,
   type ApiVersion,
   type ProcedureName,
-  type TestUser,
 } from '../../../test/api-client.ts';
+import { useTestApp } from '../../../test/fixture.ts';
 import { waitForLines } from '../../../test/http-client.ts';
-import { startTestApp, type TestApp } from '../../../test/test-app.ts';
 import { onRealPostgres } from '../../../test/test-database.ts';
 import { AppError } from '../../core/errors.ts';
 import { updateUser } from '../../services/users.ts';
 
-let app: TestApp;
-const secrets = new SecretLedger();
-let admin: TestUser;
-let customer: TestUser;
-
-beforeAll(async () => {
-  app = await startTestApp({ RATE_LIMIT_PER_IP: '10000', RATE_LIMIT_PER_EMAIL: '10000' });
-  admin = await registerUser(app, { secrets, label: 'admin', role: 'admin' });
-  customer = await registerUser(app, { secrets, label: 'customer' });
-});
-
-afterAll(async () => {
-  try {
-    await app.logger.flush();
-    expect(secrets.size).toBeGreaterThan(5);
-    secrets.expectNoneIn(app.logs.text);
-  } finally {
-    await app.close();
-  }
+const {
+  app,
+  secrets,
+  users: { admin, customer },
+} = useTestApp({
+  env: { RATE_LIMIT_PER_IP: '10000', RATE_LIMIT_PER_EMAIL: '10000' },
+  users: { admin: 'admin', customer: 'customer' },
+  afterTests: (fixture) => expect(fixture.secrets.size).toBeGreaterThan(5),
 });
 
 async function userRow(userId: string) {
@@ -275,19 +262,8 @@ describe('changes take effect at the next request', () => {
 });
 
 describe('the last active admin stays', () => {
-  let lone: TestApp;
-  const loneSecrets = new SecretLedger();
-
-  beforeAll(async () => {
-    lone = await startTestApp({ RATE_LIMIT_PER_IP: '10000', RATE_LIMIT_PER_EMAIL: '10000' });
-  });
-  afterAll(async () => {
-    try {
-      await lone.logger.flush();
-      loneSecrets.expectNoneIn(lone.logs.text);
-    } finally {
-      await lone.close();
-    }
+  const { app: lone, secrets: loneSecrets } = useTestApp({
+    env: { RATE_LIMIT_PER_IP: '10000', RATE_LIMIT_PER_EMAIL: '10000' },
   });
 
   async function activeAdmins(): Promise<string[]> {
