@@ -1,5 +1,6 @@
 import type { ErrorEnvelope } from '@orders/shared';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useTestApp } from '../test/fixture.ts';
 import {
   accessLine,
   rawRequest,
@@ -8,7 +9,6 @@ import {
   waitForLines,
   type TrpcErrorBody,
 } from '../test/http-client.ts';
-import { startTestApp, type TestApp } from '../test/test-app.ts';
 import { createApp } from './app.ts';
 import { startHttpServer } from './core/http/server.ts';
 
@@ -16,12 +16,7 @@ const SHOP = 'https://shop.example.com';
 const PRODUCTION_SECRET = 'production-secret-of-at-least-32-bytes-0123456789';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-let app: TestApp;
-
-beforeAll(async () => {
-  app = await startTestApp({ CORS_ORIGINS: SHOP });
-});
-afterAll(() => app.close());
+const { app } = useTestApp({ env: { CORS_ORIGINS: SHOP } });
 
 const get = (path: string, headers: Record<string, string> = {}) => fetch(`${app.url}${path}`, { headers });
 
@@ -216,16 +211,10 @@ describe('/panel (tRPC panel, Monaco served locally)', () => {
 });
 
 describe('/panel in production', () => {
-  let off: TestApp;
-  let on: TestApp;
-
-  beforeAll(async () => {
-    [off, on] = await Promise.all([
-      startTestApp({ NODE_ENV: 'production', JWT_SECRET: PRODUCTION_SECRET }),
-      startTestApp({ NODE_ENV: 'production', JWT_SECRET: PRODUCTION_SECRET, PANEL_ENABLED: 'true' }),
-    ]);
-  }, 120_000);
-  afterAll(() => Promise.all([off.close(), on.close()]));
+  const { app: off } = useTestApp({ env: { NODE_ENV: 'production', JWT_SECRET: PRODUCTION_SECRET } });
+  const { app: on } = useTestApp({
+    env: { NODE_ENV: 'production', JWT_SECRET: PRODUCTION_SECRET, PANEL_ENABLED: 'true' },
+  });
 
   it('is off unless PANEL_ENABLED is set', async () => {
     expect(off.config.panelEnabled).toBe(false);

@@ -1,4 +1,9 @@
+import { TRPCError } from '@trpc/server';
+import { expect } from 'vitest';
 import { createContextInner, type Context } from '../src/api/context.ts';
+import { appRouter } from '../src/api/router.ts';
+import { createCallerFactory } from '../src/api/trpc.ts';
+import { AppError } from '../src/core/errors.ts';
 import { createRateLimiter } from '../src/core/rate-limit.ts';
 import { createTokenService } from '../src/core/security.ts';
 import { createWorkTracker } from '../src/core/work-tracker.ts';
@@ -31,4 +36,30 @@ export function testContext(
     ip: '127.0.0.1',
     req: { headers },
   });
+}
+
+const createAppCaller = createCallerFactory(appRouter);
+
+/**
+ * Every procedure of the app, called without HTTP, as the holder of `token` (anonymous without
+ * one); `requestId` names the calls in the log lines they write.
+ *
+ * @example
+ * const product = await testCaller(app, { token: admin.accessToken }).v1.products.create(input);
+ */
+export function testCaller(app: TestApp, { token, requestId }: { token?: string; requestId?: string } = {}) {
+  const headers: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` };
+  return createAppCaller(testContext(app, { headers, ...(requestId === undefined ? {} : { requestId }) }));
+}
+
+/** The AppError a call was refused with (the cause of the TRPCError a caller throws). */
+export async function refusalOf(call: Promise<unknown>): Promise<AppError> {
+  const error = await call.then(
+    () => undefined,
+    (thrown: unknown) => thrown,
+  );
+  expect(error).toBeInstanceOf(TRPCError);
+  const cause = (error as TRPCError).cause;
+  expect(cause).toBeInstanceOf(AppError);
+  return cause as AppError;
 }

@@ -1,34 +1,14 @@
-import { TRPCError } from '@trpc/server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SecretLedger, registerUser, type TestUser } from '../../test/api-client.ts';
-import { startTestApp, type TestApp } from '../../test/test-app.ts';
-import { testContext } from '../../test/test-context.ts';
-import { AppError } from '../core/errors.ts';
+import { describe, expect, it } from 'vitest';
+import { useTestApp } from '../../test/fixture.ts';
+import { refusalOf, testContext } from '../../test/test-context.ts';
 import { requireAdmin } from './auth-middleware.ts';
 import { appRouter } from './router.ts';
 import { createCallerFactory, publicProcedure, router } from './trpc.ts';
 
-let app: TestApp;
-const secrets = new SecretLedger();
-let admin: TestUser;
-let customer: TestUser;
-
-beforeAll(async () => {
-  app = await startTestApp();
-  [admin, customer] = await Promise.all([
-    registerUser(app, { secrets, label: 'admin', role: 'admin' }),
-    registerUser(app, { secrets, label: 'customer' }),
-  ]);
-});
-
-afterAll(async () => {
-  try {
-    await app.logger.flush();
-    secrets.expectNoneIn(app.logs.text);
-  } finally {
-    await app.close();
-  }
-});
+const {
+  app,
+  users: { admin, customer },
+} = useTestApp({ users: { admin: 'admin', customer: 'customer' } });
 
 /** `requireAdmin` on its own, without `requireUser` before it. */
 const probeRouter = router({
@@ -37,18 +17,6 @@ const probeRouter = router({
 
 function callerWith(headers: Record<string, string>) {
   return createCallerFactory(probeRouter)(testContext(app, { headers, requestId: 'req-probe' }));
-}
-
-/** The AppError a call was refused with. */
-async function refusalOf(call: Promise<unknown>): Promise<AppError> {
-  const error = await call.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(TRPCError);
-  const cause = (error as TRPCError).cause;
-  expect(cause).toBeInstanceOf(AppError);
-  return cause as AppError;
 }
 
 describe('requireAdmin on its own', () => {

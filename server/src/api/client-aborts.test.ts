@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useTestApp } from '../../test/fixture.ts';
 import { accessLine } from '../../test/http-client.ts';
 import { recordSecret } from '../../test/log-audit/records.ts';
 import { hangUpMidBody, requestHead } from '../../test/raw-socket.ts';
-import { startTestApp, type TestApp } from '../../test/test-app.ts';
 
 /**
  * A client that hangs up while its request body is on the way: nobody's failure. The request
@@ -20,11 +20,7 @@ const ROUTES = [
 ] as const;
 
 describe.each(['native', 'official'])('HTTP_ADAPTER=%s: a client that hangs up mid-body', (adapter) => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await startTestApp({ HTTP_ADAPTER: adapter });
-  });
-  afterAll(() => app.close());
+  const { app } = useTestApp({ env: { HTTP_ADAPTER: adapter } });
 
   const cases = ROUTES.flatMap((route) => (['close', 'reset'] as const).map((hangUp) => ({ ...route, hangUp })));
 

@@ -1,20 +1,19 @@
 import type { ErrorEnvelope } from '@orders/shared';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestApp } from '../../test/fixture.ts';
 import { accessLine, trpcBatchUrl, trpcUrl, waitForLines, type TrpcErrorBody } from '../../test/http-client.ts';
 import type { LogLine } from '../../test/log-capture.ts';
 import { insertProducts } from '../../test/seed-products.ts';
 import { startTestApp, type TestApp } from '../../test/test-app.ts';
 
-let app: TestApp;
+const { app } = useTestApp();
 let mugId: string;
 
 beforeAll(async () => {
-  app = await startTestApp();
   const ids = await insertProducts(app.database.db, [{ name: 'Blue mug', sku: 'MUG-BLUE' }]);
   mugId = ids[0] ?? '';
 });
-afterAll(() => app.close());
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
@@ -185,14 +184,12 @@ describe('the log example of the Backend Standard, from a real request', () => {
 
 describe('unhandled_exception: a failure that is not an AppError', () => {
   const PRODUCTION_SECRET = 'production-secret-of-at-least-32-bytes-0123456789';
-  let broken: TestApp;
+  const { app: broken } = useTestApp({ env: { NODE_ENV: 'production', JWT_SECRET: PRODUCTION_SECRET } });
 
   beforeAll(async () => {
-    broken = await startTestApp({ NODE_ENV: 'production', JWT_SECRET: PRODUCTION_SECRET });
     // A real failure from deep inside a procedure: its table is gone.
     await sql`drop table products cascade`.execute(broken.database.db);
   });
-  afterAll(() => broken.close());
 
   /** No stack frame, no SQL, no database wording reaches a client in production. */
   function expectNothingInternal(text: string) {

@@ -8,20 +8,12 @@ import {
   ProductSchema,
 } from '@orders/shared';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  PROTOCOLS,
-  SecretLedger,
-  callApi,
-  registerUser,
-  type ApiResponse,
-  type Protocol,
-  type TestUser,
-} from '../../test/api-client.ts';
+import { describe, expect, it } from 'vitest';
+import { PROTOCOLS, callApi, type ApiResponse, type Protocol } from '../../test/api-client.ts';
+import { useTestApp } from '../../test/fixture.ts';
 import { expectOrderListsValid } from '../../test/order-lists.ts';
 import { createGatedGateway, createOrder, orderTableCounts, stocksOf } from '../../test/orders-api.ts';
 import { insertProducts } from '../../test/seed-products.ts';
-import { startTestApp, type TestApp } from '../../test/test-app.ts';
 import { createSimulatedGateway } from '../services/payment-gateway/index.ts';
 
 /**
@@ -35,25 +27,15 @@ import { createSimulatedGateway } from '../services/payment-gateway/index.ts';
 const SEED = Number(process.env.FUZZ_SEED ?? 20_261_204);
 const INT32_MAX = 2_147_483_647;
 
-let app: TestApp;
-const secrets = new SecretLedger();
 const gateway = createGatedGateway(createSimulatedGateway({ latencyMs: 0 }));
-let customer: TestUser;
-let admin: TestUser;
-
-beforeAll(async () => {
-  app = await startTestApp({ RATE_LIMIT_PER_IP: '10000' }, { gateway, logQueries: false });
-  customer = await registerUser(app, { secrets, label: 'customer' });
-  admin = await registerUser(app, { secrets, label: 'admin', role: 'admin' });
-});
-
-afterAll(async () => {
-  try {
-    await app.logger.flush();
-    secrets.expectNoneIn(app.logs.text);
-  } finally {
-    await app.close();
-  }
+const {
+  app,
+  users: { customer, admin },
+} = useTestApp({
+  env: { RATE_LIMIT_PER_IP: '10000' },
+  gateway,
+  logQueries: false,
+  users: { customer: 'customer', admin: 'admin' },
 });
 
 /** Integers near every limit that applies to them, and some anywhere. */

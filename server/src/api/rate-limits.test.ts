@@ -5,9 +5,8 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { AuthSession } from '@orders/shared';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  SecretLedger,
   callApi,
   expectError,
   newPassword,
@@ -17,10 +16,11 @@ import {
   type Protocol,
   type TestUser,
 } from '../../test/api-client.ts';
+import { useTestApp } from '../../test/fixture.ts';
 import { accessLine, rawRequest, waitForLines } from '../../test/http-client.ts';
 import { recordProcessOutput } from '../../test/log-audit/records.ts';
 import { LogCapture, type LogLine } from '../../test/log-capture.ts';
-import { TEST_JWT_SECRET, startTestApp, type TestApp } from '../../test/test-app.ts';
+import { TEST_JWT_SECRET, type TestApp } from '../../test/test-app.ts';
 import { createTestDatabase, migrate, onRealPostgres } from '../../test/test-database.ts';
 import { createLogger } from '../core/logging/logger.ts';
 
@@ -31,30 +31,13 @@ const WINDOW_SECONDS = 60;
  * Behind one trusted proxy (`TRUST_PROXY=1`), which appends the address it was reached from
  * to X-Forwarded-For: each test speaks from addresses of its own, so per-IP counters never collide.
  */
-let app: TestApp;
-const secrets = new SecretLedger();
+const { app, secrets } = useTestApp({
+  env: { TRUST_PROXY: '1', RATE_LIMIT_PER_IP: '3', RATE_LIMIT_PER_EMAIL: '2', RATE_LIMIT_PER_EMAIL_GLOBAL: '2' },
+  afterTests: (fixture) => expect(fixture.secrets.size).toBeGreaterThan(5),
+});
 let ipCounter = 0;
 const newIp = () => `203.0.113.${++ipCounter}`;
 const from = (ip: string) => ({ 'x-forwarded-for': ip });
-
-beforeAll(async () => {
-  app = await startTestApp({
-    TRUST_PROXY: '1',
-    RATE_LIMIT_PER_IP: '3',
-    RATE_LIMIT_PER_EMAIL: '2',
-    RATE_LIMIT_PER_EMAIL_GLOBAL: '2',
-  });
-});
-
-afterAll(async () => {
-  try {
-    await app.logger.flush();
-    expect(secrets.size).toBeGreaterThan(5);
-    secrets.expectNoneIn(app.logs.text);
-  } finally {
-    await app.close();
-  }
-});
 
 function login(
   target: TestApp,
@@ -245,22 +228,9 @@ describe('refresh', () => {
 });
 
 describe('per email: counted per address, under a ceiling over every address', () => {
-  let direct: TestApp;
-
-  beforeAll(async () => {
-    direct = await startTestApp({
-      RATE_LIMIT_PER_IP: '100',
-      RATE_LIMIT_PER_EMAIL: '2',
-      RATE_LIMIT_PER_EMAIL_GLOBAL: '4',
-    });
-  });
-  afterAll(async () => {
-    try {
-      await direct.logger.flush();
-      secrets.expectNoneIn(direct.logs.text);
-    } finally {
-      await direct.close();
-    }
+  const { app: direct } = useTestApp({
+    env: { RATE_LIMIT_PER_IP: '100', RATE_LIMIT_PER_EMAIL: '2', RATE_LIMIT_PER_EMAIL_GLOBAL: '4' },
+    secrets,
   });
 
   /** A login over a socket bound to `localAddress`: the server sees that address, no proxy header involved. */
@@ -313,22 +283,10 @@ describe('per email: counted per address, under a ceiling over every address', (
 });
 
 describe('without a trusted proxy', () => {
-  let direct: TestApp;
   const WINDOW = 4;
-
-  beforeAll(async () => {
-    direct = await startTestApp({
-      RATE_LIMIT_PER_IP: '3',
-      RATE_LIMIT_PER_EMAIL: '100',
-      RATE_LIMIT_WINDOW_SECONDS: String(WINDOW),
-    });
-  });
-  afterAll(async () => {
-    try {
-      secrets.expectNoneIn(direct.logs.text);
-    } finally {
-      await direct.close();
-    }
+  const { app: direct } = useTestApp({
+    env: { RATE_LIMIT_PER_IP: '3', RATE_LIMIT_PER_EMAIL: '100', RATE_LIMIT_WINDOW_SECONDS: String(WINDOW) },
+    secrets,
   });
 
   it('ignores X-Forwarded-For (a client cannot dodge the limit), and lets attempts through again after the window', async () => {

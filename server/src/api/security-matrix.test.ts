@@ -14,7 +14,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   PROTOCOLS,
   ROUTES,
-  SecretLedger,
   callApi,
   expectAuthFailureLogged,
   expectError,
@@ -29,10 +28,11 @@ import {
   type Protocol,
   type TestUser,
 } from '../../test/api-client.ts';
+import { useTestApp } from '../../test/fixture.ts';
 import { rawRequest, trpcBatchUrl } from '../../test/http-client.ts';
 import { createOrder, orderRowOf, paymentRowsOf } from '../../test/orders-api.ts';
 import { insertProducts } from '../../test/seed-products.ts';
-import { TEST_JWT_SECRET, startTestApp, type TestApp } from '../../test/test-app.ts';
+import { TEST_JWT_SECRET } from '../../test/test-app.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const PRODUCTION_SECRET = 'production-secret-of-at-least-32-bytes-0123456789';
@@ -149,12 +149,15 @@ function securityCase(category: Category, name: string, run: () => Promise<void>
 // Fixtures
 // ---------------------------------------------------------------------------------------------
 
-let app: TestApp;
-const secrets = new SecretLedger();
-let alice: TestUser;
-let bob: TestUser;
-let admin: TestUser;
-let target: TestUser;
+const {
+  app,
+  secrets,
+  users: { alice, bob, admin, target },
+} = useTestApp({
+  env: { RATE_LIMIT_PER_IP: '100000', RATE_LIMIT_PER_EMAIL: String(RATE_LIMIT_PER_EMAIL), CORS_ORIGINS: SHOP },
+  logQueries: false,
+  users: { alice: 'customer', bob: 'customer', admin: 'admin', target: 'customer' },
+});
 let productId: string;
 /** Alice's order whose payment was declined: it can still be paid and cancelled. */
 let aliceOrder: Order;
@@ -162,20 +165,6 @@ let aliceOrder: Order;
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 beforeAll(async () => {
-  app = await startTestApp(
-    {
-      RATE_LIMIT_PER_IP: '100000',
-      RATE_LIMIT_PER_EMAIL: String(RATE_LIMIT_PER_EMAIL),
-      CORS_ORIGINS: SHOP,
-    },
-    { logQueries: false },
-  );
-  [alice, bob, admin, target] = await Promise.all([
-    registerUser(app, { secrets, label: 'alice' }),
-    registerUser(app, { secrets, label: 'bob' }),
-    registerUser(app, { secrets, label: 'admin', role: 'admin' }),
-    registerUser(app, { secrets, label: 'target' }),
-  ]);
   [productId] = (await insertProducts(app.database.db, [{ stock: 1000, price_amount: 500 }])) as [string];
   const declined = await createOrder(app, {
     protocol: 'rest',
@@ -198,13 +187,7 @@ beforeAll(async () => {
   aliceOrder = res.data;
 });
 
-afterAll(async () => {
-  try {
-    await app.logger.flush();
-    secrets.expectNoneIn(app.logs.text);
-  } finally {
-    await app.close();
-  }
+afterAll(() => {
   const categories = Object.fromEntries(CATEGORIES.map((c) => [c, ran[c]]));
   const total = CATEGORIES.reduce((sum, c) => sum + ran[c], 0);
   const failed = CATEGORIES.reduce((sum, c) => sum + failures[c], 0);
@@ -585,15 +568,7 @@ describe('API8 misconfiguration', () => {
   });
 
   describe('with CORS_ORIGINS=* (allowed outside production)', () => {
-    let open: TestApp;
-
-    beforeAll(async () => {
-      open = await startTestApp({ CORS_ORIGINS: '*' }, { logQueries: false });
-    });
-
-    afterAll(async () => {
-      await open.close();
-    });
+    const { app: open } = useTestApp({ env: { CORS_ORIGINS: '*' }, logQueries: false });
 
     for (const protocol of PROTOCOLS) {
       securityCase('MISCONFIGURATION', `any origin gets *, never with credentials (${protocol})`, async () => {
@@ -619,15 +594,13 @@ describe('API8 misconfiguration', () => {
   });
 
   describe('in production', () => {
-    let prod: TestApp;
-
-    beforeAll(async () => {
-      prod = await startTestApp({ NODE_ENV: 'production', JWT_SECRET: PRODUCTION_SECRET }, { logQueries: false });
-      await sql`drop table products cascade`.execute(prod.database.db);
+    const { app: prod } = useTestApp({
+      env: { NODE_ENV: 'production', JWT_SECRET: PRODUCTION_SECRET },
+      logQueries: false,
     });
 
-    afterAll(async () => {
-      await prod.close();
+    beforeAll(async () => {
+      await sql`drop table products cascade`.execute(prod.database.db);
     });
 
     for (const protocol of PROTOCOLS) {

@@ -1,50 +1,28 @@
 import { randomUUID } from 'node:crypto';
 import type { AuthFailureReason } from '@orders/shared';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  SecretLedger,
-  forgeToken,
-  registerUser,
-  sessionIdOf,
-  unsignedToken,
-  type TestUser,
-} from '../../test/api-client.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { forgeToken, sessionIdOf, unsignedToken } from '../../test/api-client.ts';
+import { useTestApp } from '../../test/fixture.ts';
 import { trpcBatchUrl, waitForLines } from '../../test/http-client.ts';
-import { startTestApp, type TestApp } from '../../test/test-app.ts';
 import { runWithRequestContext, type RequestContext } from '../core/logging/request-context.ts';
 import { createTokenService } from '../core/security.ts';
 import { authenticateRequest, type AuthenticateDeps } from './authenticate.ts';
 
-let app: TestApp;
+const {
+  app,
+  secrets,
+  users: { customer, disabled, 'logged-out': loggedOut },
+} = useTestApp({ users: { customer: 'customer', disabled: 'customer', 'logged-out': 'customer' } });
 let deps: AuthenticateDeps;
-const secrets = new SecretLedger();
-let customer: TestUser;
-let disabled: TestUser;
-let loggedOut: TestUser;
 
 beforeAll(async () => {
-  app = await startTestApp();
   deps = { db: app.database.db, logger: app.logger, tokens: createTokenService(app.config.jwt) };
-  [customer, disabled, loggedOut] = await Promise.all([
-    registerUser(app, { secrets, label: 'customer' }),
-    registerUser(app, { secrets, label: 'disabled' }),
-    registerUser(app, { secrets, label: 'logged-out' }),
-  ]);
   await app.database.db.updateTable('users').set({ disabled_at: new Date() }).where('id', '=', disabled.id).execute();
   await app.database.db
     .updateTable('refresh_tokens')
     .set({ revoked_at: new Date() })
     .where('user_id', '=', loggedOut.id)
     .execute();
-});
-
-afterAll(async () => {
-  try {
-    await app.logger.flush();
-    secrets.expectNoneIn(app.logs.text);
-  } finally {
-    await app.close();
-  }
 });
 
 /** Authenticates `authorization` as a request of its own: its outcome, its request context, and its auth lines. */

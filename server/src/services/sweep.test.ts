@@ -2,32 +2,24 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { AuthSession } from '@orders/shared';
 import { sql, type RawBuilder } from 'kysely';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SecretLedger, callApi, expectError, registerUser, type TestUser } from '../../test/api-client.ts';
-import { startTestApp, type TestApp } from '../../test/test-app.ts';
+import { describe, expect, it } from 'vitest';
+import { callApi, expectError } from '../../test/api-client.ts';
+import { useTestApp } from '../../test/fixture.ts';
 import { onRealPostgres } from '../../test/test-database.ts';
 import { newId } from '../core/ids.ts';
 import { digestToken } from '../core/security.ts';
 import { sweepExpiredRows, SWEEP_LOCK_ID, type SweepResult } from './sweep.ts';
 
-let app: TestApp;
-const secrets = new SecretLedger();
-let owner: TestUser;
-
-beforeAll(async () => {
+const {
+  app,
+  secrets,
+  users: { 'sweep-owner': owner },
+} = useTestApp({
   // Windows as long as the file runs: the API's own rate-limit rows never end mid-test.
-  app = await startTestApp({ RATE_LIMIT_WINDOW_SECONDS: '86400', RATE_LIMIT_PER_IP: '10000' }, { logQueries: false });
-  owner = await registerUser(app, { secrets, label: 'sweep-owner' });
-});
-
-afterAll(async () => {
-  try {
-    await app.logger.flush();
-    secrets.expectNoneIn(app.logs.text);
-    expect(app.logs.events('unhandled_exception')).toEqual([]);
-  } finally {
-    await app.close();
-  }
+  env: { RATE_LIMIT_WINDOW_SECONDS: '86400', RATE_LIMIT_PER_IP: '10000' },
+  logQueries: false,
+  users: { 'sweep-owner': 'customer' },
+  afterTests: (fixture) => expect(fixture.app.logs.events('unhandled_exception')).toEqual([]),
 });
 
 const ago = (interval: string): RawBuilder<Date> => sql<Date>`now() - ${interval}::interval`;

@@ -2,10 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuthSession, User } from '@orders/shared';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   PROTOCOLS,
-  SecretLedger,
   authFailures,
   callApi,
   expectAuthFailureLogged,
@@ -22,34 +21,26 @@ import {
   type Protocol,
   type TestUser,
 } from '../../../test/api-client.ts';
+import { useTestApp } from '../../../test/fixture.ts';
 import { accessLine, waitForLines } from '../../../test/http-client.ts';
-import { startTestApp, type TestApp } from '../../../test/test-app.ts';
 import { onRealPostgres } from '../../../test/test-database.ts';
 import { digestToken } from '../../core/security.ts';
 
-let app: TestApp;
-const secrets = new SecretLedger();
-let customer: TestUser;
-let disabled: TestUser;
+const {
+  app,
+  secrets,
+  users: { customer, disabled },
+} = useTestApp({
+  // Rate limits have their own tests; here one account logs in many times.
+  env: { RATE_LIMIT_PER_IP: '10000', RATE_LIMIT_PER_EMAIL: '10000' },
+  users: { customer: 'customer', disabled: 'customer' },
+  afterTests: (fixture) => expect(fixture.secrets.size).toBeGreaterThan(10),
+});
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 beforeAll(async () => {
-  // Rate limits have their own tests; here one account logs in many times.
-  app = await startTestApp({ RATE_LIMIT_PER_IP: '10000', RATE_LIMIT_PER_EMAIL: '10000' });
-  customer = await registerUser(app, { secrets, label: 'customer' });
-  disabled = await registerUser(app, { secrets, label: 'disabled' });
   await sql`update users set disabled_at = now() where id = ${disabled.id}`.execute(app.database.db);
-});
-
-afterAll(async () => {
-  try {
-    await app.logger.flush();
-    expect(secrets.size).toBeGreaterThan(10);
-    secrets.expectNoneIn(app.logs.text);
-  } finally {
-    await app.close();
-  }
 });
 
 const me = (protocol: Protocol, options: { token?: string; headers?: Record<string, string> } = {}) =>

@@ -1,11 +1,11 @@
 import { OrderSchema, type Order } from '@orders/shared';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROTOCOLS, SecretLedger, expectError, registerUser, type TestUser } from '../../../test/api-client.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PROTOCOLS, expectError } from '../../../test/api-client.ts';
+import { useTestApp } from '../../../test/fixture.ts';
 import { expectOrderListsValid } from '../../../test/order-lists.ts';
 import { createGatedGateway, createOrder, orderTableCounts, stocksOf } from '../../../test/orders-api.ts';
 import { insertProducts } from '../../../test/seed-products.ts';
-import { startTestApp, type TestApp } from '../../../test/test-app.ts';
 import { newId } from '../../core/ids.ts';
 import { createSimulatedGateway } from '../../services/payment-gateway/index.ts';
 
@@ -16,26 +16,11 @@ import { createSimulatedGateway } from '../../services/payment-gateway/index.ts'
  * list holding it answered 500 from then on. It must be refused before anything is taken.
  */
 
-let app: TestApp;
-const secrets = new SecretLedger();
 const gateway = createGatedGateway(createSimulatedGateway({ latencyMs: 0 }));
-let alice: TestUser;
-let admin: TestUser;
-
-beforeAll(async () => {
-  app = await startTestApp({ RATE_LIMIT_PER_IP: '10000' }, { gateway });
-  alice = await registerUser(app, { secrets, label: 'alice' });
-  admin = await registerUser(app, { secrets, label: 'admin', role: 'admin' });
-});
-
-afterAll(async () => {
-  try {
-    await app.logger.flush();
-    secrets.expectNoneIn(app.logs.text);
-  } finally {
-    await app.close();
-  }
-});
+const {
+  app,
+  users: { alice, admin },
+} = useTestApp({ env: { RATE_LIMIT_PER_IP: '10000' }, gateway, users: { alice: 'customer', admin: 'admin' } });
 
 const OVER_THE_LIMIT: [label: string, lines: { price: number; quantity: number }[]][] = [
   ['one line of 1,200,000,000', [{ price: 600_000_000, quantity: 2 }]],

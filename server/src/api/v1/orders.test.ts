@@ -1,8 +1,7 @@
 import type { Order, Page } from '@orders/shared';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   PROTOCOLS,
-  SecretLedger,
   callApi,
   expectError,
   registerUser,
@@ -11,6 +10,7 @@ import {
   type Protocol,
   type TestUser,
 } from '../../../test/api-client.ts';
+import { useTestApp } from '../../../test/fixture.ts';
 import { waitForLines } from '../../../test/http-client.ts';
 import type { LogLine } from '../../../test/log-capture.ts';
 import {
@@ -28,33 +28,19 @@ import {
   stocksOf,
 } from '../../../test/orders-api.ts';
 import { insertProducts } from '../../../test/seed-products.ts';
-import { startTestApp, type TestApp } from '../../../test/test-app.ts';
 import type { NewProductRow } from '../../models/index.ts';
 
-let app: TestApp;
-const secrets = new SecretLedger();
-let alice: TestUser;
-let bob: TestUser;
-let admin: TestUser;
+const {
+  app,
+  secrets,
+  users: { alice, bob, admin },
+} = useTestApp({
+  env: { RATE_LIMIT_PER_IP: '10000' },
+  users: { alice: 'customer', bob: 'customer', admin: 'admin' },
+  afterTests: (fixture) => expect(fixture.secrets.size).toBeGreaterThan(6),
+});
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
-beforeAll(async () => {
-  app = await startTestApp({ RATE_LIMIT_PER_IP: '10000' });
-  alice = await registerUser(app, { secrets, label: 'alice' });
-  bob = await registerUser(app, { secrets, label: 'bob' });
-  admin = await registerUser(app, { secrets, label: 'admin', role: 'admin' });
-});
-
-afterAll(async () => {
-  try {
-    await app.logger.flush();
-    expect(secrets.size).toBeGreaterThan(6);
-    secrets.expectNoneIn(app.logs.text);
-  } finally {
-    await app.close();
-  }
-});
 
 async function product(fields: Partial<NewProductRow> = {}): Promise<string> {
   const [id] = await insertProducts(app.database.db, [fields]);
@@ -675,20 +661,13 @@ describe('v2 serves the v1 order procedures as they are', () => {
 });
 
 describe('when the payment gateway is slower than its timeout', () => {
-  let slow: TestApp;
-  let customer: TestUser;
-
-  beforeAll(async () => {
-    slow = await startTestApp({ PAYMENT_GATEWAY_LATENCY_MS: '500', PAYMENT_GATEWAY_TIMEOUT_MS: '100' });
-    customer = await registerUser(slow, { secrets, label: 'slow' });
-  });
-  afterAll(async () => {
-    try {
-      await slow.logger.flush();
-      secrets.expectNoneIn(slow.logs.text);
-    } finally {
-      await slow.close();
-    }
+  const {
+    app: slow,
+    users: { slow: customer },
+  } = useTestApp({
+    env: { PAYMENT_GATEWAY_LATENCY_MS: '500', PAYMENT_GATEWAY_TIMEOUT_MS: '100' },
+    users: { slow: 'customer' },
+    secrets,
   });
 
   it.each(PROTOCOLS)('answers 502, records the attempt as failed and releases the stock (%s)', async (protocol) => {

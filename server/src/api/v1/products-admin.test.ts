@@ -1,44 +1,27 @@
-import type { Page, Product } from '@orders/shared';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  PROTOCOLS,
-  SecretLedger,
-  callApi,
-  expectAuthFailureLogged,
-  expectError,
-  registerUser,
-  type ApiVersion,
-  type Protocol,
-  type TestUser,
-} from '../../../test/api-client.ts';
+import type { Product } from '@orders/shared';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PROTOCOLS, callApi, expectError, type ApiVersion, type Protocol } from '../../../test/api-client.ts';
+import { useTestApp } from '../../../test/fixture.ts';
+import { waitForLines } from '../../../test/http-client.ts';
 import { insertProducts } from '../../../test/seed-products.ts';
-import { startTestApp, type TestApp } from '../../../test/test-app.ts';
+import { refusalOf, testCaller } from '../../../test/test-context.ts';
 
-let app: TestApp;
-const secrets = new SecretLedger();
-let admin: TestUser;
-let customer: TestUser;
+const {
+  app,
+  users: { admin, customer },
+} = useTestApp({
+  env: { RATE_LIMIT_PER_IP: '10000', RATE_LIMIT_PER_EMAIL: '10000' },
+  users: { admin: 'admin', customer: 'customer' },
+  afterTests: (fixture) => expect(fixture.secrets.size).toBeGreaterThan(5),
+});
 let mugId: string;
 let hiddenId: string;
 
 beforeAll(async () => {
-  app = await startTestApp({ RATE_LIMIT_PER_IP: '10000', RATE_LIMIT_PER_EMAIL: '10000' });
-  admin = await registerUser(app, { secrets, label: 'admin', role: 'admin' });
-  customer = await registerUser(app, { secrets, label: 'customer' });
   [mugId = '', hiddenId = ''] = await insertProducts(app.database.db, [
     { sku: 'MUG-BLUE', name: 'Blue mug', price_amount: 1290, stock: 7 },
     { sku: 'HIDDEN-1', name: 'Hidden thing', active: false },
   ]);
-});
-
-afterAll(async () => {
-  try {
-    await app.logger.flush();
-    expect(secrets.size).toBeGreaterThan(5);
-    secrets.expectNoneIn(app.logs.text);
-  } finally {
-    await app.close();
-  }
 });
 
 async function productRows() {
@@ -60,7 +43,19 @@ async function productRow(productId: string) {
 let skuCounter = 0;
 const newSku = (prefix: string) => `${prefix}-${Date.now().toString(36).toUpperCase()}-${++skuCounter}`;
 
-/** Who calls (the admin unless told) and under which API version (v1 unless told). */
+/*
+ * What the catalogue does for whom is checked through `createCaller` (`productsAs`): the real
+ * procedures, context and database, without HTTP. What only HTTP shows (REST paths and status
+ * codes, the error envelope, validation issues on both protocols) is checked over HTTP.
+ */
+
+/** The products procedures of `version` (v1 unless told) as `who` calls them, without HTTP. */
+function productsAs(who: 'admin' | 'customer' | 'anonymous', version: ApiVersion = 'v1') {
+  const tokens = { admin: admin.accessToken, customer: customer.accessToken, anonymous: undefined };
+  return testCaller(app, { token: tokens[who] })[version].products;
+}
+
+/** Who calls over HTTP (the admin unless told) and under which API version (v1 unless told). */
 interface Caller {
   token?: string;
   version?: ApiVersion;
@@ -80,27 +75,25 @@ const update = (
 
 describe('only admins change the catalogue', () => {
   for (const version of ['v1', 'v2'] as const) {
-    for (const protocol of PROTOCOLS) {
-      it(`${version}.products.create and update refuse a customer with 403 Insufficient Role (${protocol})`, async () => {
-        const before = await productRows();
-        const created = await create(
-          protocol,
-          { sku: newSku('NOPE'), name: 'Nope', price: { amount: 100, currency: 'EUR' }, stock: 1 },
-          { token: customer.accessToken, version },
-        );
-        expectError(created, { status: 403, code: 'FORBIDDEN', reason: 'Insufficient Role' });
-        await expectAuthFailureLogged(app.logs, created, 'Insufficient Role');
+    it(`${version}.products.create and update refuse a customer with 403 Insufficient Role, logged`, async () => {
+      const before = await productRows();
+      const failures = app.logs.events('auth_failure', { reason: 'Insufficient Role' }).length;
+      const products = productsAs('customer', version);
 
-        const updated = await update(
-          protocol,
-          { productId: mugId, price: { amount: 1, currency: 'EUR' } },
-          { token: customer.accessToken, version },
-        );
-        expectError(updated, { status: 403, code: 'FORBIDDEN', reason: 'Insufficient Role' });
-        await expectAuthFailureLogged(app.logs, updated, 'Insufficient Role');
-        expect(await productRows()).toEqual(before);
+      const created = await refusalOf(
+        products.create({ sku: newSku('NOPE'), name: 'Nope', price: { amount: 100, currency: 'EUR' }, stock: 1 }),
+      );
+      expect(created).toMatchObject({ code: 'FORBIDDEN', status: 403, reason: 'Insufficient Role' });
+      const updated = await refusalOf(products.update({ productId: mugId, price: { amount: 1, currency: 'EUR' } }));
+      expect(updated).toMatchObject({ code: 'FORBIDDEN', status: 403, reason: 'Insufficient Role' });
+
+      await waitForLines(app.logs, {
+        event: 'auth_failure',
+        filter: { reason: 'Insufficient Role', level: 'WARN' },
+        count: failures + 2,
       });
-    }
+      expect(await productRows()).toEqual(before);
+    });
   }
 
   it('refuses a caller without a token: 401 Missing Header (an empty bearer: Malformed Header)', async () => {
@@ -123,72 +116,74 @@ describe('only admins change the catalogue', () => {
 
 describe('admins create and update products', () => {
   for (const version of ['v1', 'v2'] as const) {
-    for (const protocol of PROTOCOLS) {
-      it(`${version}.products.create answers 200 with the product and stores it (${protocol})`, async () => {
-        const sku = newSku('LAMP');
-        const res = await create(
-          protocol,
-          { sku, name: '  Desk lamp ', description: 'Warm light', price: { amount: 4999, currency: 'USD' }, stock: 3 },
-          { version },
-        );
-        // trpc-to-openapi answers every success with 200, creation included.
-        expect(res.status).toBe(200);
-        expect(res.data).toMatchObject({
-          sku,
-          name: 'Desk lamp',
-          description: 'Warm light',
-          price: { amount: 4999, currency: 'USD' },
-          stock: 3,
-          active: true,
-        });
-        expect(res.data.id).toMatch(/^prd_/);
-        expect(await productRow(res.data.id)).toEqual({
-          sku,
-          name: 'Desk lamp',
-          description: 'Warm light',
-          price_amount: 4999,
-          currency: 'USD',
-          stock: 3,
-          active: true,
-        });
-        const anonymous = await callApi<Product>(app.url, 'products.get', {
-          protocol,
-          version,
-          input: { productId: res.data.id },
-        });
-        expect(anonymous.data).toEqual(res.data);
+    it(`${version}.products.create answers the product and stores it`, async () => {
+      const sku = newSku('LAMP');
+      const product = await productsAs('admin', version).create({
+        sku,
+        name: '  Desk lamp ',
+        description: 'Warm light',
+        price: { amount: 4999, currency: 'USD' },
+        stock: 3,
       });
-    }
+      expect(product).toMatchObject({
+        sku,
+        name: 'Desk lamp',
+        description: 'Warm light',
+        price: { amount: 4999, currency: 'USD' },
+        stock: 3,
+        active: true,
+      });
+      expect(product.id).toMatch(/^prd_/);
+      expect(await productRow(product.id)).toEqual({
+        sku,
+        name: 'Desk lamp',
+        description: 'Warm light',
+        price_amount: 4999,
+        currency: 'USD',
+        stock: 3,
+        active: true,
+      });
+      expect(await productsAs('anonymous', version).get({ productId: product.id })).toEqual(product);
+    });
   }
 
+  it('update changes only the fields given', async () => {
+    const products = productsAs('admin');
+    const created = await products.create({
+      sku: newSku('CUP'),
+      name: 'Cup',
+      price: { amount: 500, currency: 'EUR' },
+      stock: 10,
+    });
+    const updated = await products.update({
+      productId: created.id,
+      price: { amount: 450, currency: 'EUR' },
+      stock: 4,
+    });
+    expect(updated).toMatchObject({
+      id: created.id,
+      name: 'Cup',
+      price: { amount: 450, currency: 'EUR' },
+      stock: 4,
+      active: true,
+    });
+    expect(Date.parse(updated.updatedAt)).toBeGreaterThanOrEqual(Date.parse(created.updatedAt));
+    expect(await productRow(created.id)).toMatchObject({
+      name: 'Cup',
+      price_amount: 450,
+      stock: 4,
+      active: true,
+    });
+  });
+
   for (const protocol of PROTOCOLS) {
-    it(`update changes only the fields given (${protocol})`, async () => {
-      const created = await create(protocol, {
-        sku: newSku('CUP'),
-        name: 'Cup',
-        price: { amount: 500, currency: 'EUR' },
-        stock: 10,
-      });
-      const res = await update(protocol, {
-        productId: created.data.id,
-        price: { amount: 450, currency: 'EUR' },
-        stock: 4,
-      });
+    it(`create answers 200 with the product over ${protocol}`, async () => {
+      const sku = newSku('RUG');
+      const res = await create(protocol, { sku, name: 'Rug', price: { amount: 2500, currency: 'EUR' }, stock: 2 });
+      // trpc-to-openapi answers every success with 200, creation included.
       expect(res.status).toBe(200);
-      expect(res.data).toMatchObject({
-        id: created.data.id,
-        name: 'Cup',
-        price: { amount: 450, currency: 'EUR' },
-        stock: 4,
-        active: true,
-      });
-      expect(Date.parse(res.data.updatedAt)).toBeGreaterThanOrEqual(Date.parse(created.data.updatedAt));
-      expect(await productRow(created.data.id)).toMatchObject({
-        name: 'Cup',
-        price_amount: 450,
-        stock: 4,
-        active: true,
-      });
+      expect(res.data).toMatchObject({ sku, name: 'Rug', price: { amount: 2500, currency: 'EUR' }, stock: 2 });
+      expect(await productRow(res.data.id)).toMatchObject({ sku, price_amount: 2500 });
     });
   }
 
@@ -208,111 +203,77 @@ describe('admins create and update products', () => {
     expect((await productRow(mugId)).name).toBe('Blue mug, large');
   });
 
-  it('answers 404 PRODUCT_NOT_FOUND when updating an unknown product', async () => {
-    const res = await update('rest', { productId: 'prd_NOSUCHTHING', stock: 1 });
-    expectError(res, { status: 404, code: 'PRODUCT_NOT_FOUND' });
+  it('refuses to update an unknown product: PRODUCT_NOT_FOUND (404)', async () => {
+    const refusal = await refusalOf(productsAs('admin').update({ productId: 'prd_NOSUCHTHING', stock: 1 }));
+    expect(refusal).toMatchObject({ code: 'PRODUCT_NOT_FOUND', status: 404 });
   });
 
-  for (const protocol of PROTOCOLS) {
-    it(`SKU_TAKEN: 409 for a duplicate SKU on create and on update, nothing changed (${protocol})`, async () => {
-      const taken = await create(protocol, {
-        sku: newSku('DUP'),
-        name: 'Original',
-        price: { amount: 100, currency: 'EUR' },
-        stock: 1,
-      });
-      expect(taken.status).toBe(200);
-      const other = await create(protocol, {
-        sku: newSku('OTHER'),
-        name: 'Other',
-        price: { amount: 100, currency: 'EUR' },
-        stock: 1,
-      });
-      const before = await productRows();
-
-      const duplicate = await create(protocol, {
-        sku: taken.data.sku,
-        name: 'Copy',
-        price: { amount: 200, currency: 'EUR' },
-        stock: 2,
-      });
-      const envelope = expectError(duplicate, { status: 409, code: 'SKU_TAKEN' });
-      expect(envelope.message).toContain(taken.data.sku);
-
-      const renamed = await update(protocol, { productId: other.data.id, sku: taken.data.sku });
-      expectError(renamed, { status: 409, code: 'SKU_TAKEN' });
-      expect(await productRows()).toEqual(before);
+  it('SKU_TAKEN (409) for a duplicate SKU on create and on update, nothing changed', async () => {
+    const products = productsAs('admin');
+    const taken = await products.create({
+      sku: newSku('DUP'),
+      name: 'Original',
+      price: { amount: 100, currency: 'EUR' },
+      stock: 1,
     });
-  }
+    const other = await products.create({
+      sku: newSku('OTHER'),
+      name: 'Other',
+      price: { amount: 100, currency: 'EUR' },
+      stock: 1,
+    });
+    const before = await productRows();
+
+    const duplicate = await refusalOf(
+      products.create({ sku: taken.sku, name: 'Copy', price: { amount: 200, currency: 'EUR' }, stock: 2 }),
+    );
+    expect(duplicate).toMatchObject({ code: 'SKU_TAKEN', status: 409 });
+    expect(duplicate.message).toContain(taken.sku);
+
+    const renamed = await refusalOf(products.update({ productId: other.id, sku: taken.sku }));
+    expect(renamed).toMatchObject({ code: 'SKU_TAKEN', status: 409 });
+    expect(await productRows()).toEqual(before);
+  });
 });
 
 describe('inactive products', () => {
-  for (const protocol of PROTOCOLS) {
-    it(`are listed and found for admins (${protocol})`, async () => {
-      const list = await callApi<Page<Product>>(app.url, 'products.list', {
-        protocol,
-        input: { limit: 100 },
-        token: admin.accessToken,
-      });
-      expect(list.status).toBe(200);
-      expect(list.data.items.map((product) => product.id)).toContain(hiddenId);
-      const get = await callApi<Product>(app.url, 'products.get', {
-        protocol,
-        input: { productId: hiddenId },
-        token: admin.accessToken,
-      });
-      expect(get.status).toBe(200);
-      expect(get.data).toMatchObject({ id: hiddenId, sku: 'HIDDEN-1', active: false });
+  it('are listed and found for admins', async () => {
+    const page = await productsAs('admin').list({ limit: 100 });
+    expect(page.items.map((product) => product.id)).toContain(hiddenId);
+    expect(await productsAs('admin').get({ productId: hiddenId })).toMatchObject({
+      id: hiddenId,
+      sku: 'HIDDEN-1',
+      active: false,
     });
+  });
 
-    for (const viewer of ['anonymous', 'customer'] as const) {
-      it(`are 404 and unlisted for ${viewer} callers (${protocol})`, async () => {
-        const token = viewer === 'customer' ? customer.accessToken : undefined;
-        const list = await callApi<Page<Product>>(app.url, 'products.list', {
-          protocol,
-          input: { limit: 100 },
-          ...(token ? { token } : {}),
-        });
-        expect(list.status).toBe(200);
-        expect(list.data.items.map((product) => product.id)).not.toContain(hiddenId);
-        expect(list.data.items.every((product) => product.active)).toBe(true);
-        const get = await callApi(app.url, 'products.get', {
-          protocol,
-          input: { productId: hiddenId },
-          ...(token ? { token } : {}),
-        });
-        expectError(get, { status: 404, code: 'PRODUCT_NOT_FOUND' });
-      });
-    }
-  }
+  it.each(['anonymous', 'customer'] as const)('are not found and unlisted for %s callers', async (viewer) => {
+    const page = await productsAs(viewer).list({ limit: 100 });
+    expect(page.items.map((product) => product.id)).not.toContain(hiddenId);
+    expect(page.items.every((product) => product.active)).toBe(true);
+    const refusal = await refusalOf(productsAs(viewer).get({ productId: hiddenId }));
+    expect(refusal).toMatchObject({ code: 'PRODUCT_NOT_FOUND', status: 404 });
+  });
 
   it('deactivating a product hides it from customers at once; reactivating shows it again', async () => {
-    const created = await create('rest', {
+    const products = productsAs('admin');
+    const created = await products.create({
       sku: newSku('SEASONAL'),
       name: 'Seasonal',
       price: { amount: 900, currency: 'EUR' },
       stock: 5,
       active: false,
     });
-    expect(created.data.active).toBe(false);
-    const hidden = await callApi(app.url, 'products.get', {
-      protocol: 'rest',
-      input: { productId: created.data.id },
-      token: customer.accessToken,
-    });
-    expectError(hidden, { status: 404, code: 'PRODUCT_NOT_FOUND' });
+    expect(created.active).toBe(false);
+    const hidden = await refusalOf(productsAs('customer').get({ productId: created.id }));
+    expect(hidden).toMatchObject({ code: 'PRODUCT_NOT_FOUND' });
 
-    expect((await update('trpc', { productId: created.data.id, active: true })).data.active).toBe(true);
-    const shown = await callApi<Product>(app.url, 'products.get', {
-      protocol: 'trpc',
-      input: { productId: created.data.id },
-      token: customer.accessToken,
-    });
-    expect(shown.status).toBe(200);
+    expect((await products.update({ productId: created.id, active: true })).active).toBe(true);
+    expect(await productsAs('customer').get({ productId: created.id })).toMatchObject({ id: created.id });
 
-    expect((await update('rest', { productId: created.data.id, active: false })).data.active).toBe(false);
-    const gone = await callApi(app.url, 'products.get', { protocol: 'trpc', input: { productId: created.data.id } });
-    expectError(gone, { status: 404, code: 'PRODUCT_NOT_FOUND' });
+    expect((await products.update({ productId: created.id, active: false })).active).toBe(false);
+    const gone = await refusalOf(productsAs('anonymous').get({ productId: created.id }));
+    expect(gone).toMatchObject({ code: 'PRODUCT_NOT_FOUND' });
   });
 });
 

@@ -1,29 +1,35 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestApp } from '../../../test/fixture.ts';
 import { insertProducts } from '../../../test/seed-products.ts';
-import { startTestApp, type TestApp } from '../../../test/test-app.ts';
+import { refusalOf, testCaller } from '../../../test/test-context.ts';
 
-let app: TestApp;
+/*
+ * What the catalogue answers is checked through `createCaller` (`testCaller`): the real
+ * procedures, context and database, without HTTP. What only HTTP shows (status codes, the
+ * error envelope, REST paths, tRPC's input encoding, versions) is checked over HTTP.
+ */
+
+const { app } = useTestApp();
 let mugId: string;
+let hiddenId: string;
 
 beforeAll(async () => {
-  app = await startTestApp();
-  const ids = await insertProducts(app.database.db, [
+  [mugId = '', , hiddenId = ''] = await insertProducts(app.database.db, [
     { name: 'Blue mug', sku: 'MUG-BLUE', price_amount: 1290, stock: 7 },
     { name: 'Green cap', sku: 'CAP-GREEN' },
     { name: 'Hidden', sku: 'HIDDEN-1', active: false },
   ]);
-  mugId = ids[0] ?? '';
 });
-afterAll(() => app.close());
+
+/** The products procedures as an anonymous shopper calls them. */
+const shopper = () => testCaller(app).v1.products;
 
 const trpcGet = (path: string, input?: unknown) =>
   fetch(`${app.url}/trpc/${path}${input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`}`);
 
 describe('v1.products.list', () => {
-  it('lists active products over REST, newest first, with paging fields', async () => {
-    const res = await fetch(`${app.url}/api/v1/products?limit=10`);
-    expect(res.status).toBe(200);
-    const page = (await res.json()) as { items: { sku: string }[]; total: number; limit: number; offset: number };
+  it('lists active products, with paging fields', async () => {
+    const page = await shopper().list({ limit: 10 });
     expect(page.total).toBe(2);
     expect(page.limit).toBe(10);
     expect(page.offset).toBe(0);
@@ -38,10 +44,18 @@ describe('v1.products.list', () => {
   });
 
   it('searches name and sku case-insensitively, and treats % literally', async () => {
-    const found = (await (await fetch(`${app.url}/api/v1/products?q=mug`)).json()) as { items: { sku: string }[] };
+    const found = await shopper().list({ q: 'mug' });
     expect(found.items.map((item) => item.sku)).toEqual(['MUG-BLUE']);
-    const none = (await (await fetch(`${app.url}/api/v1/products?q=%25`)).json()) as { total: number };
+    const none = await shopper().list({ q: '%' });
     expect(none.total).toBe(0);
+  });
+
+  it('lists over REST with its query string', async () => {
+    const res = await fetch(`${app.url}/api/v1/products?limit=10&q=cap`);
+    expect(res.status).toBe(200);
+    const page = (await res.json()) as { items: { sku: string }[]; total: number; limit: number; offset: number };
+    expect(page).toMatchObject({ total: 1, limit: 10, offset: 0 });
+    expect(page.items.map((item) => item.sku)).toEqual(['CAP-GREEN']);
   });
 
   it('is served under v2 as well', async () => {
@@ -53,7 +67,26 @@ describe('v1.products.list', () => {
 });
 
 describe('v1.products.get', () => {
-  it('returns one product with money as integer minor units over both protocols', async () => {
+  it('returns one product with money as integer minor units', async () => {
+    expect(await shopper().get({ productId: mugId })).toMatchObject({
+      id: mugId,
+      sku: 'MUG-BLUE',
+      price: { amount: 1290, currency: 'EUR' },
+      stock: 7,
+      active: true,
+    });
+  });
+
+  it.each([
+    ['an unknown product', () => 'prd_UNKNOWN'],
+    ['an inactive one', () => hiddenId],
+  ])('does not find %s: PRODUCT_NOT_FOUND (404)', async (_, productId) => {
+    const id = productId();
+    const refusal = await refusalOf(shopper().get({ productId: id }));
+    expect(refusal).toMatchObject({ code: 'PRODUCT_NOT_FOUND', status: 404, message: `No product with id ${id}` });
+  });
+
+  it('answers the same product over REST and tRPC', async () => {
     const rest = await fetch(`${app.url}/api/v1/products/${mugId}`);
     expect(rest.status).toBe(200);
     const product = (await rest.json()) as Record<string, unknown>;
@@ -64,7 +97,7 @@ describe('v1.products.get', () => {
     expect(rpc.result.data).toEqual(product);
   });
 
-  it('answers 404 PRODUCT_NOT_FOUND for an unknown or inactive product, on both protocols', async () => {
+  it('answers 404 PRODUCT_NOT_FOUND in the error envelope, on both protocols', async () => {
     const rest = await fetch(`${app.url}/api/v1/products/prd_UNKNOWN`);
     expect(rest.status).toBe(404);
     const body = (await rest.json()) as Record<string, unknown>;

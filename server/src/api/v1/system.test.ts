@@ -1,14 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { callApi, PROTOCOLS } from '../../../test/api-client.ts';
+import { useTestApp } from '../../../test/fixture.ts';
 import { accessLine, waitForLines } from '../../../test/http-client.ts';
-import { startTestApp, type TestApp } from '../../../test/test-app.ts';
 
-let app: TestApp;
-
-beforeAll(async () => {
-  app = await startTestApp();
-});
-afterAll(() => app.close());
+const { app } = useTestApp();
 
 describe.each(PROTOCOLS)('system.ping over %s', (protocol) => {
   it.each(['v1', 'v2'] as const)('answers ok with the server time, on %s, and logs the call', async (version) => {

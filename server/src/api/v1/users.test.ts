@@ -1,8 +1,7 @@
 import type { AuthSession, Page, User } from '@orders/shared';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   PROTOCOLS,
-  SecretLedger,
   callApi,
   expectAuthFailureLogged,
   expectError,
@@ -10,34 +9,26 @@ import {
   type ApiResponse,
   type ApiVersion,
   type ProcedureName,
-  type TestUser,
 } from '../../../test/api-client.ts';
+import { useTestApp } from '../../../test/fixture.ts';
 import { waitForLines } from '../../../test/http-client.ts';
-import { startTestApp, type TestApp } from '../../../test/test-app.ts';
+import { refusalOf, testCaller } from '../../../test/test-context.ts';
 import { onRealPostgres } from '../../../test/test-database.ts';
 import { AppError } from '../../core/errors.ts';
 import { updateUser } from '../../services/users.ts';
 
-let app: TestApp;
-const secrets = new SecretLedger();
-let admin: TestUser;
-let customer: TestUser;
-
-beforeAll(async () => {
-  app = await startTestApp({ RATE_LIMIT_PER_IP: '10000', RATE_LIMIT_PER_EMAIL: '10000' });
-  admin = await registerUser(app, { secrets, label: 'admin', role: 'admin' });
-  customer = await registerUser(app, { secrets, label: 'customer' });
+const {
+  app,
+  secrets,
+  users: { admin, customer },
+} = useTestApp({
+  env: { RATE_LIMIT_PER_IP: '10000', RATE_LIMIT_PER_EMAIL: '10000' },
+  users: { admin: 'admin', customer: 'customer' },
+  afterTests: (fixture) => expect(fixture.secrets.size).toBeGreaterThan(5),
 });
 
-afterAll(async () => {
-  try {
-    await app.logger.flush();
-    expect(secrets.size).toBeGreaterThan(5);
-    secrets.expectNoneIn(app.logs.text);
-  } finally {
-    await app.close();
-  }
-});
+/** The users procedures as the admin calls them, through `createCaller` (no HTTP). */
+const asAdmin = () => testCaller(app, { token: admin.accessToken }).v1.users;
 
 async function userRow(userId: string) {
   return app.database.db
@@ -114,29 +105,16 @@ describe('admins manage users', () => {
   }
 
   it('filters the list by email or name', async () => {
-    const res = await callApi<Page<User>>(app.url, 'users.list', {
-      protocol: 'rest',
-      input: { q: customer.email.split('@')[0] ?? '' },
-      token: admin.accessToken,
-    });
-    expect(res.status).toBe(200);
-    expect(res.data.items.map((user) => user.id)).toEqual([customer.id]);
-    expect(res.data.total).toBe(1);
+    const page = await asAdmin().list({ q: customer.email.split('@')[0] ?? '' });
+    expect(page.items.map((user) => user.id)).toEqual([customer.id]);
+    expect(page.total).toBe(1);
   });
 
   it('answers 404 USER_NOT_FOUND for an unknown user on get and update', async () => {
-    const get = await callApi(app.url, 'users.get', {
-      protocol: 'rest',
-      input: { userId: 'usr_NOBODY' },
-      token: admin.accessToken,
-    });
-    expectError(get, { status: 404, code: 'USER_NOT_FOUND' });
-    const update = await callApi(app.url, 'users.update', {
-      protocol: 'trpc',
-      input: { userId: 'usr_NOBODY', disabled: true },
-      token: admin.accessToken,
-    });
-    expectError(update, { status: 404, code: 'USER_NOT_FOUND' });
+    const get = await refusalOf(asAdmin().get({ userId: 'usr_NOBODY' }));
+    expect(get).toMatchObject({ code: 'USER_NOT_FOUND', status: 404 });
+    const update = await refusalOf(asAdmin().update({ userId: 'usr_NOBODY', disabled: true }));
+    expect(update).toMatchObject({ code: 'USER_NOT_FOUND', status: 404 });
   });
 
   for (const protocol of PROTOCOLS) {
@@ -167,13 +145,9 @@ describe('admins manage users', () => {
   }
 
   it('an admin cannot disable or demote themselves (409 CONFLICT)', async () => {
-    for (const change of [{ disabled: true }, { role: 'customer' }]) {
-      const res = await callApi(app.url, 'users.update', {
-        protocol: 'rest',
-        input: { userId: admin.id, ...change },
-        token: admin.accessToken,
-      });
-      expectError(res, { status: 409, code: 'CONFLICT' });
+    for (const change of [{ disabled: true }, { role: 'customer' as const }]) {
+      const refusal = await refusalOf(asAdmin().update({ userId: admin.id, ...change }));
+      expect(refusal).toMatchObject({ code: 'CONFLICT', status: 409 });
     }
     expect(await userRow(admin.id)).toMatchObject({ role: 'admin', disabled_at: null });
   });
@@ -275,19 +249,8 @@ describe('changes take effect at the next request', () => {
 });
 
 describe('the last active admin stays', () => {
-  let lone: TestApp;
-  const loneSecrets = new SecretLedger();
-
-  beforeAll(async () => {
-    lone = await startTestApp({ RATE_LIMIT_PER_IP: '10000', RATE_LIMIT_PER_EMAIL: '10000' });
-  });
-  afterAll(async () => {
-    try {
-      await lone.logger.flush();
-      loneSecrets.expectNoneIn(lone.logs.text);
-    } finally {
-      await lone.close();
-    }
+  const { app: lone, secrets: loneSecrets } = useTestApp({
+    env: { RATE_LIMIT_PER_IP: '10000', RATE_LIMIT_PER_EMAIL: '10000' },
   });
 
   async function activeAdmins(): Promise<string[]> {

@@ -1,16 +1,9 @@
 import type { Order } from '@orders/shared';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  PROTOCOLS,
-  SecretLedger,
-  expectError,
-  registerUser,
-  type Protocol,
-  type TestUser,
-} from '../../../test/api-client.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PROTOCOLS, expectError, registerUser, type Protocol, type TestUser } from '../../../test/api-client.ts';
+import { useTestApp } from '../../../test/fixture.ts';
 import { createOrder, listOrders, orderIdsOf } from '../../../test/orders-api.ts';
 import { insertProducts } from '../../../test/seed-products.ts';
-import { startTestApp, type TestApp } from '../../../test/test-app.ts';
 import { newId } from '../../core/ids.ts';
 import type { OrderStatus } from '../../models/index.ts';
 
@@ -19,11 +12,15 @@ interface CursorPage {
   nextCursor: string | null;
 }
 
-let app: TestApp;
-const secrets = new SecretLedger();
-let walker: TestUser;
-let other: TestUser;
-let admin: TestUser;
+const {
+  app,
+  secrets,
+  users: { walker, other, admin },
+} = useTestApp({
+  env: { RATE_LIMIT_PER_IP: '10000' },
+  logQueries: false,
+  users: { walker: 'customer', other: 'customer', admin: 'admin' },
+});
 let mug: string;
 let cap: string;
 /** Each seeded order of the walker's and the lines it was given, as `productId x quantity`. */
@@ -66,10 +63,6 @@ async function insertOrders(
 const micro = (micros: number) => `2020-01-01T00:00:00.${String(micros).padStart(6, '0')}Z`;
 
 beforeAll(async () => {
-  app = await startTestApp({ RATE_LIMIT_PER_IP: '10000' }, { logQueries: false });
-  walker = await registerUser(app, { secrets, label: 'walker' });
-  other = await registerUser(app, { secrets, label: 'other' });
-  admin = await registerUser(app, { secrets, label: 'admin', role: 'admin' });
   [mug = '', cap = ''] = await insertProducts(app.database.db, [
     { name: 'Walker mug', stock: 1000 },
     { name: 'Walker cap', stock: 1000 },
@@ -96,15 +89,6 @@ beforeAll(async () => {
     { createdAt: micro(40), lines: [{ productId: mug, quantity: 1 }] },
     { lines: [{ productId: cap, quantity: 1 }] },
   ]);
-});
-
-afterAll(async () => {
-  try {
-    await app.logger.flush();
-    secrets.expectNoneIn(app.logs.text);
-  } finally {
-    await app.close();
-  }
 });
 
 const listV2 = (protocol: Protocol, user: TestUser | undefined, input: Record<string, unknown> = {}) =>

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useTestApp } from '../../../test/fixture.ts';
 import { accessLine, waitForLines } from '../../../test/http-client.ts';
 import type { LogLine } from '../../../test/log-capture.ts';
 import { answerTo, requestHead, type RawAnswer } from '../../../test/raw-socket.ts';
-import { startTestApp, type TestApp } from '../../../test/test-app.ts';
 
 /**
  * Requests node's HTTP server refuses: a request line or headers that do not parse (400),
@@ -30,11 +30,7 @@ function expectRefusedLine(line: LogLine, expected: { status: number; method: st
 }
 
 describe.each(['native', 'official'])('HTTP_ADAPTER=%s', (adapter) => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await startTestApp({ HTTP_ADAPTER: adapter }, { requestTimeoutMs: REQUEST_TIMEOUT_MS });
-  });
-  afterAll(() => app.close());
+  const { app } = useTestApp({ env: { HTTP_ADAPTER: adapter }, requestTimeoutMs: REQUEST_TIMEOUT_MS });
 
   describe('requests refused before their headers parsed', () => {
     it('answers a header line that does not parse 400 BAD_REQUEST, and logs its method and path', async () => {

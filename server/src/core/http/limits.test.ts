@@ -1,18 +1,16 @@
 import type { ErrorEnvelope } from '@orders/shared';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestApp } from '../../../test/fixture.ts';
 import { accessLine, rawRequest, trpcBatchUrl, trpcUrl, type TrpcErrorBody } from '../../../test/http-client.ts';
 import { insertProducts } from '../../../test/seed-products.ts';
-import { startTestApp, type TestApp } from '../../../test/test-app.ts';
 
-let app: TestApp;
+const { app } = useTestApp();
 let mugId: string;
 
 beforeAll(async () => {
-  app = await startTestApp();
   const ids = await insertProducts(app.database.db, [{ name: 'Blue mug', sku: 'MUG-BLUE' }]);
   mugId = ids[0] ?? '';
 });
-afterAll(() => app.close());
 
 const MIB = 1024 * 1024;
 /** Valid JSON of about 2 MiB: only its size is wrong. */
