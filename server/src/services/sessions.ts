@@ -165,6 +165,14 @@ async function refreshWithSpentToken(
   return { failure: known.replaced_by === null ? 'Refresh Token Revoked' : 'Refresh Token Reused' };
 }
 
+/** The claims of a refresh token, or the exact-reason refusal (logged) when it does not verify. */
+function verifiedRefreshToken(deps: SessionDeps, refreshToken: string) {
+  const verified = deps.tokens.verifyRefreshToken(refreshToken);
+  if (verified.ok) return verified;
+  deps.logger.warn('auth_failure', { reason: verified.reason, context: { token_type: 'refresh', ...verified.detail } });
+  throw unauthorized(verified.reason);
+}
+
 /**
  * Rotates a refresh token: the presented one is spent and a new one of the same family is
  * issued. Presenting it again within the grace window gets the same successor; after it, it
@@ -175,14 +183,7 @@ export async function refreshSession(
   deps: SessionDeps,
   input: { refreshToken: string; client: ClientInfo },
 ): Promise<AuthSession> {
-  const verified = deps.tokens.verifyRefreshToken(input.refreshToken);
-  if (!verified.ok) {
-    deps.logger.warn('auth_failure', {
-      reason: verified.reason,
-      context: { token_type: 'refresh', ...verified.detail },
-    });
-    throw unauthorized(verified.reason);
-  }
+  const verified = verifiedRefreshToken(deps, input.refreshToken);
   const { jti: tokenId, fam: familyId, sub: userId } = verified.claims;
   const tokenHash = digestToken(input.refreshToken);
   const outcome = await withTransaction(deps, 'refresh_session', async (trx): Promise<RefreshOutcome> => {
@@ -226,14 +227,7 @@ export async function refreshSession(
 
 /** Ends the session the refresh token belongs to, on every device that shares its family. */
 export async function logout(deps: SessionDeps, input: { refreshToken: string }): Promise<{ ok: true }> {
-  const verified = deps.tokens.verifyRefreshToken(input.refreshToken);
-  if (!verified.ok) {
-    deps.logger.warn('auth_failure', {
-      reason: verified.reason,
-      context: { token_type: 'refresh', ...verified.detail },
-    });
-    throw unauthorized(verified.reason);
-  }
+  const verified = verifiedRefreshToken(deps, input.refreshToken);
   await withTransaction(deps, 'logout', async (trx) => {
     await lockSessionsOf(trx, verified.claims.sub, 'revoke');
     await revokeFamily(trx, verified.claims.fam);

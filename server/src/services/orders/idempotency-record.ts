@@ -1,3 +1,4 @@
+import type { ExpressionBuilder } from 'kysely';
 import { isDatabaseUnavailable } from '../../core/db/database-errors.ts';
 import type { Db } from '../../core/db/database.ts';
 import { AppError } from '../../core/errors.ts';
@@ -5,6 +6,7 @@ import type { Trx } from '../../core/db/transaction.ts';
 import { retryWhenDatabaseReturns } from './deferred-write.ts';
 import type { OrdersDeps } from './deps.ts';
 import type { KeyClaim } from './idempotency-claim.ts';
+import type { Database } from '../../models/index.ts';
 
 /**
  * Writes the order a request works on into its Idempotency-Key, inside the transaction that
@@ -57,23 +59,24 @@ export async function finishKey(db: Db, running: KeyClaim, outcome: KeyOutcome):
  * rather than making another.
  */
 export async function releaseKey(db: Db, running: KeyClaim): Promise<void> {
-  await db
-    .deleteFrom('idempotency_keys')
-    .where('user_id', '=', running.userId)
-    .where('key', '=', running.key)
-    .where('claimed_by', '=', running.token)
-    .where('state', '=', 'in_progress')
-    .where('order_id', 'is', null)
-    .execute();
+  await db.deleteFrom('idempotency_keys').where(heldBy(running)).where('order_id', 'is', null).execute();
   await db
     .updateTable('idempotency_keys')
     .set({ state: 'interrupted' })
-    .where('user_id', '=', running.userId)
-    .where('key', '=', running.key)
-    .where('claimed_by', '=', running.token)
-    .where('state', '=', 'in_progress')
+    .where(heldBy(running))
     .where('order_id', 'is not', null)
     .execute();
+}
+
+/** The key this request still holds: claimed by it and in progress. */
+function heldBy(running: KeyClaim) {
+  return (eb: ExpressionBuilder<Database, 'idempotency_keys'>) =>
+    eb.and([
+      eb('user_id', '=', running.userId),
+      eb('key', '=', running.key),
+      eb('claimed_by', '=', running.token),
+      eb('state', '=', 'in_progress'),
+    ]);
 }
 
 /**
