@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { isLoopbackHost } from './ip-address.ts';
+import { isLoopbackHost } from './http/ip-address.ts';
 import { isSecretKey, REDACTED } from './logging/redact.ts';
-import { parseTrustProxy, type TrustProxy } from './trust-proxy.ts';
+import { parseTrustProxy, type TrustProxy } from './http/trust-proxy.ts';
 
 const booleanFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
@@ -19,7 +19,7 @@ const durationSeconds = z
     return Number.parseInt(text, 10) * factor;
   });
 
-/** `TRUST_PROXY`: false, a number of proxies, or their CIDRs (see trust-proxy.ts). */
+/** `TRUST_PROXY`: false, a number of proxies, or their CIDRs (see http/trust-proxy.ts). */
 const trustProxy = z.string().transform((text, ctx): TrustProxy => {
   const parsed = parseTrustProxy(text);
   if ('kind' in parsed) return parsed;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseTrustProxy, type TrustProxy } from '../trust-proxy.ts';
+import { parseTrustProxy, type TrustProxy } from './trust-proxy.ts';
 import { createClientIpResolver } from './client-ip.ts';
 
 /** The resolver for `TRUST_PROXY=<setting>`, asked about one request. */

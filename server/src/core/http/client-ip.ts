@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { BlockList, isIP } from 'node:net';
-import { familyOf, normaliseIp } from '../ip-address.ts';
-import type { TrustProxy } from '../trust-proxy.ts';
+import { familyOf, normaliseIp } from './ip-address.ts';
+import type { TrustProxy } from './trust-proxy.ts';
 
 /** What the resolver reads of a request (a plain object in unit tests). */
 export interface RequestOrigin {
