@@ -13,7 +13,11 @@ let lastSecond = Number.NaN;
 let secondText = '';
 
 export function isoNow(): string {
-  const now = Date.now();
+  return isoAt(Date.now());
+}
+
+/** The instant `now` (milliseconds since the epoch) as `isoNow` writes it, with the same cache. */
+export function isoAt(now: number): string {
   if (now !== lastMillis) {
     lastMillis = now;
     const millis = now % 1000;

@@ -10,6 +10,9 @@ const SPLAT = Symbol.for('splat');
 /** Where an entry keeps what the line is made of: symbols of this module, which no format or JSON text sees. */
 const FIELDS = Symbol('fields');
 const SCOPE = Symbol('scope');
+const TIME = Symbol('time');
+const USER = Symbol('user');
+const ROLE = Symbol('role');
 
 const NO_FIELDS: Readonly<Record<string, unknown>> = Object.freeze({});
 
@@ -29,6 +32,10 @@ export class LogEntry {
   [MESSAGE]: string | undefined;
   [FIELDS]: Readonly<Record<string, unknown>> | undefined;
   [SCOPE]: Readonly<Scope> | undefined;
+  /** When it was written, and the request's user then: the line may be finished later in the turn. */
+  readonly [TIME]: number;
+  readonly [USER]: string | null | undefined;
+  readonly [ROLE]: string | null | undefined;
 
   // Four parameters, not an options object: that would be a second object per line.
   // eslint-disable-next-line max-params
@@ -44,6 +51,9 @@ export class LogEntry {
     this[MESSAGE] = undefined;
     this[FIELDS] = fields;
     this[SCOPE] = scope;
+    this[TIME] = Date.now();
+    this[USER] = scope?.context.user_id;
+    this[ROLE] = scope?.context.role;
   }
 }
 
@@ -63,17 +73,32 @@ export const lineFormat = winston.format((info) => {
   const entry = info as unknown as LogEntry | WinstonInfo;
   if (entry instanceof LogEntry) {
     entry[MESSAGE] = formatLine(
-      { level: entry[LEVEL], event: entry.message, fields: entry[FIELDS] ?? NO_FIELDS },
-      entry[SCOPE],
+      { level: entry[LEVEL], event: entry.message, fields: entry[FIELDS] ?? NO_FIELDS, time: entry[TIME] },
+      scopeWhenWritten(entry),
     );
     entry[FIELDS] = undefined;
     entry[SCOPE] = undefined;
   } else {
     const level = typeof entry[LEVEL] === 'string' ? entry[LEVEL] : String(entry.level);
-    entry[MESSAGE] = formatLine({ level, event: String(entry.message), fields: takeFields(entry) }, currentScope());
+    entry[MESSAGE] = formatLine(
+      { level, event: String(entry.message), fields: takeFields(entry), time: Date.now() },
+      currentScope(),
+    );
   }
   return info;
 });
+
+/**
+ * The entry's scope with the user the request had when the line was written. A line is finished
+ * at the end of its event-loop turn at the latest (see `DeferredLines`), and the request may have
+ * learnt its user since: the line keeps the context it was written in.
+ */
+function scopeWhenWritten(entry: LogEntry): Readonly<Scope> | undefined {
+  const scope = entry[SCOPE];
+  if (!scope || (scope.context.user_id === entry[USER] && scope.context.role === entry[ROLE])) return scope;
+  const context = { ...scope.context, user_id: entry[USER] ?? null, role: entry[ROLE] ?? null };
+  return scope.procedure === undefined ? { context } : { context, procedure: scope.procedure };
+}
 
 /**
  * The keys of a winston info besides its level and message, taken off it (and the arguments they

@@ -1,4 +1,4 @@
-import { isoNow } from '../clock.ts';
+import { isoAt } from '../clock.ts';
 import { flat, jsonString, jsonValue } from './json-text.ts';
 import { DEFAULT_LIMITS, isSafeScalar, isSecretKey, redact } from './redact.ts';
 import type { RequestContext, Scope } from './request-context.ts';
@@ -88,7 +88,14 @@ const eventText = (event: string) => kept(eventTexts, event, makeEventText);
 const procedureText = (procedure: string) => kept(procedureTexts, procedure, makeProcedureText);
 
 /** `{"level":…,"timestamp":…,"event":…`: what every line starts with. */
-const lineHead = (level: string, event: string) => lineStart(level) + isoNow() + eventText(event);
+const lineHead = ({ level, event, time }: LineHead) => lineStart(level) + isoAt(time) + eventText(event);
+
+/** What a line starts with: its level, its event, and when it was written (milliseconds since the epoch). */
+interface LineHead {
+  level: string;
+  event: string;
+  time: number;
+}
 
 /** A context's part of the line, with the user it was written for. */
 interface ContextText {
@@ -183,24 +190,19 @@ function givenFieldsText(fields: Record<string, unknown>, scope: Readonly<Scope>
  * writes before the fields takes `mergedLine`.
  */
 export function formatLine(
-  { level, event, fields }: { level: string; event: string; fields: Record<string, unknown> },
+  line: LineHead & { fields: Record<string, unknown> },
   scope: Readonly<Scope> | undefined,
 ): string {
-  const given = givenFieldsText(fields, scope);
-  if (typeof given === 'string') return writtenLine({ level, event, scope }, given);
-  const safe = redact(fields) as Record<string, unknown>;
+  const given = givenFieldsText(line.fields, scope);
+  if (typeof given === 'string') return writtenLine(line, scope, given);
+  const safe = redact(line.fields) as Record<string, unknown>;
   const text = fieldsText(safe, scope, false);
-  return typeof text === 'string'
-    ? writtenLine({ level, event, scope }, text)
-    : mergedLine({ level, event, scope }, safe);
+  return typeof text === 'string' ? writtenLine(line, scope, text) : mergedLine(line, scope, safe);
 }
 
 /** The usual line: its head, the scope's context and procedure, then the fields' text. */
-function writtenLine(
-  { level, event, scope }: { level: string; event: string; scope: Readonly<Scope> | undefined },
-  fieldsText: string,
-): string {
-  let line = lineHead(level, event);
+function writtenLine(head: LineHead, scope: Readonly<Scope> | undefined, fieldsText: string): string {
+  let line = lineHead(head);
   if (scope) {
     line += contextText(scope.context);
     if (scope.procedure !== undefined) line += procedureText(scope.procedure);
@@ -214,10 +216,7 @@ function writtenLine(
  * three keys stay first and are not replaced (a Map keeps that order; an object would put a
  * field named like an integer, `"0"`, before them).
  */
-function mergedLine(
-  { level, event, scope }: { level: string; event: string; scope: Readonly<Scope> | undefined },
-  safe: Record<string, unknown>,
-): string {
+function mergedLine(head: LineHead, scope: Readonly<Scope> | undefined, safe: Record<string, unknown>): string {
   const values = new Map<string, unknown>();
   if (scope) {
     for (const key of CONTEXT_KEYS) values.set(key, scope.context[key]);
@@ -226,7 +225,7 @@ function mergedLine(
   for (const key in safe) {
     if (!RESERVED.has(key)) values.set(key, safe[key]);
   }
-  let line = lineHead(level, event);
+  let line = lineHead(head);
   for (const [key, value] of values) {
     const json = jsonValue(value);
     if (json !== undefined) line += fieldKey(key).text + json;

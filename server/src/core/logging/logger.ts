@@ -59,9 +59,12 @@ export function createLogger(options: LoggerOptions): Logger {
   }
   const buffered = options.buffered ?? options.destination === undefined;
   const lineTransports = streams.map((stream) => new LineTransport(stream, { buffered }));
-  const logger = createWinstonLogger({
+  const { logger, drain } = createWinstonLogger({
     level: options.level,
     transports: [...lineTransports, ...(options.transports ?? [])],
+    // The lines a turn's requests write are finished together at its end, where the buffered
+    // transports wrote them already; a destination read at once gets each line as it comes.
+    defer: buffered ? { afterTurn: () => lineTransports.forEach((transport) => transport.writePending()) } : undefined,
   });
 
   // A line below the Logger's level (winston's `level`, which may be changed) is not built at
@@ -83,7 +86,10 @@ export function createLogger(options: LoggerOptions): Logger {
     info: write('info'),
     debug: write('debug'),
     isLevelEnabled,
-    flush: () => Promise.all(lineTransports.map((transport) => transport.flush())).then(() => undefined),
+    flush: () => {
+      drain();
+      return Promise.all(lineTransports.map((transport) => transport.flush())).then(() => undefined);
+    },
     winston: logger,
   };
 }
