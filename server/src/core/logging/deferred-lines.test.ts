@@ -72,8 +72,18 @@ describe('info lines finished at the end of their turn', () => {
     });
     await nextTurn();
     const [before, after] = destination.lines();
-    expect(before).toMatchObject({ event: 'before_login', timestamp: '2026-12-04T12:00:00.001Z', user_id: null, role: null });
-    expect(after).toMatchObject({ event: 'after_login', timestamp: '2026-12-04T12:00:00.007Z', user_id: 'usr_held', role: 'customer' });
+    expect(before).toMatchObject({
+      event: 'before_login',
+      timestamp: '2026-12-04T12:00:00.001Z',
+      user_id: null,
+      role: null,
+    });
+    expect(after).toMatchObject({
+      event: 'after_login',
+      timestamp: '2026-12-04T12:00:00.007Z',
+      user_id: 'usr_held',
+      role: 'customer',
+    });
     expect(before?.request_id).toBe('req_held_1');
   });
 

@@ -59,10 +59,7 @@ export function createWinstonLogger({ level, transports, defer }: WinstonLoggerO
 
 function writeToTransports(logger: winston.Logger, info: object): boolean {
   if (logger.silent) return true;
-  const formatted: unknown = logger.format.transform(
-    info as winston.Logform.TransformableInfo,
-    logger.format.options,
-  );
+  const formatted: unknown = logger.format.transform(info as winston.Logform.TransformableInfo, logger.format.options);
   if (!formatted) return true;
   // winston's `transports` getter reads the same pipe targets, but copies a single one into a new array.
   const { pipes } = (logger as unknown as PipeTargets)._readableState;
