@@ -14,7 +14,8 @@ export interface BenchFixture {
   accessToken: string;
 }
 
-const BENCH_DATABASE = 'orders_bench';
+/** BENCH_DATABASE names another, so that two runs on one PostgreSQL server keep apart. */
+const BENCH_DATABASE = process.env.BENCH_DATABASE ?? 'orders_bench';
 /** Enough products that 50 connections' orders seldom wait on one another's row lock. */
 const SPREAD_PRODUCTS = 1000;
 
@@ -23,6 +24,8 @@ export async function prepareBenchDatabase(
   serverUrl: string,
   jwtSecret: string,
 ): Promise<{ url: string; fixture: BenchFixture }> {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(BENCH_DATABASE))
+    throw new Error(`BENCH_DATABASE must be a plain lower-case PostgreSQL name, got ${BENCH_DATABASE.slice(0, 80)}`);
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
   await admin.query(`drop database if exists ${BENCH_DATABASE} with (force)`);

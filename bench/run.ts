@@ -12,7 +12,8 @@
  * `none`), BENCH_DURATION (s, default 8), BENCH_WARMUP (s, 2), BENCH_ROUNDS (3), BENCH_SLICE
  * (s, 2), BENCH_CYCLES (20; orders.create's pairs and the Node beside take half),
  * BENCH_CONNECTIONS (50), BENCH_ONLY (comma-separated parts of scenario names),
- * BENCH_CPU_LATENCY (`default` leaves idle CPUs free to sleep; see cpu-latency.ts).
+ * BENCH_DATABASE (orders_bench), BENCH_CPU_LATENCY (`default` leaves idle CPUs free to sleep;
+ * see cpu-latency.ts).
  */
 import pg from 'pg';
 import { holdCpusAwake } from './cpu-latency.ts';
