@@ -91,7 +91,9 @@ export async function measurePairs(
     const base = loadOf(baseline);
     if (!measured || !base) continue;
     // Servers fresh from their start (the Node beside) first run each side for the warm-up's length.
-    if (warmUp) for (const side of [base, measured]) await load(side.target, side.scenario.request(fixture), WARMUP);
+    // So does a scenario the rounds left out (pairedOnly).
+    if (warmUp || measured.scenario.pairedOnly || base.scenario.pairedOnly)
+      for (const side of [base, measured]) await load(side.target, side.scenario.request(fixture), WARMUP);
     const ratios: number[] = [];
     let errors = 0;
     for (let turn = 0; turn < cycles; turn++) {

@@ -10,6 +10,8 @@ export interface Scenario {
   request: (fixture: BenchFixture) => LoadRequest;
   /** Calls per HTTP request (a batch). */
   callsPerRequest?: number;
+  /** Measured in its pair only (warmed first), not in the table's rounds: keeps the run shorter. */
+  pairedOnly?: boolean;
 }
 
 const tokenHeader = (fixture: BenchFixture) => ({ authorization: `Bearer ${fixture.accessToken}` });
