@@ -10,7 +10,7 @@
  * then the main pairs again on the Node beside (BENCH_BESIDE_NODE, the machine's by default).
  * Env: BENCH_NODE (`24`, `machine` or a path), BENCH_BESIDE_NODE (`machine`, `24`, a path or
  * `none`), BENCH_DURATION (s, default 8), BENCH_WARMUP (s, 2), BENCH_ROUNDS (3), BENCH_SLICE
- * (s, 2), BENCH_CYCLES (20; orders.create's pairs and the Node beside take half),
+ * (s, 2), BENCH_CYCLES (20; orders.create's pairs take half, the Node beside 30%),
  * BENCH_CONNECTIONS (50), BENCH_ONLY (comma-separated parts of scenario names),
  * BENCH_DATABASE (orders_bench), BENCH_CPU_LATENCY (`default` leaves idle CPUs free to sleep;
  * see cpu-latency.ts).
