@@ -8,17 +8,24 @@ import { createTokenService, hashPassword } from '../server/src/core/security.ts
 
 export interface BenchFixture {
   productId: string;
+  /** Products the spread orders.create scenarios take in turn (SPREAD_PRODUCTS of them). */
+  spreadProductIds: string[];
   orderId: string;
   accessToken: string;
 }
 
-const BENCH_DATABASE = 'orders_bench';
+/** BENCH_DATABASE names another, so that two runs on one PostgreSQL server keep apart. */
+const BENCH_DATABASE = process.env.BENCH_DATABASE ?? 'orders_bench';
+/** Enough products that 50 connections' orders seldom wait on one another's row lock. */
+const SPREAD_PRODUCTS = 1000;
 
 /** A fresh `orders_bench` database beside DATABASE_URL's, migrated, with one product, user and order. */
 export async function prepareBenchDatabase(
   serverUrl: string,
   jwtSecret: string,
 ): Promise<{ url: string; fixture: BenchFixture }> {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(BENCH_DATABASE))
+    throw new Error(`BENCH_DATABASE must be a plain lower-case PostgreSQL name, got ${BENCH_DATABASE.slice(0, 80)}`);
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
   await admin.query(`drop database if exists ${BENCH_DATABASE} with (force)`);
@@ -54,6 +61,20 @@ export async function prepareBenchDatabase(
       currency: 'EUR',
       stock: 2_000_000_000,
     })
+    .execute();
+  const spreadProductIds = Array.from({ length: SPREAD_PRODUCTS }, () => newId('prd'));
+  await database.db
+    .insertInto('products')
+    .values(
+      spreadProductIds.map((id, index) => ({
+        id,
+        sku: `BENCH-SPREAD-${index}`,
+        name: `Bench plate ${index}`,
+        price_amount: 990,
+        currency: 'EUR',
+        stock: 2_000_000_000,
+      })),
+    )
     .execute();
   await database.db
     .insertInto('users')
@@ -103,5 +124,5 @@ export async function prepareBenchDatabase(
     user: { id: userId, role: 'customer' },
     sessionId,
   });
-  return { url: url.toString(), fixture: { productId, orderId, accessToken } };
+  return { url: url.toString(), fixture: { productId, spreadProductIds, orderId, accessToken } };
 }

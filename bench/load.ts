@@ -7,7 +7,15 @@ export interface LoadRequest {
   method?: 'GET' | 'POST';
   headers?: Record<string, string>;
   body?: string;
+  /** Bodies sent in turn, one a request, in place of `body` (orders spread over many products). */
+  bodies?: string[];
+  /** A header given a value no other request of the run has (an Idempotency-Key). */
+  uniqueHeader?: string;
 }
+
+/** What makes one slice's unique header values differ from every other slice's. */
+let slices = 0;
+const uniquePrefix = () => `bench-${process.pid}-${Date.now()}-${++slices}`;
 
 export interface LoadResult {
   requestsPerSecond: number;
@@ -49,6 +57,16 @@ async function withWrk({ url, request, seconds, connections, pin, scratchDir }: 
   for (const [name, value] of Object.entries(request.headers ?? {}))
     lines.push(`wrk.headers[${luaString(name)}] = ${luaString(value)}`);
   if (request.body !== undefined) lines.push(`wrk.body = ${luaString(request.body)}`);
+  if (request.bodies !== undefined || request.uniqueHeader !== undefined) {
+    // A request built per call: wrk then cannot reuse one prebuilt request, which costs it a
+    // little CPU on its own core, none on the server's.
+    const bodies = request.bodies ?? [request.body ?? ''];
+    lines.push(`local bodies = { ${bodies.map(luaString).join(', ')} }`, 'local sent = 0');
+    lines.push('request = function()', '  sent = sent + 1');
+    if (request.uniqueHeader !== undefined)
+      lines.push(`  wrk.headers[${luaString(request.uniqueHeader)}] = ${luaString(uniquePrefix())} .. "-" .. sent`);
+    lines.push('  return wrk.format(nil, nil, nil, bodies[(sent % #bodies) + 1])', 'end');
+  }
   writeFileSync(script, `${lines.join('\n')}\n`);
   const args = [
     ...pin,
@@ -82,6 +100,9 @@ async function withWrk({ url, request, seconds, connections, pin, scratchDir }: 
 }
 
 async function withAutocannon({ url, request, seconds, connections }: LoadOptions): Promise<LoadResult> {
+  const prefix = uniquePrefix();
+  let sent = 0;
+  const varies = request.bodies !== undefined || request.uniqueHeader !== undefined;
   const result = await autocannon({
     url: `${url}${request.path}`,
     method: request.method ?? 'GET',
@@ -89,6 +110,19 @@ async function withAutocannon({ url, request, seconds, connections }: LoadOption
     body: request.body,
     connections,
     duration: seconds,
+    ...(varies && {
+      requests: [
+        {
+          setupRequest: (built) => {
+            sent += 1;
+            const bodies = request.bodies ?? [request.body ?? ''];
+            const headers = { ...built.headers };
+            if (request.uniqueHeader !== undefined) headers[request.uniqueHeader] = `${prefix}-${sent}`;
+            return { ...built, headers, body: bodies[sent % bodies.length] };
+          },
+        },
+      ],
+    }),
   });
   return {
     requestsPerSecond: result.requests.average,

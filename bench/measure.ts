@@ -72,7 +72,7 @@ export async function measureRounds(
   for (let round = 1; round <= ROUNDS; round++) {
     for (const scenario of scenarios) {
       const target = running.get(scenario.server);
-      if (!target) continue;
+      if (!target || scenario.pairedOnly) continue;
       const measurement = await measure(target, scenario, fixture);
       samples.set(scenario.name, [...(samples.get(scenario.name) ?? []), measurement]);
       process.stdout.write(

@@ -8,16 +8,37 @@ import { CONNECTIONS, CYCLES, DURATION, HAS_TASKSET, ROOT, ROUNDS, SLICE, WARMUP
 import { formatTable, type TableRow } from './table.ts';
 import { checkTargets } from './targets.ts';
 
+/** The Node the servers ran on, and the one whose main pairs are reported beside (null when none ran). */
+export interface Runtimes {
+  node: string;
+  beside: { node: string; pairs: PairResult[] } | null;
+}
+
+const pairLines = (pairs: PairResult[]) =>
+  pairs
+    .map((pair) => `${pair.ratio}  ${pair.scenario} | ${pair.baseline}  (turns: ${pair.ratios.join(', ')})`)
+    .join('\n');
+
 /**
- * Writes the run to bench/results/<date>.json (machine, settings, table, pairs, targets) and
- * .svg (the chart), and prints the table, the pairs and the targets.
+ * Writes the run to bench/results/<date>.json (machine, settings, table, pairs, targets, the
+ * Node beside) and .svg (the chart), and prints the table, the pairs and the targets.
  */
-export function writeReport(table: TableRow[], pairs: PairResult[], cpuLatency: CpuLatencyHold): void {
+export function writeReport({
+  table,
+  pairs,
+  cpuLatency,
+  runtimes,
+}: {
+  table: TableRow[];
+  pairs: PairResult[];
+  cpuLatency: CpuLatencyHold;
+  runtimes: Runtimes;
+}): void {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const result = {
     date: new Date().toISOString(),
     machine: {
-      node: process.version,
+      node: runtimes.node,
       cpus: cpus().length,
       pinned: HAS_TASKSET,
       idleCpusPoll: cpuLatency.polling,
@@ -35,6 +56,7 @@ export function writeReport(table: TableRow[], pairs: PairResult[], cpuLatency: 
     table,
     pairs,
     targets: checkTargets(table, pairs),
+    beside: runtimes.beside,
   };
   mkdirSync(`${ROOT}bench/results`, { recursive: true });
   writeFileSync(`${ROOT}bench/results/${stamp}.json`, `${JSON.stringify(result, null, 2)}\n`);
@@ -42,10 +64,10 @@ export function writeReport(table: TableRow[], pairs: PairResult[], cpuLatency: 
   const targets = result.targets
     .map((target) => `${target.met ? 'met    ' : 'MISSED '} ${target.name}: ${target.value} (target ${target.target})`)
     .join('\n');
-  const paired = pairs
-    .map((pair) => `${pair.ratio}  ${pair.scenario} | ${pair.baseline}  (turns: ${pair.ratios.join(', ')})`)
-    .join('\n');
+  const beside = runtimes.beside
+    ? `\n\nbeside, on node ${runtimes.beside.node} (the main pairs):\n${pairLines(runtimes.beside.pairs)}`
+    : '';
   process.stdout.write(
-    `\n${formatTable(table)}\n\npaired (throughput, scenario / baseline, median of turns):\n${paired}\n\n${targets}\nwrote bench/results/${stamp}.json and .svg\n`,
+    `\nnode ${runtimes.node}\n${formatTable(table)}\n\npaired (throughput, scenario / baseline, median of turns):\n${pairLines(pairs)}${beside}\n\n${targets}\nwrote bench/results/${stamp}.json and .svg\n`,
   );
 }

@@ -1,5 +1,6 @@
 import type { BenchFixture } from './fixture.ts';
 import type { LoadRequest } from './load.ts';
+import { ORDER_CREATE_SCENARIOS } from './order-scenarios.ts';
 
 export interface Scenario {
   name: string;
@@ -9,6 +10,8 @@ export interface Scenario {
   request: (fixture: BenchFixture) => LoadRequest;
   /** Calls per HTTP request (a batch). */
   callsPerRequest?: number;
+  /** Measured in its pair only (warmed first), not in the table's rounds: keeps the run shorter. */
+  pairedOnly?: boolean;
 }
 
 const tokenHeader = (fixture: BenchFixture) => ({ authorization: `Bearer ${fixture.accessToken}` });
@@ -78,16 +81,7 @@ export const SCENARIOS: Scenario[] = [
       path: `/trpc/${Array(10).fill('v1.products.get').join(',')}?batch=1&input=${input(Object.fromEntries(Array.from({ length: 10 }, (_, i) => [String(i), { productId: f.productId }])))}`,
     }),
   },
-  {
-    name: 'service: REST orders.create with payment',
-    server: 'service',
-    request: (f) => ({
-      path: '/api/v1/orders/create',
-      method: 'POST',
-      headers: { ...tokenHeader(f), 'content-type': 'application/json' },
-      body: JSON.stringify({ items: [{ productId: f.productId, quantity: 1 }], paymentMethod: 'pm_card_visa' }),
-    }),
-  },
+  ...ORDER_CREATE_SCENARIOS,
   // The same service on the official adapters (HTTP_ADAPTER=official): what the native paths buy.
   {
     name: 'official adapters: tRPC system.ping',

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { startCommand } from '../server/test/start-command.ts';
+import type { NodeBinary } from './node-binary.ts';
 import { SERVICE, type ServerSpec } from './server-specs.ts';
 import { HAS_TASKSET, ROOT, SCRATCH_DIR } from './settings.ts';
 
@@ -25,16 +26,17 @@ async function waitUntilAnswering(url: string): Promise<void> {
   throw new Error(`${url} did not answer`);
 }
 
-/** Starts `spec` on `port` (pinned to core 0 where it can be), its output to bench/tmp/<name>.log. */
-async function startServer(spec: ServerSpec, port: number): Promise<Running> {
+/**
+ * Starts `spec` on `port` with the node binary `node` (pinned to core 0 where it can be), its
+ * output to bench/tmp/<name>-<node version>.log.
+ */
+async function startServer(spec: ServerSpec, port: number, node: NodeBinary): Promise<Running> {
   mkdirSync(SCRATCH_DIR, { recursive: true });
-  const log = openSync(`${SCRATCH_DIR}/${spec.name}.log`, 'w');
+  const log = openSync(`${SCRATCH_DIR}/${spec.name}-${node.version}.log`, 'w');
   // The service runs compiled, exactly as `pnpm start` runs it (V8 flags included); the
   // baselines are single files run through tsx.
   const command =
-    spec.script === SERVICE
-      ? [process.execPath, ...startCommand(ROOT)]
-      : [process.execPath, '--import', 'tsx', spec.script];
+    spec.script === SERVICE ? [node.path, ...startCommand(ROOT)] : [node.path, '--import', 'tsx', spec.script];
   const child = spawn(
     HAS_TASKSET ? 'taskset' : (command[0] ?? 'node'),
     HAS_TASKSET ? ['-c', '0', ...command] : command.slice(1),
@@ -62,10 +64,18 @@ export function rssMb(pid: number): { rss: number; peak: number } {
   return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
 }
 
-/** Every server of `specs`, started one after another on ports from 4100, by name. */
-export async function startServers(specs: ServerSpec[]): Promise<Map<string, Running>> {
+/** Every server of `specs` on `node`, started one after another on ports from `firstPort`, by name. */
+export async function startServers(
+  specs: ServerSpec[],
+  node: NodeBinary,
+  firstPort: number,
+): Promise<Map<string, Running>> {
   const running = new Map<string, Running>();
-  let port = 4100;
-  for (const spec of specs) running.set(spec.name, await startServer(spec, port++));
+  let port = firstPort;
+  for (const spec of specs) running.set(spec.name, await startServer(spec, port++, node));
   return running;
+}
+
+export function stopServers(running: Map<string, Running>): void {
+  for (const target of running.values()) target.process.kill('SIGTERM');
 }

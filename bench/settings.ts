@@ -9,6 +9,14 @@ export const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 export const SLICE = Number(process.env.BENCH_SLICE ?? 2);
 export const CYCLES = Number(process.env.BENCH_CYCLES ?? 20);
 export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+/** The Node the servers run on (see node-binary.ts): Node 24 LTS unless BENCH_NODE names another. */
+export const BENCH_NODE = process.env.BENCH_NODE ?? '24';
+/**
+ * The Node whose ratios are reported beside, on the main pairs only (BESIDE_PAIRS in pairs.ts):
+ * BENCH_BESIDE_NODE, by default the Node running the bench (Node 20 on the machine of
+ * docs/PERFORMANCE.md); `none`, or the same version as BENCH_NODE, skips it.
+ */
+export const BESIDE_NODE = process.env.BENCH_BESIDE_NODE ?? 'machine';
 export const JWT_SECRET = 'bench-secret-that-is-long-enough-for-hs256-0123456789';
 /** Servers go to core 0 and the load generator to core 1 where `taskset` exists. */
 export const HAS_TASKSET = spawnSync('taskset', ['-c', '0', 'true']).status === 0;

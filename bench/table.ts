@@ -18,21 +18,23 @@ export interface TableRow {
 }
 
 export function tableOf(scenarios: Scenario[], samples: Map<string, Measurement[]>): TableRow[] {
-  const rows = scenarios.map((scenario) => {
-    const measured = samples.get(scenario.name) ?? [];
-    const pick = (key: keyof Measurement) => median(measured.map((m) => m[key]));
-    return {
-      scenario: scenario.name,
-      baseline: scenario.baseline ?? null,
-      callsPerSecond: Math.round(pick('callsPerSecond')),
-      requestsPerSecond: Math.round(pick('requestsPerSecond')),
-      p50Ms: pick('p50'),
-      p99Ms: pick('p99'),
-      cpuMicrosPerCall: Math.round(pick('cpuMicrosPerCall') * 10) / 10,
-      peakRssMb: Math.round(pick('rssMb')),
-      errors: measured.reduce((sum, m) => sum + m.errors + m.non2xx, 0),
-    };
-  });
+  const rows = scenarios
+    .filter((scenario) => !scenario.pairedOnly)
+    .map((scenario) => {
+      const measured = samples.get(scenario.name) ?? [];
+      const pick = (key: keyof Measurement) => median(measured.map((m) => m[key]));
+      return {
+        scenario: scenario.name,
+        baseline: scenario.baseline ?? null,
+        callsPerSecond: Math.round(pick('callsPerSecond')),
+        requestsPerSecond: Math.round(pick('requestsPerSecond')),
+        p50Ms: pick('p50'),
+        p99Ms: pick('p99'),
+        cpuMicrosPerCall: Math.round(pick('cpuMicrosPerCall') * 10) / 10,
+        peakRssMb: Math.round(pick('rssMb')),
+        errors: measured.reduce((sum, m) => sum + m.errors + m.non2xx, 0),
+      };
+    });
   const bare = rows.find((row) => row.scenario === BARE)?.callsPerSecond ?? Number.NaN;
   return rows.map((row) => {
     const baseline = rows.find((other) => other.scenario === row.baseline)?.callsPerSecond;

@@ -3,11 +3,13 @@ import { createServer, type ServerResponse } from 'node:http';
 import jwt from 'jsonwebtoken';
 import pg from 'pg';
 import winston from 'winston';
+import { createOrderFloor } from './floor-create-order.ts';
 
 /**
  * Hand-written floors for real endpoints: node http + pg, the same selects as
  * v1.products.get and v1.orders.get, one winston JSON line per request (winston's default
  * JSON format), and for orders a JWT verify with a KeyObject. No validation, no framework.
+ * `POST /orders` is the floor of v1.orders.create (see floor-create-order.ts).
  */
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
 const logger = winston.createLogger({
@@ -20,6 +22,20 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+/** The token's subject, or undefined when the token does not verify. */
+function verifiedUser(authorization: string | undefined): string | undefined {
+  try {
+    const claims = jwt.verify((authorization ?? '').slice(7), key, {
+      algorithms: ['HS256'],
+      issuer: 'orders-service',
+      audience: 'orders-api',
+    });
+    return typeof claims === 'object' && typeof claims.sub === 'string' ? claims.sub : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 createServer((req, res) => {
@@ -39,16 +55,29 @@ createServer((req, res) => {
       .catch(() => done(500, {}));
     return;
   }
+  if (kind === 'orders' && req.method === 'POST') {
+    const userId = verifiedUser(req.headers.authorization);
+    if (userId === undefined) {
+      done(401, {});
+      return;
+    }
+    const idempotencyKey = req.headers['idempotency-key'];
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      createOrderFloor(pool, {
+        userId,
+        body: Buffer.concat(chunks).toString('utf8'),
+        idempotencyKey: typeof idempotencyKey === 'string' ? idempotencyKey : undefined,
+      })
+        .then((answer) => done(answer.status, answer.body))
+        .catch(() => done(500, {}));
+    });
+    return;
+  }
   if (kind === 'orders') {
-    let sub: string;
-    try {
-      const claims = jwt.verify((req.headers.authorization ?? '').slice(7), key, {
-        algorithms: ['HS256'],
-        issuer: 'orders-service',
-        audience: 'orders-api',
-      });
-      sub = typeof claims === 'object' && typeof claims.sub === 'string' ? claims.sub : '';
-    } catch {
+    const sub = verifiedUser(req.headers.authorization);
+    if (sub === undefined) {
       done(401, {});
       return;
     }
