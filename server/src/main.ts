@@ -90,7 +90,8 @@ function exitOnFatalErrors(logger: Logger): void {
  */
 async function startTelemetry(config: Config, logger: Logger): Promise<{ tracing?: Tracing; metrics?: Metrics }> {
   const tracing = config.tracing ? await startTracing(config.tracing, { version: packageJson.version }) : undefined;
-  if (tracing) logger.info('tracing_started', { protocol: config.tracing?.protocol, service: config.tracing?.serviceName });
+  if (tracing)
+    logger.info('tracing_started', { protocol: config.tracing?.protocol, service: config.tracing?.serviceName });
   if (config.metrics.port === 0) return tracing ? { tracing } : {};
   const metrics = await createMetrics();
   logger.tap(metrics.countLine);

@@ -21,7 +21,7 @@ export function withTransaction<Result>(
   if (activeTracer() === undefined) return loggedTransaction(deps, name, fn);
   // A span around it when tracing: its statements are its children, its outcome an attribute.
   const attributes = { 'db.system.name': 'postgresql', 'db.transaction.name': name };
-  return withSpan(`transaction ${name}`, attributes, async (span) => {
+  return withSpan(`transaction ${name}`, { attributes }, async (span) => {
     try {
       const result = await loggedTransaction(deps, name, fn);
       span?.setAttribute('db.transaction.outcome', 'commit');

@@ -22,7 +22,7 @@ export interface Metrics {
   /** Reads the database pool's counts at each scrape. */
   watchPool(stats: () => PoolStats): void;
   /** For `Logger.tap`: counts what the lines say. */
-  countLine(event: string, fields: LogFields | undefined): void;
+  countLine: (event: string, fields: LogFields | undefined) => void;
 }
 
 export interface PoolStats {
@@ -156,7 +156,10 @@ export async function createMetrics(): Promise<Metrics> {
           return;
         }
         case 'db_transaction':
-          transactions.inc({ name: transactionName(fields?.name), outcome: fields?.outcome === 'commit' ? 'commit' : 'rollback' });
+          transactions.inc({
+            name: transactionName(fields?.name),
+            outcome: fields?.outcome === 'commit' ? 'commit' : 'rollback',
+          });
           return;
         case 'order_created':
           ordersCreated.inc();

@@ -23,7 +23,11 @@ export function tracingSettings(env: Env): TracingSettings | undefined {
   if (env.OTEL_TRACES_EXPORTER?.trim().toLowerCase() === 'none') return undefined;
   const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
   if (!endpoint) return undefined;
-  const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf').trim();
+  const protocol = (
+    env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ??
+    env.OTEL_EXPORTER_OTLP_PROTOCOL ??
+    'http/protobuf'
+  ).trim();
   if (!PROTOCOLS.has(protocol)) {
     throw new TracingConfigError(
       `OTEL_EXPORTER_OTLP_PROTOCOL: must be http/protobuf or http/json (got ${JSON.stringify(protocol.slice(0, 40))})`,

@@ -70,13 +70,12 @@ export function recordFailure(span: Span, error: unknown): void {
  * What services call around work worth seeing in a trace (a gateway call, a webhook, a job).
  *
  * @example
- * const charge = await withSpan('payment_gateway charge', { 'payment.gateway': gateway.name }, () => gateway.charge(request));
+ * const refund = await withSpan('stripe refund', { attributes: { 'payment.gateway': 'stripe' } }, () => call(request));
  */
 export function withSpan<Result>(
   name: string,
-  attributes: Attributes,
+  { attributes, kind = SpanKind.INTERNAL }: { attributes: Attributes; kind?: SpanKind },
   fn: (span: Span | undefined) => Promise<Result>,
-  kind: SpanKind = SpanKind.INTERNAL,
 ): Promise<Result> {
   if (tracer === undefined) return fn(undefined);
   return tracer.startActiveSpan(name, { kind, attributes }, async (span) => {

@@ -16,32 +16,36 @@ export function observedGateway(gateway: PaymentGateway, metrics: Metrics | unde
     outcomeOf: (result: Result) => string,
   ): Promise<Result> => {
     const attributes = { 'payment.gateway': gateway.name, 'payment.operation': operation };
-    return withSpan(
-      `payment_gateway ${operation}`,
-      attributes,
-      async (span) => {
-        const started = performance.now();
-        const seconds = () => (performance.now() - started) / 1000;
-        try {
-          const result = await call();
-          const outcome = outcomeOf(result);
-          span?.setAttribute('payment.outcome', outcome);
-          metrics?.observeGateway({ gateway: gateway.name, operation, outcome }, seconds());
-          return result;
-        } catch (error) {
-          span?.setAttribute('payment.outcome', 'failed');
-          metrics?.observeGateway({ gateway: gateway.name, operation, outcome: 'failed' }, seconds());
-          throw error;
-        }
-      },
-      SpanKind.CLIENT,
-    );
+    return withSpan(`payment_gateway ${operation}`, { attributes, kind: SpanKind.CLIENT }, async (span) => {
+      const started = performance.now();
+      const seconds = () => (performance.now() - started) / 1000;
+      try {
+        const result = await call();
+        const outcome = outcomeOf(result);
+        span?.setAttribute('payment.outcome', outcome);
+        metrics?.observeGateway({ gateway: gateway.name, operation, outcome }, seconds());
+        return result;
+      } catch (error) {
+        span?.setAttribute('payment.outcome', 'failed');
+        metrics?.observeGateway({ gateway: gateway.name, operation, outcome: 'failed' }, seconds());
+        throw error;
+      }
+    });
   };
   // Built on the gateway, so whatever else it offers stays reachable.
   const observed = Object.create(gateway) as PaymentGateway;
   return Object.assign(observed, {
     charge: (request: ChargeRequest) =>
-      observe('charge', () => gateway.charge(request), (outcome: ChargeOutcome) => outcome.status),
-    refund: (request: RefundRequest) => observe('refund', () => gateway.refund(request), () => 'succeeded'),
+      observe(
+        'charge',
+        () => gateway.charge(request),
+        (outcome: ChargeOutcome) => outcome.status,
+      ),
+    refund: (request: RefundRequest) =>
+      observe(
+        'refund',
+        () => gateway.refund(request),
+        () => 'succeeded',
+      ),
   });
 }
