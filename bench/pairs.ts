@@ -1,6 +1,15 @@
 import type { BenchFixture } from './fixture.ts';
 import { load, median } from './measure.ts';
-import { BARE, FLOOR_ORDERS, FLOOR_PRODUCTS, type Scenario } from './scenarios.ts';
+import {
+  BARE,
+  FLOOR_ORDERS,
+  FLOOR_PRODUCTS,
+  METRICS_PING,
+  METRICS_PRODUCTS,
+  TRACED_PING,
+  TRACED_PRODUCTS,
+  type Scenario,
+} from './scenarios.ts';
 import type { Running } from './server-process.ts';
 import { CYCLES, SLICE } from './settings.ts';
 
@@ -20,6 +29,11 @@ const PAIRS: { scenario: string; baseline: string }[] = [
   { scenario: 'service: tRPC orders.get (auth)', baseline: FLOOR_ORDERS },
   { scenario: 'service: REST orders.get (auth)', baseline: FLOOR_ORDERS },
   { scenario: 'service: tRPC system.ping', baseline: 'service, logging off: tRPC system.ping' },
+  // What tracing (sampling 1.0, exported) and metrics cost: the service with them over the service without.
+  { scenario: TRACED_PING, baseline: 'service: tRPC system.ping' },
+  { scenario: TRACED_PRODUCTS, baseline: 'service: tRPC products.get' },
+  { scenario: METRICS_PING, baseline: 'service: tRPC system.ping' },
+  { scenario: METRICS_PRODUCTS, baseline: 'service: tRPC products.get' },
 ];
 
 export interface PairResult {

@@ -15,6 +15,7 @@ import pg from 'pg';
 import { holdCpusAwake } from './cpu-latency.ts';
 import { prepareBenchDatabase } from './fixture.ts';
 import { measureRounds, type Measurement } from './measure.ts';
+import { startOtlpSink } from './otlp-sink.ts';
 import { measurePairs, type PairResult } from './pairs.ts';
 import { writeReport } from './report.ts';
 import { selectedScenarios } from './scenarios.ts';
@@ -34,7 +35,10 @@ async function main(): Promise<void> {
   const scenarios = selectedScenarios(process.env.BENCH_ONLY);
   buildService();
   const { url: benchUrl, fixture } = await prepareBenchDatabase(databaseUrl, JWT_SECRET);
-  const specs = servers(benchUrl).filter((spec) => scenarios.some((scenario) => scenario.server === spec.name));
+  const otlp = await startOtlpSink();
+  const specs = servers(benchUrl, { otlpUrl: otlp.url }).filter((spec) =>
+    scenarios.some((scenario) => scenario.server === spec.name),
+  );
   const cpuLatency = holdCpusAwake();
   process.stdout.write(
     cpuLatency.polling
@@ -51,7 +55,9 @@ async function main(): Promise<void> {
   } finally {
     for (const target of running.values()) target.process.kill('SIGTERM');
     cpuLatency.release();
+    otlp.server.close();
   }
+  process.stdout.write(`the OTLP sink received ${otlp.exports()} span exports\n`);
 
   writeReport(tableOf(scenarios, samples), pairs, cpuLatency);
   await new pg.Pool({ connectionString: databaseUrl }).end();
