@@ -10,6 +10,9 @@ import {
   spawnServer,
 } from '../../../test/server-process.ts';
 import { onRealPostgres } from '../../../test/test-database.ts';
+import { LogCapture } from '../../../test/log-capture.ts';
+import { insertProducts } from '../../../test/seed-products.ts';
+import { createLogger } from '../logging/logger.ts';
 
 afterEach(cleanUpServers);
 
@@ -39,10 +42,13 @@ describe('Prometheus metrics', () => {
     { timeout: 120_000 },
     async () => {
       const port = await freePort();
+      const testDatabase = await newTestDatabase();
       const server = spawnServer({
-        ...databaseEnv(await newTestDatabase()),
+        ...databaseEnv(testDatabase),
         WEB_CONCURRENCY: '2',
         METRICS_PORT: String(port),
+        // A second failed login of one email from one address is refused (429).
+        RATE_LIMIT_PER_EMAIL: '1',
       });
       const first = await server.waitForLine({ event: 'server_started' }, { timeoutMs: STARTUP_TIMEOUT_MS });
       await server.waitForLine({ event: 'server_started' }, { skip: 1, timeoutMs: STARTUP_TIMEOUT_MS });
@@ -62,11 +68,23 @@ describe('Prometheus metrics', () => {
         expect((await callApi(url, 'products.list', { protocol: 'rest' })).status).toBe(200);
         expect((await callApi(url, 'system.ping', { protocol: 'trpc' })).status).toBe(200);
       }
-      const refused = await callApi(url, 'auth.login', {
-        protocol: 'rest',
-        input: { email: 'nobody@example.com', password: 'not the password' },
+      const login = () =>
+        callApi(url, 'auth.login', { protocol: 'rest', input: { email: 'nobody@example.com', password: 'not it' } });
+      expect((await login()).status).toBe(401);
+      expect((await login()).status).toBe(429);
+      const database = await testDatabase.open(createLogger({ level: 'fatal', destination: new LogCapture() }));
+      const [productId] = await insertProducts(database.db, [{ stock: 5 }]);
+      await database.close();
+      const registered = await callApi<{ accessToken: string }>(url, 'auth.register', {
+        protocol: 'trpc',
+        input: { email: 'metered@example.com', password: 'correct horse battery staple', name: 'Metered' },
       });
-      expect(refused.status).toBe(401);
+      const created = await callApi(url, 'orders.create', {
+        protocol: 'rest',
+        token: registered.data.accessToken,
+        input: { items: [{ productId, quantity: 1 }], paymentMethod: 'pm_card_visa' },
+      });
+      expect(created.status).toBe(200);
       const after = await scrape();
 
       const checked = spawnSync('promtool', ['check', 'metrics'], { input: after, encoding: 'utf8' });
@@ -76,7 +94,7 @@ describe('Prometheus metrics', () => {
 
       // Both workers' requests, in one sum: the API's port never answers /metrics.
       const answered = (text: string) => sample(text, 'http_server_request_duration_seconds_count');
-      expect(answered(after) - answered(before)).toBe(requests + 1);
+      expect(answered(after) - answered(before)).toBe(requests + 4);
       expect(
         sample(after, 'http_server_request_duration_seconds_count', { route: '/api/v1/products', status: '200' }),
       ).toBe(requests / 2);
@@ -84,6 +102,14 @@ describe('Prometheus metrics', () => {
         sample(after, 'orders_procedure_call_duration_seconds_count', { procedure: 'v1.system.ping', code: 'OK' }),
       ).toBe(requests / 2);
       expect(sample(after, 'orders_auth_failures_total', { reason: 'Unknown Email' })).toBe(1);
+      expect(sample(after, 'orders_rate_limit_refusals_total', { procedure: 'v1.auth.login' })).toBe(1);
+      expect(sample(after, 'orders_created_total')).toBe(1);
+      expect(sample(after, 'orders_payments_total', { gateway: 'simulated', outcome: 'succeeded' })).toBe(1);
+      expect(sample(after, 'orders_payment_gateway_duration_seconds_count', { operation: 'charge' })).toBe(1);
+      expect(sample(after, 'orders_db_transactions_total', { outcome: 'commit' })).toBeGreaterThan(0);
+      expect(
+        sample(after, 'http_server_request_duration_seconds_count', { route: '/api/v1/orders/create', status: '200' }),
+      ).toBe(1);
       expect(sample(after, 'orders_db_query_duration_seconds_count')).toBeGreaterThan(
         sample(before, 'orders_db_query_duration_seconds_count'),
       );
