@@ -33,15 +33,24 @@ afterEach(async () => {
 });
 
 /** An OTLP/HTTP JSON receiver: every span posted to /v1/traces. */
-async function startReceiver(): Promise<{ url: string; spans: OtlpSpan[]; resources: unknown[] }> {
+async function startReceiver(): Promise<{
+  url: string;
+  spans: OtlpSpan[];
+  resources: unknown[];
+  protobufExports: Buffer[];
+}> {
   const spans: OtlpSpan[] = [];
   const resources: unknown[] = [];
+  const protobufExports: Buffer[] = [];
   receiver = createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      if (req.url === '/v1/traces') {
-        const payload = JSON.parse(body) as {
+      const body = Buffer.concat(chunks);
+      if (req.url === '/v1/traces' && req.headers['content-type'] === 'application/x-protobuf') {
+        protobufExports.push(body);
+      } else if (req.url === '/v1/traces') {
+        const payload = JSON.parse(body.toString('utf8')) as {
           resourceSpans: { resource: unknown; scopeSpans: { spans: OtlpSpan[] }[] }[];
         };
         for (const resourceSpans of payload.resourceSpans) {
@@ -54,7 +63,7 @@ async function startReceiver(): Promise<{ url: string; spans: OtlpSpan[]; resour
   });
   await new Promise<void>((resolve) => receiver?.listen(0, '127.0.0.1', resolve));
   const { port } = receiver.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, spans, resources };
+  return { url: `http://127.0.0.1:${port}`, spans, resources, protobufExports };
 }
 
 const attribute = (span: OtlpSpan, key: string) => {
@@ -181,6 +190,32 @@ describe('OpenTelemetry traces', () => {
       expect(restLine('order_created')?.span_id).toBe(restProcedure.spanId);
       expect(restLine('db_transaction')?.span_id).toBe(transaction.spanId);
       expect(restLine('http_request')?.span_id).toBe(restServer?.spanId);
+    },
+  );
+
+  it(
+    'export in OTLP protobuf by default, to OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as given',
+    { timeout: 120_000 },
+    async () => {
+      const otlp = await startReceiver();
+      const server = await startServer({
+        ...databaseEnv(await newTestDatabase()),
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${otlp.url}/v1/traces`,
+        OTEL_BSP_SCHEDULE_DELAY: '50',
+      });
+      const traceId = hex(32);
+      const res = await fetch(`${server.url}/api/v1/system/ping`, {
+        headers: { traceparent: `00-${traceId}-${hex(16)}-01` },
+      });
+      expect(res.status).toBe(200);
+      // The trace id travels as its 16 bytes in the protobuf encoding (start-up's own spans, the
+      // migrations' statements, may come first).
+      const traceBytes = Buffer.from(traceId, 'hex');
+      const exported = () => Buffer.concat(otlp.protobufExports);
+      for (let waited = 0; waited < 100 && !exported().includes(traceBytes); waited++) await sleep(100);
+      expect(exported().includes(traceBytes)).toBe(true);
+      expect(exported().includes(Buffer.from('GET /api/v1/system/ping'))).toBe(true);
+      expect(otlp.spans).toEqual([]);
     },
   );
 });
