@@ -14,7 +14,7 @@ import { sweepExpiredRows } from './services/sweep.ts';
 import { clusterRegistry, createMetrics, shareWithPrimary, type Metrics } from './core/telemetry/metrics.ts';
 import { startMetricsServer, type MetricsServer } from './core/telemetry/metrics-server.ts';
 import { createQueryObserver } from './core/telemetry/query-observer.ts';
-import { startTracing, type Tracing } from './core/telemetry/tracing.ts';
+import { startTracing, withSpan, type Tracing } from './core/telemetry/tracing.ts';
 
 /**
  * In local development, tells a new user where to click and how to sign in. Written to stderr
@@ -70,7 +70,11 @@ function startSweeper(config: Config, { db, logger }: { db: Db; logger: Logger }
     intervalMs,
     firstRunAfterMs: Math.min(intervalMs, FIRST_SWEEP_AFTER_MS),
     logger,
-    run: (signal) => sweepExpiredRows({ db, logger }, { batchSize: config.sweep.batchSize, signal }),
+    // One trace per sweep when tracing: its statements and transactions under one root span.
+    run: (signal) =>
+      withSpan('sweep', { attributes: { 'orders.sweep.batch_size': config.sweep.batchSize } }, () =>
+        sweepExpiredRows({ db, logger }, { batchSize: config.sweep.batchSize, signal }),
+      ),
   });
 }
 
