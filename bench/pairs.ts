@@ -1,7 +1,16 @@
 import type { BenchFixture } from './fixture.ts';
 import { load, median } from './measure.ts';
 import { floorCreate, ORDER_CREATE_PAIRS, serviceCreate } from './order-scenarios.ts';
-import { BARE, FLOOR_ORDERS, FLOOR_PRODUCTS, type Scenario } from './scenarios.ts';
+import {
+  BARE,
+  FLOOR_ORDERS,
+  FLOOR_PRODUCTS,
+  METRICS_PING,
+  METRICS_PRODUCTS,
+  TRACED_PING,
+  TRACED_PRODUCTS,
+  type Scenario,
+} from './scenarios.ts';
 import type { Running } from './server-process.ts';
 import { CYCLES, SLICE, WARMUP } from './settings.ts';
 
@@ -32,6 +41,11 @@ export const PAIRS: Pair[] = [
   { scenario: 'service: REST orders.get (auth)', baseline: FLOOR_ORDERS },
   { scenario: 'service: tRPC system.ping', baseline: 'service, logging off: tRPC system.ping' },
   ...ORDER_CREATE_PAIRS.map((pair) => ({ ...pair, cycles: ORDER_CREATE_CYCLES })),
+  // What tracing (sampling 1.0, exported) and metrics cost: the service with them over the service without.
+  { scenario: TRACED_PING, baseline: 'service: tRPC system.ping' },
+  { scenario: TRACED_PRODUCTS, baseline: 'service: tRPC products.get' },
+  { scenario: METRICS_PING, baseline: 'service: tRPC system.ping' },
+  { scenario: METRICS_PRODUCTS, baseline: 'service: tRPC products.get' },
 ];
 
 /**

@@ -20,6 +20,7 @@ import { holdCpusAwake } from './cpu-latency.ts';
 import { prepareBenchDatabase, type BenchFixture } from './fixture.ts';
 import { measureRounds, type Measurement } from './measure.ts';
 import { nodeBinary, type NodeBinary } from './node-binary.ts';
+import { startOtlpSink } from './otlp-sink.ts';
 import { BESIDE_PAIRS, measurePairs, PAIRS, type PairResult } from './pairs.ts';
 import { writeReport } from './report.ts';
 import { selectedScenarios, type Scenario } from './scenarios.ts';
@@ -70,7 +71,10 @@ async function main(): Promise<void> {
   process.stdout.write(`servers on node ${node.version}${beside ? `, main pairs beside on ${beside.version}` : ''}\n`);
   buildService();
   const { url: benchUrl, fixture } = await prepareBenchDatabase(databaseUrl, JWT_SECRET);
-  const specs = servers(benchUrl).filter((spec) => scenarios.some((scenario) => scenario.server === spec.name));
+  const otlp = await startOtlpSink();
+  const specs = servers(benchUrl, { otlpUrl: otlp.url }).filter((spec) =>
+    scenarios.some((scenario) => scenario.server === spec.name),
+  );
   const cpuLatency = holdCpusAwake();
   process.stdout.write(
     cpuLatency.polling
@@ -92,7 +96,9 @@ async function main(): Promise<void> {
     if (beside) besidePairs = await measureBeside(beside, specs, { scenarios, fixture });
   } finally {
     cpuLatency.release();
+    otlp.server.close();
   }
+  process.stdout.write(`the OTLP sink received ${otlp.exports()} span exports\n`);
 
   writeReport({
     table: tableOf(scenarios, samples),

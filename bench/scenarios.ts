@@ -20,6 +20,10 @@ const input = (value: unknown) => encodeURIComponent(JSON.stringify(value));
 export const BARE = 'bare node http';
 export const FLOOR_PRODUCTS = 'floor: pg select + log line (products.get)';
 export const FLOOR_ORDERS = 'floor: + JWT verify (orders.get)';
+export const TRACED_PING = 'service, tracing on: tRPC system.ping';
+export const TRACED_PRODUCTS = 'service, tracing on: tRPC products.get';
+export const METRICS_PING = 'service, metrics on: tRPC system.ping';
+export const METRICS_PRODUCTS = 'service, metrics on: tRPC products.get';
 const productsGet = (f: BenchFixture) => ({ path: `/trpc/v1.products.get?input=${input({ productId: f.productId })}` });
 const productsGetRest = (f: BenchFixture) => ({ path: `/api/v1/products/${f.productId}` });
 const ping = () => ({ path: '/trpc/v1.system.ping' });
@@ -82,6 +86,11 @@ export const SCENARIOS: Scenario[] = [
     }),
   },
   ...ORDER_CREATE_SCENARIOS,
+  // Tracing on at sampling 1.0, and metrics on: their cost, read as pairs against the service (pairs.ts).
+  { name: TRACED_PING, server: 'service-traced', baseline: BARE, request: ping },
+  { name: TRACED_PRODUCTS, server: 'service-traced', baseline: FLOOR_PRODUCTS, request: productsGet },
+  { name: METRICS_PING, server: 'service-metrics', baseline: BARE, request: ping },
+  { name: METRICS_PRODUCTS, server: 'service-metrics', baseline: FLOOR_PRODUCTS, request: productsGet },
   // The same service on the official adapters (HTTP_ADAPTER=official): what the native paths buy.
   {
     name: 'official adapters: tRPC system.ping',

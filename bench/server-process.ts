@@ -42,7 +42,7 @@ async function startServer(spec: ServerSpec, port: number, node: NodeBinary): Pr
     HAS_TASKSET ? ['-c', '0', ...command] : command.slice(1),
     {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', PORT: String(port), ...spec.env },
+      env: { PATH: process.env.PATH ?? '', PORT: String(port), METRICS_PORT: '0', ...spec.env },
       stdio: ['ignore', log, log],
     },
   );

@@ -22,8 +22,11 @@ export function buildService(): void {
   if (build.status !== 0) throw new Error(`pnpm build failed:\n${build.stderr}`);
 }
 
-/** Every server a scenario can run on: the baselines (bench/servers/) and the service, configured four ways. */
-export function servers(databaseUrl: string): ServerSpec[] {
+/** Where the metrics-on service serves /metrics (unscraped during the run: the cost measured is keeping the series). */
+const METRICS_PORT = '4199';
+
+/** Every server a scenario can run on: the baselines (bench/servers/) and the service, configured six ways. */
+export function servers(databaseUrl: string, { otlpUrl }: { otlpUrl: string }): ServerSpec[] {
   const database = { DATABASE_URL: databaseUrl, JWT_SECRET };
   // Production mode, every line at info and up, written (with stdout) to bench/tmp/<name>.log.
   const service = {
@@ -42,5 +45,13 @@ export function servers(databaseUrl: string): ServerSpec[] {
     { name: 'service-official', script: SERVICE, env: { ...service, HTTP_ADAPTER: 'official' } },
     // Only errors are logged: the difference to `service` is what the info lines cost.
     { name: 'service-quiet', script: SERVICE, env: { ...service, LOG_LEVEL: 'error' }, shadows: 'service' },
+    // Every request traced (sampling 1.0) and exported over OTLP/HTTP (protobuf) to bench/otlp-sink.ts.
+    {
+      name: 'service-traced',
+      script: SERVICE,
+      env: { ...service, OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl, OTEL_TRACES_SAMPLER: 'always_on' },
+      shadows: 'service',
+    },
+    { name: 'service-metrics', script: SERVICE, env: { ...service, METRICS_PORT }, shadows: 'service' },
   ];
 }

@@ -99,6 +99,23 @@ describe('createOrdersClient', () => {
     expect(ids.length).toBeGreaterThanOrEqual(2);
   });
 
+  it('sends the caller traceparent, when it has one, so the server continues its trace', async () => {
+    const sent: (string | null)[] = [];
+    let traceparent: string | undefined = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const client = createOrdersClient({
+      url: `${app.url}/trpc`,
+      getTraceparent: () => traceparent,
+      fetch: (input, init) => {
+        sent.push(new Headers(init?.headers).get('traceparent'));
+        return globalThis.fetch(input, init);
+      },
+    });
+    await client.v1.products.list.query({});
+    traceparent = undefined;
+    await client.v1.products.list.query({});
+    expect(sent).toEqual(['00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', null]);
+  });
+
   it('gives up after one refresh when the refresh token is no good', async () => {
     const client = createOrdersClient({
       url: `${app.url}/trpc`,

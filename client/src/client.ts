@@ -23,6 +23,11 @@ export interface OrdersClientOptions {
   fetch?: typeof globalThis.fetch;
   /** Extra headers on every request. */
   headers?: Record<string, string>;
+  /**
+   * The caller's W3C `traceparent` for the request about to be sent (its active span's, e.g.
+   * `propagation.inject` of @opentelemetry/api): the server's spans join the caller's trace.
+   */
+  getTraceparent?: () => string | undefined;
 }
 
 function requestId(): string {
@@ -97,10 +102,12 @@ export function createOrdersClient(options: OrdersClientOptions) {
     fetch: options.fetch,
     headers: async () => {
       const token = await options.getAccessToken?.();
+      const traceparent = options.getTraceparent?.();
       return {
         ...options.headers,
         'x-request-id': requestId(),
         ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(traceparent ? { traceparent } : {}),
       };
     },
   });

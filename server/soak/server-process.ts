@@ -36,7 +36,7 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
   if (build.status !== 0) throw new Error(`pnpm build failed:\n${build.stderr}`);
   const child = spawn(process.execPath, startCommand(ROOT), {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), ...env },
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

@@ -433,7 +433,9 @@ describe('CORS (CORS_ORIGINS=https://shop.example.com)', () => {
       const res = await send();
       expect(res.headers.get('access-control-allow-origin')).toBe(SHOP);
       expect(res.headers.get('access-control-allow-credentials')).toBe('true');
-      expect(res.headers.get('access-control-expose-headers')).toContain('X-Request-Id');
+      expect(res.headers.get('access-control-expose-headers')?.split(/,\s*/)).toEqual(
+        expect.arrayContaining(['X-Request-Id', 'traceresponse']),
+      );
       expect(res.headers.get('vary')?.split(/,\s*/)).toContain('Origin');
       await res.arrayBuffer();
     }
@@ -475,7 +477,14 @@ describe('CORS (CORS_ORIGINS=https://shop.example.com)', () => {
       expect(methods).toEqual(expect.arrayContaining(['GET', 'POST', 'PATCH']));
       const headers = res.headers.get('access-control-allow-headers')?.toLowerCase().split(/,\s*/);
       expect(headers).toEqual(
-        expect.arrayContaining(['authorization', 'content-type', 'idempotency-key', 'x-request-id']),
+        expect.arrayContaining([
+          'authorization',
+          'content-type',
+          'idempotency-key',
+          'x-request-id',
+          'traceparent',
+          'tracestate',
+        ]),
       );
       expect(Number(res.headers.get('access-control-max-age'))).toBeGreaterThan(0);
       expect(await res.text()).toBe('');

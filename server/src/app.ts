@@ -27,12 +27,17 @@ import { createCursorCodec } from './services/orders/index.ts';
 import { createPaymentGateway, type PaymentGateway } from './services/payment-gateway/index.ts';
 import { redactString } from './core/logging/redact.ts';
 import { runWithRequestContext, type RequestContext } from './core/logging/request-context.ts';
+import type { Metrics } from './core/telemetry/metrics.ts';
+import { observedGateway } from './services/payment-gateway/observed-gateway.ts';
+import { createRequestTelemetry, inTraceContext } from './transport/request-telemetry.ts';
 
 export interface AppOptions extends AppDeps {
   checkReadiness: () => Promise<Readiness>;
   version: string;
   /** Another payment gateway than PAYMENT_GATEWAY names (tests count or stall charges). */
   gateway?: PaymentGateway;
+  /** The Prometheus series, when METRICS_PORT is set. */
+  metrics?: Metrics | undefined;
 }
 
 const VARY_ORIGIN = Object.freeze({ headers: Object.freeze({ vary: ['Origin'] }) });
@@ -52,7 +57,7 @@ export function createApp(options: AppOptions) {
     ...options,
     tokens: createTokenService(config.jwt),
     rateLimiter: createRateLimiter(options.db, { windowSeconds: config.rateLimit.windowSeconds }),
-    gateway: options.gateway ?? createPaymentGateway(config.paymentGateway),
+    gateway: observedGateway(options.gateway ?? createPaymentGateway(config.paymentGateway), options.metrics),
     cursors: createCursorCodec(config.jwt.secret),
     work: createWorkTracker(),
   };
@@ -86,6 +91,8 @@ export function createApp(options: AppOptions) {
   const docs = createSwaggerUi({ basePath: '/docs', openApiUrl: '/openapi.json' });
   const panel = config.panelEnabled ? createPanel(appRouter, { basePath: '/panel', trpcUrl: '/trpc' }) : undefined;
   const clientIp = createClientIpResolver(config.http.trustProxy);
+  // Undefined when neither tracing nor metrics is on: a request then pays nothing for them.
+  const observeRequest = createRequestTelemetry({ router: appRouter, metrics: options.metrics });
 
   /** The API's two protocols are dispatched at once (tRPC answers without a promise of ours). */
   function route(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> | void {
@@ -133,12 +140,16 @@ export function createApp(options: AppOptions) {
     };
     res.setHeader('X-Request-Id', context.request_id);
     setSecurityHeaders(res);
+    const traced = observeRequest?.(req, res, { context, path });
     logAccessWhenDone(res, { logger, context });
     if (applyCors(req, res, config.http.corsOrigins)) return;
 
     let routed: Promise<void> | void;
     try {
-      routed = runWithRequestContext(context, () => route(req, res, path));
+      routed =
+        traced === undefined
+          ? runWithRequestContext(context, () => route(req, res, path))
+          : inTraceContext(traced, () => runWithRequestContext(context, () => route(req, res, path)));
     } catch (error) {
       failRequest(res, { error, context });
       return;

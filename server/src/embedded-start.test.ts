@@ -23,6 +23,7 @@ describe('starting with no DATABASE_URL', () => {
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '',
       PORT: '0',
+      METRICS_PORT: '0',
       PGLITE_DIR: join(folder, 'data', 'pglite'),
     };
     const build = buildServer(REPO_ROOT);

@@ -11,6 +11,10 @@ import { startPeriodicTask, type PeriodicTask } from './core/periodic-task.ts';
 import { createReadinessCheck } from './core/db/readiness.ts';
 import { DEMO_ADMIN_PASSWORD, DEMO_CUSTOMER, seedDatabase } from './services/seed.ts';
 import { sweepExpiredRows } from './services/sweep.ts';
+import { clusterRegistry, createMetrics, shareWithPrimary, type Metrics } from './core/telemetry/metrics.ts';
+import { startMetricsServer, type MetricsServer } from './core/telemetry/metrics-server.ts';
+import { createQueryObserver } from './core/telemetry/query-observer.ts';
+import { startTracing, withSpan, type Tracing } from './core/telemetry/tracing.ts';
 
 /**
  * In local development, tells a new user where to click and how to sign in. Written to stderr
@@ -66,7 +70,11 @@ function startSweeper(config: Config, { db, logger }: { db: Db; logger: Logger }
     intervalMs,
     firstRunAfterMs: Math.min(intervalMs, FIRST_SWEEP_AFTER_MS),
     logger,
-    run: (signal) => sweepExpiredRows({ db, logger }, { batchSize: config.sweep.batchSize, signal }),
+    // One trace per sweep when tracing: its statements and transactions under one root span.
+    run: (signal) =>
+      withSpan('sweep', { attributes: { 'orders.sweep.batch_size': config.sweep.batchSize } }, () =>
+        sweepExpiredRows({ db, logger }, { batchSize: config.sweep.batchSize, signal }),
+      ),
   });
 }
 
@@ -80,8 +88,35 @@ function exitOnFatalErrors(logger: Logger): void {
   process.on('unhandledRejection', die('unhandled_rejection'));
 }
 
+/**
+ * Traces and metrics, when configured: the OpenTelemetry SDK only with an OTLP endpoint,
+ * prom-client only with METRICS_PORT. A worker's series go to the primary's listener.
+ */
+async function startTelemetry(config: Config, logger: Logger): Promise<{ tracing?: Tracing; metrics?: Metrics }> {
+  const tracing = config.tracing ? await startTracing(config.tracing, { version: packageJson.version }) : undefined;
+  if (tracing)
+    logger.info('tracing_started', { protocol: config.tracing?.protocol, service: config.tracing?.serviceName });
+  if (config.metrics.port === 0) return tracing ? { tracing } : {};
+  const metrics = await createMetrics();
+  logger.tap(metrics.countLine);
+  await shareWithPrimary(metrics);
+  return tracing ? { tracing, metrics } : { metrics };
+}
+
+/** The metrics listener of a process serving alone (workers' series are served by their primary). */
+async function serveMetrics(config: Config, logger: Logger, metrics: Metrics | undefined) {
+  if (!metrics || cluster.isWorker) return undefined;
+  const source = { contentType: metrics.registry.contentType, metrics: () => metrics.registry.metrics() };
+  return startMetricsServer(source, { host: config.metrics.host, port: config.metrics.port, logger });
+}
+
 async function runServer(config: Config, logger: Logger, { migrate }: { migrate: boolean }): Promise<void> {
-  const database = await createDatabase({ ...config.database, logQueries: config.log.logQueries }, logger);
+  const { tracing, metrics } = await startTelemetry(config, logger);
+  const database = await createDatabase(
+    { ...config.database, logQueries: config.log.logQueries, observeQuery: createQueryObserver(metrics) },
+    logger,
+  );
+  if (metrics && database.poolStats) metrics.watchPool(database.poolStats);
   if (migrate) {
     const outcome = await migrateToLatest(database.db, logger);
     if (outcome.wasEmpty && database.kind === 'pglite') {
@@ -101,7 +136,9 @@ async function runServer(config: Config, logger: Logger, { migrate }: { migrate:
     config,
     version: packageJson.version,
     checkReadiness: createReadinessCheck({ db: database.db, ping: database.ping }),
+    metrics,
   });
+  const metricsServer = await serveMetrics(config, logger, metrics);
   const running = await startHttpServer(app, {
     host: config.host,
     port: config.port,
@@ -130,6 +167,8 @@ async function runServer(config: Config, logger: Logger, { migrate }: { migrate:
     if (!work.drained) logger.warn('shutdown_work_abandoned', { active: work.active });
     await sweepStopped;
     await database.close();
+    await metricsServer?.stop();
+    await tracing?.shutdown();
     logger.info('server_stopped', { signal, forced_connections_closed: forced });
     await logger.flush();
     process.exit(0);
@@ -148,6 +187,11 @@ async function runPrimary(config: Config, logger: Logger): Promise<void> {
     await migrateToLatest(database.db, logger);
     await database.close();
   }
+  let metricsServer: MetricsServer | undefined;
+  if (config.metrics.port !== 0) {
+    const source = await clusterRegistry();
+    metricsServer = await startMetricsServer(source, { host: config.metrics.host, port: config.metrics.port, logger });
+  }
   let stopping = false;
   // Counted here: during a worker's 'exit' event cluster.workers may still list it (Node
   // removes it only after both 'exit' and 'disconnect', in either order).
@@ -164,7 +208,9 @@ async function runPrimary(config: Config, logger: Logger): Promise<void> {
       fork();
     } else if (live.size === 0) {
       logger.info('server_stopped', { workers: config.webConcurrency });
-      void logger.flush().then(() => process.exit(0));
+      void Promise.resolve(metricsServer?.stop())
+        .then(() => logger.flush())
+        .then(() => process.exit(0));
     }
   });
   const stop = (signal: NodeJS.Signals) => {

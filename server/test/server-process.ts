@@ -112,6 +112,9 @@ export function spawnServer(env: Record<string, string>, { preload = [] }: { pre
       WEB_CONCURRENCY: '',
       // A test that wants the periodic sweep turns it on.
       SWEEP_INTERVAL_SECONDS: '0',
+      // Servers run side by side: a test that wants /metrics names a port (0 picks one).
+      METRICS_PORT: '0',
+      OTEL_EXPORTER_OTLP_ENDPOINT: '',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -2,6 +2,7 @@ import type { ErrorCode } from '@orders/shared';
 import type { TRPCError } from '@trpc/server';
 import type { Logger } from '../core/logging/logger.ts';
 import { runInProcedure } from '../core/logging/request-context.ts';
+import { endProcedureSpan, startProcedureSpan } from '../core/telemetry/procedure-span.ts';
 import { t } from './init.ts';
 import { appErrorOf, toTrpcError } from './trpc-errors.ts';
 
@@ -56,10 +57,13 @@ function levelOf(code: ErrorCode, status: number): 'error' | 'warn' | 'info' {
  */
 export const logProcedureCall = t.middleware(async ({ ctx, path, type, next, getRawInput }) => {
   const started = performance.now();
-  const result = await ctx.work.track(runInProcedure(path, next));
+  // A span of its own per call (each call of a batch) when tracing is on; undefined otherwise.
+  const span = startProcedureSpan(path, type);
+  const result = await ctx.work.track(runInProcedure(path, span === undefined ? next : span.around(next)));
   const duration = Math.round((performance.now() - started) * 100) / 100;
 
   if (result.ok) {
+    if (span !== undefined) endProcedureSpan(span, undefined);
     // Written out rather than spread: see stepOptions in procedure-call.ts.
     ctx.logger.info('procedure_call', { procedure: path, type, duration_ms: duration, ok: true, code: null });
     return result;
@@ -68,6 +72,7 @@ export const logProcedureCall = t.middleware(async ({ ctx, path, type, next, get
   const failure = appErrorOf(result.error, { exposeInternalMessage: ctx.config.localDevelopment });
   for (const [name, value] of Object.entries(failure.headers)) ctx.setHeader(name, value);
   const { code, status } = failure;
+  if (span !== undefined) endProcedureSpan(span, { failure, error: result.error });
   // An error tRPC made (bad input, an unexpected failure) rather than one our code threw.
   const madeByTrpc = failure.cause === result.error;
   ctx.logger[levelOf(code, status)]('procedure_call', {

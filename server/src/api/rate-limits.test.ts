@@ -374,6 +374,8 @@ describe('across processes', () => {
         RATE_LIMIT_PER_IP: '4',
         MIGRATE_ON_START: 'true',
         LOG_LEVEL: 'info',
+        // Two servers side by side: the default metrics port would be taken by the first.
+        METRICS_PORT: '0',
       };
       const servers: ServerProcess[] = [];
       try {

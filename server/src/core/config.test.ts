@@ -107,6 +107,42 @@ describe('loadConfig: the periodic sweep', () => {
   });
 });
 
+describe('loadConfig: observability', () => {
+  it('serves metrics on 127.0.0.1:9464 unless told otherwise; METRICS_PORT=0 turns them off', () => {
+    expect(loadConfig({}).metrics).toEqual({ port: 9464, host: '127.0.0.1' });
+    expect(loadConfig({ METRICS_PORT: '0', METRICS_HOST: '0.0.0.0' }).metrics).toEqual({ port: 0, host: '0.0.0.0' });
+    expect(problemFor(configErrorFor({ METRICS_PORT: '70000' }), 'METRICS_PORT')).toMatch(/METRICS_PORT: .*65535/);
+  });
+
+  it('traces only with an OTLP endpoint, not when the SDK is disabled, and names the protocol it cannot speak', () => {
+    expect(loadConfig({}).tracing).toBeUndefined();
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).tracing).toEqual({
+      protocol: 'http/protobuf',
+      serviceName: 'orders-service',
+    });
+    expect(
+      loadConfig({
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://collector:4318/v1/traces',
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_SERVICE_NAME: 'orders-eu',
+      }).tracing,
+    ).toEqual({ protocol: 'http/json', serviceName: 'orders-eu' });
+    expect(
+      loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SDK_DISABLED: 'true' }).tracing,
+    ).toBeUndefined();
+    expect(
+      loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_TRACES_EXPORTER: 'none' }).tracing,
+    ).toBeUndefined();
+    const grpc = configErrorFor({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4317',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+    });
+    expect(problemFor(grpc, 'OTEL_EXPORTER_OTLP_PROTOCOL')).toBe(
+      'OTEL_EXPORTER_OTLP_PROTOCOL: must be http/protobuf or http/json (got "grpc")',
+    );
+  });
+});
+
 describe('loadConfig: several problems', () => {
   it('names every bad variable at once', () => {
     const error = configErrorFor({

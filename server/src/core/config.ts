@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { isLoopbackHost } from './http/ip-address.ts';
 import { isSecretKey, REDACTED } from './logging/redact.ts';
 import { parseTrustProxy, type TrustProxy } from './http/trust-proxy.ts';
+import { tracingSettings, TracingConfigError, type TracingSettings } from './telemetry/tracing-config.ts';
 
 const booleanFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
@@ -84,13 +85,16 @@ const EnvSchema = z.object({
   PAYMENT_GATEWAY_TIMEOUT_MS: positiveInt(120_000).default(5_000),
   SWEEP_INTERVAL_SECONDS: z.coerce.number<string>().int('must be a whole number').min(0).max(604_800).default(3600),
   SWEEP_BATCH_SIZE: positiveInt(100_000).default(1000),
+  // Prometheus metrics on a listener of their own, loopback unless told otherwise; 0 turns it off.
+  METRICS_PORT: z.coerce.number<string>().int('must be a whole number').min(0).max(65_535).default(9464),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
 });
 
 /** Used only in development on a loopback HOST, when no secret is configured: it is public. */
 const DEVELOPMENT_JWT_SECRET = 'development-only-secret-do-not-use-in-production!';
 const MIN_SECRET_BYTES = 32;
 
-function toConfig(env: z.infer<typeof EnvSchema>) {
+function toConfig(env: z.infer<typeof EnvSchema>, tracing: TracingSettings | undefined) {
   const embeddedDatabase = env.DATABASE_URL === undefined;
   const loopbackHost = isLoopbackHost(env.HOST);
   // Development's conveniences (public demo passwords, internal error text) only where no
@@ -157,6 +161,10 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
       intervalSeconds: env.SWEEP_INTERVAL_SECONDS,
       batchSize: env.SWEEP_BATCH_SIZE,
     },
+    /** `/metrics` for Prometheus; port 0 turns it off. */
+    metrics: { port: env.METRICS_PORT, host: env.METRICS_HOST },
+    /** OpenTelemetry traces, from the standard OTEL_* variables; undefined when off (no endpoint). */
+    tracing,
   };
 }
 
@@ -219,8 +227,15 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const problems = crossFieldProblems(parsed.data);
+  let tracing: TracingSettings | undefined;
+  try {
+    tracing = tracingSettings(env);
+  } catch (error) {
+    if (!(error instanceof TracingConfigError)) throw error;
+    problems.push(error.message);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
-  return toConfig(parsed.data);
+  return toConfig(parsed.data, tracing);
 }
 
 /** The config as it may be logged: secrets replaced, a database URL without its password. */

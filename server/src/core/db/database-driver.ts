@@ -5,12 +5,25 @@ const rethrowMarked = (error: unknown): never => {
   throw markDatabaseError(error);
 };
 
+/**
+ * Runs one statement (`run`) and observes it: a span, a duration. Given only when tracing or
+ * metrics are on; without one a statement goes straight to the driver.
+ */
+export type QueryObserver = <Row>(
+  query: CompiledQuery,
+  run: () => Promise<QueryResult<Row>>,
+) => Promise<QueryResult<Row>>;
+
 /** A connection whose failures are marked as the database layer's; the driver's own is kept to hand back. */
 class MarkedConnection implements DatabaseConnection {
-  constructor(readonly inner: DatabaseConnection) {}
+  constructor(
+    readonly inner: DatabaseConnection,
+    private readonly observe: QueryObserver | undefined,
+  ) {}
 
   executeQuery<Row>(query: CompiledQuery): Promise<QueryResult<Row>> {
-    return this.inner.executeQuery<Row>(query).then(undefined, rethrowMarked);
+    if (this.observe === undefined) return this.inner.executeQuery<Row>(query).then(undefined, rethrowMarked);
+    return this.observe(query, () => this.inner.executeQuery<Row>(query).then(undefined, rethrowMarked));
   }
 
   async *streamQuery<Row>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<Row>> {
@@ -54,7 +67,10 @@ class MarkedDriver implements Driver {
   readonly rollbackToSavepoint: SavepointStep | undefined;
   readonly releaseSavepoint: SavepointStep | undefined;
 
-  constructor(private readonly inner: Driver) {
+  constructor(
+    private readonly inner: Driver,
+    private readonly observe: QueryObserver | undefined,
+  ) {
     this.savepoint = markedSavepointStep(inner, 'savepoint');
     this.rollbackToSavepoint = markedSavepointStep(inner, 'rollbackToSavepoint');
     this.releaseSavepoint = markedSavepointStep(inner, 'releaseSavepoint');
@@ -68,7 +84,7 @@ class MarkedDriver implements Driver {
     const connection = await this.inner.acquireConnection().then(undefined, rethrowMarked);
     let wrapper = this.wrappers.get(connection);
     if (!wrapper) {
-      wrapper = new MarkedConnection(connection);
+      wrapper = new MarkedConnection(connection, this.observe);
       this.wrappers.set(connection, wrapper);
     }
     return wrapper;
@@ -95,10 +111,13 @@ class MarkedDriver implements Driver {
   }
 }
 
-/** `dialect`, with everything its driver fails with marked as the database layer's (see database-errors.ts). */
-export function markingDatabaseErrors(dialect: Dialect): Dialect {
+/**
+ * `dialect`, with everything its driver fails with marked as the database layer's (see
+ * database-errors.ts), and each statement shown to `observe` when one is given.
+ */
+export function markingDatabaseErrors(dialect: Dialect, observe?: QueryObserver): Dialect {
   return {
-    createDriver: () => new MarkedDriver(dialect.createDriver()),
+    createDriver: () => new MarkedDriver(dialect.createDriver(), observe),
     createQueryCompiler: () => dialect.createQueryCompiler(),
     createAdapter: () => dialect.createAdapter(),
     createIntrospector: (db) => dialect.createIntrospector(db),

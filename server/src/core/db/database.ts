@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { Kysely, PostgresDialect, sql, type Dialect, type LogEvent } from 'kysely';
 import pg from 'pg';
 import type { Database } from '../../models/index.ts';
-import { markingDatabaseErrors } from './database-driver.ts';
+import { markingDatabaseErrors, type QueryObserver } from './database-driver.ts';
 import type { Logger } from '../logging/logger.ts';
 import { redactSqlParameters } from '../logging/sql-redaction.ts';
 
@@ -18,6 +18,8 @@ export interface DatabaseOptions {
   connectTimeoutMs: number;
   /** Write a `db_query` line per query (development). */
   logQueries: boolean;
+  /** Sees every statement (spans, durations) when tracing or metrics are on. */
+  observeQuery?: QueryObserver | undefined;
 }
 
 export interface DatabaseHandle {
@@ -26,6 +28,8 @@ export interface DatabaseHandle {
   /** Answers when the database does, throws otherwise. */
   ping: () => Promise<void>;
   close: () => Promise<void>;
+  /** The pool's connections (PostgreSQL); undefined for the embedded database. */
+  poolStats: (() => { total: number; idle: number; waiting: number }) | undefined;
 }
 
 function queryLogger(logger: Logger) {
@@ -44,7 +48,7 @@ function queryLogger(logger: Logger) {
   };
 }
 
-function postgresDialect(options: DatabaseOptions & { url: string }, logger: Logger): Dialect {
+function postgresPool(options: DatabaseOptions & { url: string }, logger: Logger): pg.Pool {
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.poolMax,
@@ -64,7 +68,7 @@ function postgresDialect(options: DatabaseOptions & { url: string }, logger: Log
   pool.on('connect', (client) => {
     client.on('error', () => undefined);
   });
-  return new PostgresDialect({ pool });
+  return pool;
 }
 
 async function pgliteDialect(directory: string): Promise<Dialect> {
@@ -82,11 +86,11 @@ async function pgliteDialect(directory: string): Promise<Dialect> {
 
 export async function createDatabase(options: DatabaseOptions, logger: Logger): Promise<DatabaseHandle> {
   const url = options.url;
-  const dialect =
-    url === undefined ? await pgliteDialect(options.pgliteDir) : postgresDialect({ ...options, url }, logger);
+  const pool = url === undefined ? undefined : postgresPool({ ...options, url }, logger);
+  const dialect = pool === undefined ? await pgliteDialect(options.pgliteDir) : new PostgresDialect({ pool });
   const db = new Kysely<Database>({
     // What the driver fails with is marked, so only the database's own lost connections read as an outage.
-    dialect: markingDatabaseErrors(dialect),
+    dialect: markingDatabaseErrors(dialect, options.observeQuery),
     ...(options.logQueries ? { log: queryLogger(logger) } : {}),
   });
   return {
@@ -96,5 +100,9 @@ export async function createDatabase(options: DatabaseOptions, logger: Logger): 
       await sql`select 1`.execute(db);
     },
     close: () => db.destroy(),
+    poolStats:
+      pool === undefined
+        ? undefined
+        : () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
   };
 }

@@ -1,8 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 const ALLOWED_METHODS = 'GET, POST, PATCH, PUT, DELETE, OPTIONS';
-const ALLOWED_HEADERS = 'Authorization, Content-Type, Idempotency-Key, X-Request-Id, trpc-accept';
-const EXPOSED_HEADERS = 'X-Request-Id, Retry-After, WWW-Authenticate';
+// A browser frontend may carry its trace (W3C traceparent, tracestate) and read the one it joined.
+const ALLOWED_HEADERS =
+  'Authorization, Content-Type, Idempotency-Key, X-Request-Id, trpc-accept, traceparent, tracestate';
+const EXPOSED_HEADERS = 'X-Request-Id, Retry-After, WWW-Authenticate, traceresponse';
 
 /**
  * CORS with an exact allow-list: a listed origin is echoed back with credentials; a `*`

@@ -97,7 +97,7 @@ function scopeWhenWritten(entry: LogEntry): Readonly<Scope> | undefined {
   const scope = entry[SCOPE];
   if (!scope || (scope.context.user_id === entry[USER] && scope.context.role === entry[ROLE])) return scope;
   const context = { ...scope.context, user_id: entry[USER] ?? null, role: entry[ROLE] ?? null };
-  return scope.procedure === undefined ? { context } : { context, procedure: scope.procedure };
+  return { ...scope, context };
 }
 
 /**

@@ -121,6 +121,7 @@ function contextText(context: WithText): string {
   const text = flat([
     ',"request_id":',
     jsonString(context.request_id),
+    context.trace_id === undefined ? '' : `,"trace_id":${jsonString(context.trace_id)}`,
     ',"method":',
     jsonString(context.method),
     ',"path":',
@@ -134,6 +135,12 @@ function contextText(context: WithText): string {
   ]);
   context[TEXT] = { text, userId: context.user_id, role: context.role };
   return text;
+}
+
+/** `,"span_id":…` of a traced request's line: the span active where it was written, else the request's. */
+function spanText(scope: Readonly<Scope>): string {
+  const spanId = scope.span_id ?? scope.context.span_id;
+  return spanId === undefined ? '' : `,"span_id":${jsonString(spanId)}`;
 }
 
 /** What `fieldsText` gives when a field would replace what the line writes before the fields. */
@@ -206,6 +213,7 @@ function writtenLine(head: LineHead, scope: Readonly<Scope> | undefined, fieldsT
   if (scope) {
     line += contextText(scope.context);
     if (scope.procedure !== undefined) line += procedureText(scope.procedure);
+    if (scope.context.trace_id !== undefined) line += spanText(scope);
   }
   return `${line}${fieldsText}}`;
 }
@@ -219,8 +227,12 @@ function writtenLine(head: LineHead, scope: Readonly<Scope> | undefined, fieldsT
 function mergedLine(head: LineHead, scope: Readonly<Scope> | undefined, safe: Record<string, unknown>): string {
   const values = new Map<string, unknown>();
   if (scope) {
-    for (const key of CONTEXT_KEYS) values.set(key, scope.context[key]);
+    for (const key of CONTEXT_KEYS) {
+      values.set(key, scope.context[key]);
+      if (key === 'request_id' && scope.context.trace_id !== undefined) values.set('trace_id', scope.context.trace_id);
+    }
     if (scope.procedure !== undefined) values.set('procedure', scope.procedure);
+    if (scope.context.trace_id !== undefined) values.set('span_id', scope.span_id ?? scope.context.span_id);
   }
   for (const key in safe) {
     if (!RESERVED.has(key)) values.set(key, safe[key]);

@@ -1,6 +1,7 @@
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
+import { trace } from '@opentelemetry/api';
 import type winston from 'winston';
 import { LogEntry } from './line-format.ts';
 import { LineTransport } from './log-transport.ts';
@@ -26,6 +27,8 @@ export interface Logger {
   info: WriteLine;
   debug: WriteLine;
   isLevelEnabled(level: LogLevel): boolean;
+  /** Has `listener` see every line's event and fields, at any level, before it is written (metrics). */
+  tap(listener: LineTap | undefined): void;
   /** Waits until every line written so far has reached stdout (or `destination`) and the file. */
   flush(): Promise<void>;
   /**
@@ -51,6 +54,19 @@ export interface LoggerOptions {
   transports?: winston.transport[];
 }
 
+/**
+ * A traced request's line names the span active where it is written (a procedure's, a SQL
+ * statement's), or else the request's HTTP server span. Taken now: the line is formatted later.
+ */
+function withActiveSpan(scope: Readonly<Scope>): Readonly<Scope> {
+  const active = trace.getActiveSpan()?.spanContext();
+  const spanId = active?.traceId === scope.context.trace_id ? active?.spanId : undefined;
+  return spanId === undefined ? scope : { context: scope.context, procedure: scope.procedure, span_id: spanId };
+}
+
+/** What `Logger.tap` calls for every line written, whatever the level (metrics count events). */
+export type LineTap = (event: string, fields: LogFields | undefined) => void;
+
 export function createLogger(options: LoggerOptions): Logger {
   const streams: Writable[] = [options.destination ?? process.stdout];
   if (options.file) {
@@ -72,11 +88,16 @@ export function createLogger(options: LoggerOptions): Logger {
   // winston under a symbol of the entry, never copied (winston would run their getters, which
   // may throw, and fold a `message` field into the event).
   const isLevelEnabled = (level: LogLevel) => LEVELS[level] <= LEVELS[logger.level as LogLevel];
+  let tap: LineTap | undefined;
   const write =
     (level: LogLevel): WriteLine =>
     (event, fields, scope) => {
+      if (tap !== undefined) tap(event, fields);
       if (!isLevelEnabled(level)) return;
-      logger.write(new LogEntry(level, event, fields, scope ?? currentScope()));
+      const current = scope ?? currentScope();
+      // Only a traced request's context has a trace id (tracing on): untraced lines pay this check.
+      const traced = scope === undefined && current !== undefined && current.context.trace_id !== undefined;
+      logger.write(new LogEntry(level, event, fields, traced ? withActiveSpan(current) : current));
     };
 
   return {
@@ -86,6 +107,9 @@ export function createLogger(options: LoggerOptions): Logger {
     info: write('info'),
     debug: write('debug'),
     isLevelEnabled,
+    tap: (listener) => {
+      tap = listener;
+    },
     flush: () => {
       drain();
       return Promise.all(lineTransports.map((transport) => transport.flush())).then(() => undefined);

@@ -12,12 +12,20 @@ export interface RequestContext {
   ip: string;
   user_id: string | null;
   role: string | null;
+  /**
+   * Set only when tracing is on: the request's trace, and its HTTP server span (the span a
+   * line names when no span of its own is active, the access line's).
+   */
+  trace_id?: string;
+  span_id?: string;
 }
 
 /** The request's shared context, plus the procedure running in this async branch (one per batch call). */
 export interface Scope {
   context: RequestContext;
   procedure?: string;
+  /** The span active where a line of a traced request was written (see logger.ts). */
+  span_id?: string;
 }
 
 const storage = new AsyncLocalStorage<Scope>();

@@ -7,6 +7,8 @@ export interface RestRoute {
   method: string;
   /** The procedure's tRPC path, `v1.products.get`. */
   path: string;
+  /** Its path as the OpenAPI document writes it, `/v1/orders/{id}` (a route label for metrics and traces). */
+  template: string;
   type: 'query' | 'mutation';
   procedure: AnyProcedure;
   /** Each path segment: a literal in lower case, or null for a `{param}`. */
@@ -51,6 +53,7 @@ function routeOf(path: string, procedure: AnyProcedure, openapi: { method: strin
   return {
     method: openapi.method,
     path,
+    template: `/${trimOneSlash(openapi.path)}`,
     type: procedure._def.type as 'query' | 'mutation',
     procedure,
     segments,
