@@ -168,7 +168,7 @@ async function runServer(config: Config, logger: Logger, { migrate }: { migrate:
     await sweepStopped;
     await database.close();
     await metricsServer?.stop();
-    await tracing?.shutdown();
+    await tracing?.shutdown({ timeoutMs: Math.min(5_000, config.http.shutdownTimeoutMs), logger });
     logger.info('server_stopped', { signal, forced_connections_closed: forced });
     await logger.flush();
     process.exit(0);

@@ -5,7 +5,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { callApi } from '../../../test/api-client.ts';
 import { LogCapture } from '../../../test/log-capture.ts';
 import { insertProducts } from '../../../test/seed-products.ts';
-import { cleanUpServers, databaseEnv, newTestDatabase, startServer } from '../../../test/server-process.ts';
+import {
+  cleanUpServers,
+  databaseEnv,
+  newTestDatabase,
+  startServer,
+  waitForExit,
+} from '../../../test/server-process.ts';
 import { createLogger } from '../logging/logger.ts';
 
 /**
@@ -216,6 +222,35 @@ describe('OpenTelemetry traces', () => {
       expect(exported().includes(traceBytes)).toBe(true);
       expect(exported().includes(Buffer.from('GET /api/v1/system/ping'))).toBe(true);
       expect(otlp.spans).toEqual([]);
+    },
+  );
+
+  it(
+    'lose only spans when the collector is down: requests are answered, nothing crashes, SIGTERM still stops it',
+    { timeout: 120_000 },
+    async () => {
+      // A port nothing listens on.
+      const closed = createServer();
+      await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+      const { port } = closed.address() as AddressInfo;
+      await new Promise((resolve) => closed.close(resolve));
+      const server = await startServer({
+        ...databaseEnv(await newTestDatabase()),
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+        OTEL_BSP_SCHEDULE_DELAY: '50',
+        OTEL_EXPORTER_OTLP_TIMEOUT: '500',
+      });
+      for (let index = 0; index < 5; index++) {
+        const res = await fetch(`${server.url}/api/v1/system/ping`);
+        expect(res.status).toBe(200);
+        await sleep(200);
+      }
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+      server.child.kill('SIGTERM');
+      expect(await waitForExit(server)).toEqual({ code: 0, signal: null });
+      const levels = server.lines.map((line) => line.level);
+      expect(levels).not.toContain('FATAL');
+      expect(server.lines.map((line) => line.event)).not.toContain('unhandled_rejection');
     },
   );
 });

@@ -1,5 +1,6 @@
 import { SpanKind, SpanStatusCode, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
 import { redactString } from '../logging/redact.ts';
+import type { Logger } from '../logging/logger.ts';
 import type { TracingSettings } from './tracing-config.ts';
 
 /**
@@ -14,8 +15,8 @@ import type { TracingSettings } from './tracing-config.ts';
 let tracer: Tracer | undefined;
 
 export interface Tracing {
-  /** Sends the spans still buffered and stops. */
-  shutdown(): Promise<void>;
+  /** Sends the spans still buffered (for `timeoutMs` at most) and stops; never throws. */
+  shutdown(options: { timeoutMs: number; logger: Logger }): Promise<void>;
 }
 
 export async function startTracing(settings: TracingSettings, { version }: { version: string }): Promise<Tracing> {
@@ -40,9 +41,23 @@ export async function startTracing(settings: TracingSettings, { version }: { ver
   provider.register();
   tracer = trace.getTracer('orders-service', version);
   return {
-    shutdown: async () => {
+    shutdown: async ({ timeoutMs, logger }) => {
       tracer = undefined;
-      await provider.shutdown();
+      // A collector that is down must neither hold the stop up nor fail it: the spans still
+      // buffered are sent for `timeoutMs` at most, and what is lost is said in a line.
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), timeoutMs);
+      });
+      try {
+        const outcome = await Promise.race([provider.shutdown().then(() => 'sent' as const), timedOut]);
+        if (outcome === 'timeout')
+          logger.warn('tracing_shutdown_incomplete', { reason: `spans not sent within ${timeoutMs} ms` });
+      } catch (error) {
+        logger.warn('tracing_shutdown_incomplete', { reason: error instanceof Error ? error.message : String(error) });
+      } finally {
+        clearTimeout(timer);
+      }
     },
   };
 }
