@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { Kysely, PostgresDialect, sql, type Dialect, type LogEvent } from 'kysely';
+import { Kysely, sql, type Dialect, type LogEvent } from 'kysely';
 import pg from 'pg';
 import type { Database } from '../../models/index.ts';
 import { markingDatabaseErrors } from './database-driver.ts';
+import { timeBoundPostgresDialect } from './transaction-timeout.ts';
 import type { Logger } from '../logging/logger.ts';
 import { redactSqlParameters } from '../logging/sql-redaction.ts';
 
@@ -45,11 +46,13 @@ function queryLogger(logger: Logger) {
 }
 
 function postgresDialect(options: DatabaseOptions & { url: string }, logger: Logger): Dialect {
+  // No startup options (PgBouncer refuses them) and no session state: the statement timeout is
+  // set per transaction (transaction-timeout.ts); queries carry no name, so none is prepared
+  // on a server connection another client may get next.
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.poolMax,
     connectionTimeoutMillis: options.connectTimeoutMs,
-    statement_timeout: options.statementTimeoutMs,
     idleTimeoutMillis: 30_000,
   });
   // An idle client losing its connection emits here; without a listener it would crash the process.
@@ -64,7 +67,7 @@ function postgresDialect(options: DatabaseOptions & { url: string }, logger: Log
   pool.on('connect', (client) => {
     client.on('error', () => undefined);
   });
-  return new PostgresDialect({ pool });
+  return timeBoundPostgresDialect({ pool }, options.statementTimeoutMs);
 }
 
 async function pgliteDialect(directory: string): Promise<Dialect> {
