@@ -30,6 +30,9 @@ export interface ServerStat {
   /** Connections open to it now, and in total. */
   current: number;
   total: number;
+  /** Responses that failed: the connection broke or the answer was bad (eresp), or the server aborted (srv_abrt). */
+  responseErrors: number;
+  serverAborts: number;
 }
 
 export interface HaProxy extends Component {
@@ -71,6 +74,8 @@ export async function startHaProxy(servers: number[]): Promise<HaProxy> {
         status: at(row, 'status'),
         current: Number(at(row, 'scur')),
         total: Number(at(row, 'stot')),
+        responseErrors: Number(at(row, 'eresp')),
+        serverAborts: Number(at(row, 'srv_abrt')),
       }));
   };
   const waitForStatus = async (server: string, status: string, timeoutMs = 30_000) => {
