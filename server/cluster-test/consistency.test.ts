@@ -121,11 +121,11 @@ describe('through HAProxy and PgBouncer, three instances', () => {
   it('revokes the whole family when a refresh token is reused on another instance', async () => {
     const [a, b, c] = cluster.instances.map((instance) => instance.url);
     const session = await register(a ?? '', 'refresh-reuse@example.com');
-    const rotated = await rest(b ?? '', 'POST', '/v1/auth/refresh', { body: { refreshToken: session.refreshToken } });
+    const rotated = await rest(b ?? '', 'POST /v1/auth/refresh', { body: { refreshToken: session.refreshToken } });
     expect(rotated.status).toBe(200);
     const newRefresh = String(rotated.body?.refreshToken);
-    const reused = await rest(c ?? '', 'POST', '/v1/auth/refresh', { body: { refreshToken: session.refreshToken } });
-    const successor = await rest(a ?? '', 'POST', '/v1/auth/refresh', { body: { refreshToken: newRefresh } });
+    const reused = await rest(c ?? '', 'POST /v1/auth/refresh', { body: { refreshToken: session.refreshToken } });
+    const successor = await rest(a ?? '', 'POST /v1/auth/refresh', { body: { refreshToken: newRefresh } });
     const live = await cluster.db
       .selectFrom('refresh_tokens')
       .select(sql<number>`count(*)::int`.as('count'))
@@ -152,7 +152,7 @@ describe('through HAProxy and PgBouncer, three instances', () => {
     for (let attempt = 0; attempt < 15; attempt++) {
       const instance = cluster.instances[attempt % 3];
       answers.push(
-        await rest(instance?.url ?? '', 'POST', '/v1/auth/login', {
+        await rest(instance?.url ?? '', 'POST /v1/auth/login', {
           body: { email: 'rate-limited@example.com', password: `wrong-password-${attempt}` },
         }),
       );

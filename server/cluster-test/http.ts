@@ -8,12 +8,13 @@ export interface Answer {
   networkError?: string;
 }
 
+/** `request` is the method and path under /api, e.g. `POST /v1/auth/login`. */
 export async function rest(
   baseUrl: string,
-  method: 'GET' | 'POST',
-  path: string,
+  request: `${'GET' | 'POST'} /${string}`,
   { body, token, headers = {} }: { body?: unknown; token?: string; headers?: Record<string, string> } = {},
 ): Promise<Answer> {
+  const [method, path] = request.split(' ') as ['GET' | 'POST', string];
   const requestHeaders: Record<string, string> = { ...headers };
   if (token !== undefined) requestHeaders.authorization = `Bearer ${token}`;
   if (body !== undefined) requestHeaders['content-type'] = 'application/json';
@@ -42,7 +43,7 @@ export const errorCode = (answer: Answer): string | undefined =>
   typeof answer.body?.code === 'string' ? answer.body.code : undefined;
 
 export async function register(baseUrl: string, email: string): Promise<AuthSession> {
-  const answer = await rest(baseUrl, 'POST', '/v1/auth/register', {
+  const answer = await rest(baseUrl, 'POST /v1/auth/register', {
     body: { email, password: 'cluster-password-1', name: 'Cluster customer' },
   });
   if (answer.status !== 200) throw new Error(`register ${email}: ${answer.status} ${JSON.stringify(answer.body)}`);
@@ -53,7 +54,7 @@ export function placeOrder(
   baseUrl: string,
   { token, productId, quantity = 1, key }: { token: string; productId: string; quantity?: number; key: string },
 ): Promise<Answer> {
-  return rest(baseUrl, 'POST', '/v1/orders/create', {
+  return rest(baseUrl, 'POST /v1/orders/create', {
     token,
     headers: { 'idempotency-key': key },
     body: { items: [{ productId, quantity }], paymentMethod: 'pm_card_visa' },

@@ -70,9 +70,9 @@ export function startLoad({
       const kind = (['list_products', 'get_order', 'create_order'] as const)[step % 3] ?? 'list_products';
       const startedAt = Date.now();
       if (kind === 'list_products') {
-        record({ kind, userId }, startedAt, await rest(url, 'GET', '/v1/products?limit=20', { token }));
+        record({ kind, userId }, startedAt, await rest(url, 'GET /v1/products?limit=20', { token }));
       } else if (kind === 'get_order' && lastOrder !== undefined) {
-        record({ kind, userId }, startedAt, await rest(url, 'GET', `/v1/orders/${lastOrder}`, { token }));
+        record({ kind, userId }, startedAt, await rest(url, `GET /v1/orders/${lastOrder}`, { token }));
       } else if (kind === 'create_order') {
         const key = `${label}-${index}-${step}`;
         const answer = await placeOrder(url, { token, productId, key });
