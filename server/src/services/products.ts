@@ -4,7 +4,7 @@ import { AppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { preparedQuery } from '../core/db/prepared-query.ts';
 import type { ProductRow } from '../models/index.ts';
-import { containsPattern, countAsTotal, offsetPage } from './paging.ts';
+import { containsPattern, countAsTotal, countedTotal, offsetPage } from './paging.ts';
 
 const PRODUCT_COLUMNS = [
   'id',
@@ -51,7 +51,10 @@ export async function listProducts(
       .limit(options.limit)
       .offset(options.offset)
       .execute(),
-    count: query.select(countAsTotal).executeTakeFirstOrThrow(),
+    count:
+      options.q === undefined
+        ? countedTotal(db, options.includeInactive ? 'products' : 'products_active')
+        : query.select(countAsTotal).executeTakeFirstOrThrow(),
     window: options,
     map: (rows) => rows.map(toProduct),
   });

@@ -72,14 +72,16 @@ function postgresDialect(options: DatabaseOptions & { url: string }, logger: Log
 
 async function pgliteDialect(directory: string): Promise<Dialect> {
   // Loaded only here: PGlite's code alone is some 40 MB of memory a PostgreSQL deployment never uses.
-  const [{ PGlite }, { PGliteDialect }] = await Promise.all([
+  const [{ PGlite }, { PGliteDialect }, { pg_trgm }] = await Promise.all([
     import('@electric-sql/pglite'),
     import('kysely-pglite-dialect'),
+    // The trigram indexes of the searches (migration 20261204150000) need pg_trgm.
+    import('@electric-sql/pglite/contrib/pg_trgm'),
   ]);
   const absolute = resolve(directory);
   // PGlite creates its data folder but not the folders above it.
   mkdirSync(dirname(absolute), { recursive: true });
-  const pglite = await PGlite.create(absolute);
+  const pglite = await PGlite.create(absolute, { extensions: { pg_trgm } });
   return new PGliteDialect(pglite);
 }
 
