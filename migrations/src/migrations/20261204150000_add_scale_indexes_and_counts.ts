@@ -5,7 +5,8 @@ import { sql, type Kysely } from 'kysely';
  *
  * - trigram (pg_trgm) GIN indexes for the `q` searches, which are `ILIKE '%text%'` on products'
  *   name and SKU and users' email and name: a B-tree cannot serve a pattern with a leading `%`;
- * - the users list's order (`created_at desc, id desc`), which had no index (a full sort per page);
+ * - the users list's order (`created_at desc, id desc`), which had no index (a full sort per page),
+ *   and the products list's over active products (a partial index: a deep page is skipped in it);
  * - `table_counts`, the number of products (all, and active) and of users, kept by triggers, so an
  *   unfiltered list's `total` is one row read instead of a count over the whole table. Inserts and
  *   deletes are counted per statement (transition tables), so a bulk insert updates the count once;
@@ -100,6 +101,7 @@ export async function down(db: Kysely<any>): Promise<void> {
   await sql`drop function if exists count_product_rows(), count_active_product_change(), count_user_rows()`.execute(db);
   await db.schema.dropTable('table_counts').ifExists().execute();
   await db.schema.dropIndex('users_created_at_index').ifExists().execute();
+  await db.schema.dropIndex('products_active_created_at_index').ifExists().execute();
   for (const name of [
     'products_name_trgm_index',
     'products_sku_trgm_index',

@@ -44,12 +44,23 @@ export async function listProducts(
     query = query.where((eb) => eb.or([eb('name', 'ilike', pattern), eb('sku', 'ilike', pattern)]));
   }
   return offsetPage({
-    rows: query
+    // A deep page skips its offset in the index alone (index-only: `(created_at, id)`, for
+    // active products a partial one), then reads the rows of that page only.
+    rows: db
+      .selectFrom('products')
       .select(PRODUCT_COLUMNS)
+      .where(
+        'id',
+        'in',
+        query
+          .select('id')
+          .orderBy('created_at', 'desc')
+          .orderBy('id', 'desc')
+          .limit(options.limit)
+          .offset(options.offset),
+      )
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
-      .limit(options.limit)
-      .offset(options.offset)
       .execute(),
     count:
       options.q === undefined
