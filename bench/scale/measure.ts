@@ -33,7 +33,17 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 }
 
-async function call(app: ScaleApp, endpoint: Endpoint, data: ScaleData, base = app.url) {
+async function call({
+  app,
+  endpoint,
+  data,
+  base = app.url,
+}: {
+  app: ScaleApp;
+  endpoint: Endpoint;
+  data: ScaleData;
+  base?: string;
+}) {
   const started = performance.now();
   const res = await fetch(`${base}${endpoint.path(data)}`, {
     headers: { authorization: `Bearer ${endpoint.as === 'admin' ? app.tokens.admin : app.tokens.customer}` },
@@ -50,7 +60,7 @@ export async function measureLatency(endpoint: Endpoint, apps: ScaleApp[], data:
   const last: { bytes: number; status: number }[] = apps.map(() => ({ bytes: 0, status: 0 }));
   for (let round = 0; round < WARMUP + SAMPLES; round++) {
     for (const [index, app] of apps.entries()) {
-      const result = await call(app, endpoint, data[index] as ScaleData);
+      const result = await call({ app, endpoint, data: data[index] as ScaleData });
       if (round >= WARMUP) samples[index]?.push(result.ms);
       last[index] = result;
     }
@@ -68,14 +78,19 @@ export async function measureLatency(endpoint: Endpoint, apps: ScaleApp[], data:
 }
 
 /** EXPLAIN (ANALYZE, BUFFERS) of every query one request of `endpoint` runs. */
-export async function explainAll(
-  app: ScaleApp,
-  endpoint: Endpoint,
-  data: ScaleData,
-  databaseUrl: string,
-): Promise<Plan[]> {
+export async function explainAll({
+  app,
+  endpoint,
+  data,
+  databaseUrl,
+}: {
+  app: ScaleApp;
+  endpoint: Endpoint;
+  data: ScaleData;
+  databaseUrl: string;
+}): Promise<Plan[]> {
   const queries = await app.capture(async () => {
-    await call(app, endpoint, data, app.captureUrl);
+    await call({ app, endpoint, data, base: app.captureUrl });
   });
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();

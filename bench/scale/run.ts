@@ -97,7 +97,9 @@ for (const endpoint of ENDPOINTS) {
   const latency = await measureLatency(endpoint, apps, data);
   const plans = [];
   for (const [index, app] of apps.entries()) {
-    plans.push(await explainAll(app, endpoint, data[index] as ScaleData, prepared[index]?.url ?? ''));
+    plans.push(
+      await explainAll({ app, endpoint, data: data[index] as ScaleData, databaseUrl: prepared[index]?.url ?? '' }),
+    );
   }
   results.push({ endpoint: endpoint.name, path: endpoint.path(data[1] as ScaleData), latency, plans });
   const [small, large] = latency;
