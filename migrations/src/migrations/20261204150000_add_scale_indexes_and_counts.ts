@@ -34,6 +34,14 @@ export async function up(db: Kysely<any>): Promise<void> {
     .on('users')
     .columns(['created_at', 'id'])
     .execute();
+  // The products list's order over active products only, so a deep page is skipped in the index alone.
+  await db.schema
+    .createIndex('products_active_created_at_index')
+    .ifNotExists()
+    .on('products')
+    .columns(['created_at', 'id'])
+    .where(sql.ref('active'), '=', true)
+    .execute();
 
   await db.schema
     .createTable('table_counts')
