@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['{server,client,shared,migrations}/**/*.test.ts'],
-    exclude: ['**/node_modules/**'],
+    // server/cluster-test runs apart, with `pnpm test:cluster` (vitest.cluster.config.ts).
+    exclude: ['**/node_modules/**', 'server/cluster-test/**'],
     // Kysely's FileMigrationProvider imports migration files at run time: let vite transform it.
     server: { deps: { inline: ['kysely'] } },
     testTimeout: 30_000,

@@ -2,6 +2,15 @@ import type { IdempotencyKeysTable, OrderItemsTable, OrdersTable, PaymentsTable 
 import type { ProductsTable } from './products.ts';
 import type { RateLimitsTable, RefreshTokensTable, UsersTable } from './users.ts';
 
+/**
+ * Row counts kept by triggers (migration 20261204150000): `products`, `products_active`,
+ * `users`. bigint: a string on pg, a number on PGlite, so read it with Number().
+ */
+export interface TableCountsTable {
+  name: 'products' | 'products_active' | 'users';
+  count: string | number;
+}
+
 /** Every table Kysely may query, by name. */
 export interface Database {
   products: ProductsTable;
@@ -12,4 +21,5 @@ export interface Database {
   order_items: OrderItemsTable;
   payments: PaymentsTable;
   idempotency_keys: IdempotencyKeysTable;
+  table_counts: TableCountsTable;
 }

@@ -1,5 +1,7 @@
 import type { Page } from '@orders/shared';
 import { sql } from 'kysely';
+import type { Db } from '../core/db/database.ts';
+import type { TableCountsTable } from '../models/index.ts';
 
 /** `%text%` for ILIKE, with LIKE's wildcards in `text` escaped so a search for `50%` means "50%". */
 export function containsPattern(text: string): string {
@@ -8,6 +10,14 @@ export function containsPattern(text: string): string {
 
 /** `count(*) as total`: a string on pg and a number on PGlite, so read it with Number(). */
 export const countAsTotal = sql<string | number>`count(*)`.as('total');
+
+/**
+ * An unfiltered list's total, read from `table_counts` (kept by triggers): one row, however
+ * large the table, where `count(*)` would read all of it.
+ */
+export function countedTotal(db: Db, name: TableCountsTable['name']): Promise<{ total: string | number }> {
+  return db.selectFrom('table_counts').select('count as total').where('name', '=', name).executeTakeFirstOrThrow();
+}
 
 /** One offset page: the page's rows and the filtered total, queried together. */
 export async function offsetPage<Row, Item>({

@@ -4,7 +4,7 @@ import { AppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { preparedQuery } from '../core/db/prepared-query.ts';
 import type { ProductRow } from '../models/index.ts';
-import { containsPattern, countAsTotal, offsetPage } from './paging.ts';
+import { containsPattern, countAsTotal, countedTotal, offsetPage } from './paging.ts';
 
 const PRODUCT_COLUMNS = [
   'id',
@@ -44,14 +44,28 @@ export async function listProducts(
     query = query.where((eb) => eb.or([eb('name', 'ilike', pattern), eb('sku', 'ilike', pattern)]));
   }
   return offsetPage({
-    rows: query
+    // A deep page skips its offset in the index alone (index-only: `(created_at, id)`, for
+    // active products a partial one), then reads the rows of that page only.
+    rows: db
+      .selectFrom('products')
       .select(PRODUCT_COLUMNS)
+      .where(
+        'id',
+        'in',
+        query
+          .select('id')
+          .orderBy('created_at', 'desc')
+          .orderBy('id', 'desc')
+          .limit(options.limit)
+          .offset(options.offset),
+      )
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
-      .limit(options.limit)
-      .offset(options.offset)
       .execute(),
-    count: query.select(countAsTotal).executeTakeFirstOrThrow(),
+    count:
+      options.q === undefined
+        ? countedTotal(db, options.includeInactive ? 'products' : 'products_active')
+        : query.select(countAsTotal).executeTakeFirstOrThrow(),
     window: options,
     map: (rows) => rows.map(toProduct),
   });

@@ -4,7 +4,7 @@ import { AppError } from '../core/errors.ts';
 import type { Logger } from '../core/logging/logger.ts';
 import { withTransaction, type Trx } from '../core/db/transaction.ts';
 import type { UserRow } from '../models/index.ts';
-import { containsPattern, countAsTotal, offsetPage } from './paging.ts';
+import { containsPattern, countAsTotal, countedTotal, offsetPage } from './paging.ts';
 
 export const USER_COLUMNS = ['id', 'email', 'name', 'role', 'disabled_at', 'created_at'] as const;
 type UserColumns = Pick<UserRow, (typeof USER_COLUMNS)[number]>;
@@ -44,7 +44,7 @@ export async function listUsers(db: Db, options: ListUsersInput): Promise<Page<U
       .limit(options.limit)
       .offset(options.offset)
       .execute(),
-    count: query.select(countAsTotal).executeTakeFirstOrThrow(),
+    count: options.q === undefined ? countedTotal(db, 'users') : query.select(countAsTotal).executeTakeFirstOrThrow(),
     window: options,
     map: (rows) => rows.map(toUser),
   });

@@ -20,6 +20,7 @@ export const INPUT_FILES = {
   process: 'test-results/reliability/process.json',
   security: 'test-results/reliability/security.json',
   logAudit: 'test-results/reliability/log-audit.json',
+  cluster: 'test-results/reliability/cluster.json',
   soak: 'docs/reliability/soak-latest.json',
 } as const;
 

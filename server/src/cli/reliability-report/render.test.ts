@@ -20,8 +20,8 @@ const render = (root: string) => renderReport(readInputs(root), { generatedAt: '
 describe('the reliability report', () => {
   it('renders every part as not measured when no figures exist', () => {
     const report = render(repositoryWith({}));
-    expect(report.match(/_Not measured in this run_/g)).toHaveLength(7);
-    expect(report.match(/\| not measured in this run \|/g)).toHaveLength(7);
+    expect(report.match(/_Not measured in this run_/g)).toHaveLength(8);
+    expect(report.match(/\| not measured in this run \|/g)).toHaveLength(8);
     expect(report).toContain('## How to reproduce');
   });
 
@@ -55,6 +55,16 @@ describe('the reliability report', () => {
           rss_mib: { start: 200, end: 210 },
           consistency: { problems: [] },
           server: { exit_code: 0 },
+        },
+        cluster: {
+          rolling_restart: {
+            instances: 3,
+            requests: 1162,
+            answers: { '200': 1162 },
+            failed: 0,
+            explained: 0,
+            passed: true,
+          },
         },
       }),
     );
@@ -109,6 +119,48 @@ describe('the reliability report', () => {
       }),
     );
     expect(report).toContain('**did not hold** (0 failures, longest event-loop hold 400 ms)');
+  });
+
+  it('reports each cluster scenario with its instances, requests, failed and explained requests', () => {
+    const report = render(
+      repositoryWith({
+        cluster: {
+          stock_race: {
+            instances: 3,
+            requests: 200,
+            answers: { '200': 50, '409 OUT_OF_STOCK': 150 },
+            paid_orders: 50,
+            stock_left: 0,
+            failed: 0,
+            passed: true,
+          },
+          instance_killed: {
+            instances: 3,
+            requests: 554,
+            answers: { '200': 551, UND_ERR_SOCKET: 3 },
+            failed: 3,
+            explained: 3,
+            explanation: 'in flight on app2 as it died',
+            database_agrees: true,
+            passed: true,
+          },
+        },
+      }),
+    );
+    expect(report).toContain(
+      '| Cluster | 2 scenarios, 754 requests through PgBouncer (transaction mode) and HAProxy | held (3 failed, 3 explained) |',
+    );
+    expect(report).toContain(
+      '| 200 concurrent orders for a product with stock 50, through HAProxy | 3 | 200 | 0 | 0 | 200: 50, 409 OUT_OF_STOCK: 150; paid 50, stock left 0 | yes |',
+    );
+    expect(report).toContain('failed requests: in flight on app2 as it died; database agrees with clients: yes');
+  });
+
+  it('says a cluster scenario that did not hold', () => {
+    const report = render(
+      repositoryWith({ cluster: { rolling_restart: { instances: 3, requests: 10, failed: 2, passed: false } } }),
+    );
+    expect(report).toContain('**did not hold** (2 failed, 0 explained)');
   });
 
   it('says what did not hold', () => {

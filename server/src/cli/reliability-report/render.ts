@@ -1,3 +1,4 @@
+import { clusterSection } from './cluster.ts';
 import { faultsSection } from './faults.ts';
 import { fuzzSection } from './fuzz.ts';
 import type { Input, InputName } from './inputs.ts';
@@ -19,7 +20,10 @@ DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres pnpm test
 # The soak: 5 minutes (SOAK_SECONDS, SOAK_RATE to change), on a database it creates and drops.
 # Writes test-results/reliability/soak.json and docs/reliability/soak-latest.json.
 DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres pnpm test:soak
-# This file, from both.
+# The deployed shape: PgBouncer, three instances of the build, HAProxy (Debian's pgbouncer and
+# haproxy packages). Writes test-results/reliability/cluster.json.
+DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres pnpm test:cluster
+# This file, from all three.
 pnpm reliability:report
 \`\`\`
 
@@ -41,6 +45,7 @@ export function renderReport(inputs: Record<InputName, Input>, { generatedAt }: 
     securitySection(inputs.security),
     logAuditSection(inputs.logAudit),
     soakSection(inputs.soak),
+    clusterSection(inputs.cluster),
   ];
   return [
     '# Reliability',

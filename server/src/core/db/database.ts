@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { Kysely, PostgresDialect, sql, type Dialect, type LogEvent } from 'kysely';
+import { Kysely, sql, type Dialect, type LogEvent } from 'kysely';
 import pg from 'pg';
 import type { Database } from '../../models/index.ts';
 import { markingDatabaseErrors, type QueryObserver } from './database-driver.ts';
+import { timeBoundPostgresDialect } from './transaction-timeout.ts';
 import type { Logger } from '../logging/logger.ts';
 import { redactSqlParameters } from '../logging/sql-redaction.ts';
 
@@ -49,11 +50,13 @@ function queryLogger(logger: Logger) {
 }
 
 function postgresPool(options: DatabaseOptions & { url: string }, logger: Logger): pg.Pool {
+  // No startup options (PgBouncer refuses them) and no session state: the statement timeout is
+  // set per transaction (transaction-timeout.ts); queries carry no name, so none is prepared
+  // on a server connection another client may get next.
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.poolMax,
     connectionTimeoutMillis: options.connectTimeoutMs,
-    statement_timeout: options.statementTimeoutMs,
     idleTimeoutMillis: 30_000,
   });
   // An idle client losing its connection emits here; without a listener it would crash the process.
@@ -73,21 +76,26 @@ function postgresPool(options: DatabaseOptions & { url: string }, logger: Logger
 
 async function pgliteDialect(directory: string): Promise<Dialect> {
   // Loaded only here: PGlite's code alone is some 40 MB of memory a PostgreSQL deployment never uses.
-  const [{ PGlite }, { PGliteDialect }] = await Promise.all([
+  const [{ PGlite }, { PGliteDialect }, { pg_trgm }] = await Promise.all([
     import('@electric-sql/pglite'),
     import('kysely-pglite-dialect'),
+    // The trigram indexes of the searches (migration 20261204150000) need pg_trgm.
+    import('@electric-sql/pglite/contrib/pg_trgm'),
   ]);
   const absolute = resolve(directory);
   // PGlite creates its data folder but not the folders above it.
   mkdirSync(dirname(absolute), { recursive: true });
-  const pglite = await PGlite.create(absolute);
+  const pglite = await PGlite.create(absolute, { extensions: { pg_trgm } });
   return new PGliteDialect(pglite);
 }
 
 export async function createDatabase(options: DatabaseOptions, logger: Logger): Promise<DatabaseHandle> {
   const url = options.url;
   const pool = url === undefined ? undefined : postgresPool({ ...options, url }, logger);
-  const dialect = pool === undefined ? await pgliteDialect(options.pgliteDir) : new PostgresDialect({ pool });
+  const dialect =
+    pool === undefined
+      ? await pgliteDialect(options.pgliteDir)
+      : timeBoundPostgresDialect({ pool }, options.statementTimeoutMs);
   const db = new Kysely<Database>({
     // What the driver fails with is marked, so only the database's own lost connections read as an outage.
     dialect: markingDatabaseErrors(dialect, options.observeQuery),
