@@ -52,7 +52,7 @@ export function createApp(options: AppOptions) {
     ...options,
     tokens: createTokenService(config.jwt),
     rateLimiter: createRateLimiter(options.db, { windowSeconds: config.rateLimit.windowSeconds }),
-    gateway: options.gateway ?? createPaymentGateway(config.paymentGateway),
+    gateway: options.gateway ?? createPaymentGateway(config.paymentGateway, options.db),
     cursors: createCursorCodec(config.jwt.secret),
     work: createWorkTracker(),
   };

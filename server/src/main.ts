@@ -11,6 +11,8 @@ import { startPeriodicTask, type PeriodicTask } from './core/periodic-task.ts';
 import { createReadinessCheck } from './core/db/readiness.ts';
 import { DEMO_ADMIN_PASSWORD, DEMO_CUSTOMER, seedDatabase } from './services/seed.ts';
 import { sweepExpiredRows } from './services/sweep.ts';
+import { reconcilePayments } from './services/orders/index.ts';
+import { createPaymentGateway } from './services/payment-gateway/index.ts';
 
 /**
  * In local development, tells a new user where to click and how to sign in. Written to stderr
@@ -70,6 +72,31 @@ function startSweeper(config: Config, { db, logger }: { db: Db; logger: Logger }
   });
 }
 
+/**
+ * Settles payment attempts left pending past PAYMENT_RECONCILE_AFTER_SECONDS, every
+ * PAYMENT_RECONCILE_INTERVAL_SECONDS (none when 0); instances take turns through a database lock.
+ */
+function startReconciler(
+  config: Config,
+  { database, logger }: { database: { db: Db; kind: 'postgres' | 'pglite' }; logger: Logger },
+): PeriodicTask | undefined {
+  const { intervalSeconds, afterSeconds } = config.paymentReconcile;
+  if (intervalSeconds === 0) return undefined;
+  const deps = {
+    db: database.db,
+    logger,
+    gateway: createPaymentGateway(config.paymentGateway, database.db),
+    gatewayTimeoutMs: config.paymentGateway.timeoutMs,
+  };
+  return startPeriodicTask({
+    name: 'payment_reconcile',
+    intervalMs: intervalSeconds * 1000,
+    firstRunAfterMs: intervalSeconds * 1000,
+    logger,
+    run: (signal) => reconcilePayments(deps, { afterSeconds, singleInstance: database.kind === 'pglite', signal }),
+  });
+}
+
 /** Every way out of the process writes its reason and flushes the log first. */
 function exitOnFatalErrors(logger: Logger): void {
   const die = (event: string) => (error: unknown) => {
@@ -117,6 +144,7 @@ async function runServer(config: Config, logger: Logger, { migrate }: { migrate:
   });
   printWelcome(config, running.url);
   const sweeper = startSweeper(config, { db: database.db, logger });
+  const reconciler = startReconciler(config, { database, logger });
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -125,10 +153,13 @@ async function runServer(config: Config, logger: Logger, { migrate }: { migrate:
     logger.info('server_stopping', { signal, timeout_ms: config.http.shutdownTimeoutMs });
     // No sweep starts from now on; one running ends after its current batch, before the database closes.
     const sweepStopped = sweeper?.stop();
+    // A reconciliation running ends after the attempt it is settling, before the database closes.
+    const reconcileStopped = reconciler?.stop();
     const { forced } = await running.stop();
     const work = await app.drain(config.http.shutdownTimeoutMs);
     if (!work.drained) logger.warn('shutdown_work_abandoned', { active: work.active });
     await sweepStopped;
+    await reconcileStopped;
     await database.close();
     logger.info('server_stopped', { signal, forced_connections_closed: forced });
     await logger.flush();

@@ -1,4 +1,11 @@
-import type { IdempotencyKeysTable, OrderItemsTable, OrdersTable, PaymentsTable } from './orders.ts';
+import type {
+  IdempotencyKeysTable,
+  OrderItemsTable,
+  OrdersTable,
+  PaymentsTable,
+  SimulatedGatewayLedgerTable,
+  WebhookEventsTable,
+} from './orders.ts';
 import type { ProductsTable } from './products.ts';
 import type { RateLimitsTable, RefreshTokensTable, UsersTable } from './users.ts';
 
@@ -12,4 +19,6 @@ export interface Database {
   order_items: OrderItemsTable;
   payments: PaymentsTable;
   idempotency_keys: IdempotencyKeysTable;
+  simulated_gateway_ledger: SimulatedGatewayLedgerTable;
+  webhook_events: WebhookEventsTable;
 }
