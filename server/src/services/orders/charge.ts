@@ -1,6 +1,7 @@
 import type { Order } from '@orders/shared';
 import { isDatabaseUnavailable } from '../../core/db/database-errors.ts';
 import { AppError } from '../../core/errors.ts';
+import { withTransaction } from '../../core/db/transaction.ts';
 import type { OrderRow } from '../../models/index.ts';
 import { PaymentGatewayUnavailableError, withGatewayTimeout } from '../payment-gateway/index.ts';
 import { retryWhenDatabaseReturns } from './deferred-write.ts';
@@ -129,9 +130,13 @@ export function paymentFailure(
  */
 export async function chargeAndRecord(
   deps: OrdersDeps,
-  { order, paymentMethod }: { order: OrderRow; paymentMethod: string },
+  { order, paymentMethod, pending: begun }: { order: OrderRow; paymentMethod: string; pending?: PendingAttempt },
 ): Promise<Order> {
-  const pending = await beginAttempt(deps, { order, paymentMethod });
+  const pending =
+    begun ??
+    (await withTransaction(deps, 'begin_payment', (trx) =>
+      beginAttempt(trx, { order, paymentMethod, gateway: deps.gateway.name }),
+    ));
   const attempt = await callGateway(deps, pending);
   const record = () => recordAttempt(deps, { pending, attempt });
   let recorded: OrderRow;

@@ -23,44 +23,43 @@ export const PENDING_COLUMNS = ['id', 'order_id', 'amount', 'currency', 'payment
  * Writes the attempt as `pending` with the gateway idempotency key it will be charged under,
  * before the gateway is called: a process dying while the gateway works leaves this row for the
  * reconciler. An attempt of the order still pending (its request stopped and is being resumed)
- * is reused with its key, so the gateway answers that charge instead of taking another.
+ * is reused with its key, so the gateway answers that charge instead of taking another. Runs in
+ * the transaction that puts the order in pending_payment (creating or paying it again).
  */
-export function beginAttempt(
-  deps: OrdersDeps,
-  { order, paymentMethod }: { order: OrderRow; paymentMethod: string },
+export async function beginAttempt(
+  trx: Trx,
+  { order, paymentMethod, gateway }: { order: OrderRow; paymentMethod: string; gateway: string },
 ): Promise<PendingAttempt> {
-  return withTransaction(deps, 'begin_payment', async (trx) => {
-    const open = await trx
-      .selectFrom('payments')
-      .select(PENDING_COLUMNS)
-      .where('order_id', '=', order.id)
-      .where('status', '=', 'pending')
-      .orderBy('created_at', 'desc')
-      .executeTakeFirst();
-    if (open?.idempotency_key) return { ...open, idempotency_key: open.idempotency_key };
-    // Only answered attempts count: after a failed one (a timeout, say) nobody knows whether the
-    // card was charged, so the next attempt reuses its key and the gateway answers that charge.
-    const attempts = await trx
-      .selectFrom('payments')
-      .select((eb) => eb.fn.countAll<string>().as('count'))
-      .where('order_id', '=', order.id)
-      .where('status', '!=', 'failed')
-      .executeTakeFirstOrThrow();
-    const attempt: PendingAttempt = {
-      id: newId('pay'),
-      order_id: order.id,
-      amount: order.total_amount,
-      currency: order.currency,
-      payment_method: paymentMethod,
-      // One key per attempt: a retry of this attempt is never charged twice at the gateway.
-      idempotency_key: `${order.id}:attempt-${Number(attempts.count) + 1}`,
-    };
-    await trx
-      .insertInto('payments')
-      .values({ ...attempt, status: 'pending', gateway: deps.gateway.name })
-      .execute();
-    return attempt;
-  });
+  const open = await trx
+    .selectFrom('payments')
+    .select(PENDING_COLUMNS)
+    .where('order_id', '=', order.id)
+    .where('status', '=', 'pending')
+    .orderBy('created_at', 'desc')
+    .executeTakeFirst();
+  if (open?.idempotency_key) return { ...open, idempotency_key: open.idempotency_key };
+  // Only answered attempts count: after a failed one (a timeout, say) nobody knows whether the
+  // card was charged, so the next attempt reuses its key and the gateway answers that charge.
+  const attempts = await trx
+    .selectFrom('payments')
+    .select((eb) => eb.fn.countAll<string>().as('count'))
+    .where('order_id', '=', order.id)
+    .where('status', '!=', 'failed')
+    .executeTakeFirstOrThrow();
+  const attempt: PendingAttempt = {
+    id: newId('pay'),
+    order_id: order.id,
+    amount: order.total_amount,
+    currency: order.currency,
+    payment_method: paymentMethod,
+    // One key per attempt: a retry of this attempt is never charged twice at the gateway.
+    idempotency_key: `${order.id}:attempt-${Number(attempts.count) + 1}`,
+  };
+  await trx
+    .insertInto('payments')
+    .values({ ...attempt, status: 'pending', gateway })
+    .execute();
+  return attempt;
 }
 
 export interface Recorded {
@@ -95,9 +94,7 @@ export async function recordOutcome(
     .forUpdate()
     .executeTakeFirstOrThrow();
   const lateCharge = (reference: string | null): Recorded['lateCharge'] =>
-    reference === null
-      ? undefined
-      : { paymentId, reference, amount: payment.amount, currency: payment.currency };
+    reference === null ? undefined : { paymentId, reference, amount: payment.amount, currency: payment.currency };
   if (payment.status !== 'pending') {
     const late = payment.status === 'succeeded' && locked.status !== 'paid';
     return { order: locked, lateCharge: late ? lateCharge(payment.gateway_reference) : undefined };

@@ -81,10 +81,11 @@ async function failNeverCharged(deps: OrdersDeps, afterSeconds: number): Promise
     .select('id')
     .where('status', '=', 'pending_payment')
     .where('updated_at', '<', olderThan(afterSeconds))
-    .where(({ not, exists, selectFrom }) =>
-      not(
-        exists(
-          selectFrom('payments')
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('payments')
             .select('payments.id')
             .whereRef('payments.order_id', '=', 'orders.id')
             .where('payments.status', '=', 'pending'),
@@ -102,7 +103,9 @@ async function failNeverCharged(deps: OrdersDeps, afterSeconds: number): Promise
     });
     if (moved) {
       failed += 1;
-      deps.logger.warn('payment_reconciled', { context: { order_id: id, order_status: 'payment_failed', never_charged: true } });
+      deps.logger.warn('payment_reconciled', {
+        context: { order_id: id, order_status: 'payment_failed', never_charged: true },
+      });
     }
   }
   return failed;

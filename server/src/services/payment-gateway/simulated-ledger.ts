@@ -23,17 +23,16 @@ export function memoryLedger(): SimulatedLedger {
   const charges = new Map<string, ChargeOutcome>();
   const refunds = new Map<string, { reference: string }>();
   return {
-    async charge(key, outcome) {
+    charge(key, outcome) {
       const earlier = charges.get(key);
-      if (earlier) return { outcome: earlier, stored: false };
+      if (earlier) return Promise.resolve({ outcome: earlier, stored: false });
       charges.set(key, outcome);
-      return { outcome, stored: true };
+      return Promise.resolve({ outcome, stored: true });
     },
-    async refund(key, reference) {
-      const earlier = refunds.get(key);
-      if (earlier) return earlier;
-      refunds.set(key, { reference });
-      return { reference };
+    refund(key, reference) {
+      const earlier = refunds.get(key) ?? { reference };
+      refunds.set(key, earlier);
+      return Promise.resolve(earlier);
     },
   };
 }

@@ -65,7 +65,11 @@ export function createSimulatedGateway({
         throw new PaymentGatewayUnavailableError('An error occurred while processing your card.', 'processing_error');
       }
       // Taken first, answered after the latency: the window in which a caller may die.
-      const { outcome, stored } = await ledger.charge(request.idempotencyKey, outcomeFor(request.paymentMethod), request);
+      const { outcome, stored } = await ledger.charge(
+        request.idempotencyKey,
+        outcomeFor(request.paymentMethod),
+        request,
+      );
       if (stored && outcome.status === 'succeeded') made += 1;
       await answerLater();
       return outcome;
