@@ -23,6 +23,7 @@ import { createRateLimiter } from './core/rate-limit.ts';
 import type { Readiness } from './core/db/readiness.ts';
 import { createTokenService } from './core/security.ts';
 import { createWorkTracker } from './core/work-tracker.ts';
+import { createStripeWebhookHandler } from './transport/webhooks/stripe-webhook.ts';
 import { createCursorCodec } from './services/orders/index.ts';
 import { createPaymentGateway, type PaymentGateway } from './services/payment-gateway/index.ts';
 import { redactString } from './core/logging/redact.ts';
@@ -86,6 +87,12 @@ export function createApp(options: AppOptions) {
   const docs = createSwaggerUi({ basePath: '/docs', openApiUrl: '/openapi.json' });
   const panel = config.panelEnabled ? createPanel(appRouter, { basePath: '/panel', trpcUrl: '/trpc' }) : undefined;
   const clientIp = createClientIpResolver(config.http.trustProxy);
+  const stripeWebhook = createStripeWebhookHandler({
+    ...deps,
+    gatewayTimeoutMs: config.paymentGateway.timeoutMs,
+    webhookSecret: config.stripeWebhookSecret,
+    maxBodyBytes: config.http.maxBodyBytes,
+  });
 
   /** The API's two protocols are dispatched at once (tRPC answers without a promise of ours). */
   function route(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> | void {
@@ -95,6 +102,8 @@ export function createApp(options: AppOptions) {
   }
 
   async function routeOther(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    // Its applying runs to the end even if Stripe hangs up, and shutdown waits for it.
+    if (path === '/webhooks/stripe') return deps.work.track(stripeWebhook(req, res));
     if (req.method === 'GET' || req.method === 'HEAD') {
       if (path === '/healthz') return sendJson(res, { status: 200, body: { status: 'ok' } });
       if (path === '/readyz') {
