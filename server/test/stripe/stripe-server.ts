@@ -31,6 +31,8 @@ export interface Delivery {
   event: { id: string; type: string };
   status: number;
   body: string;
+  /** The X-Request-Id the endpoint answered with: its log lines carry it. */
+  requestId: string | null;
 }
 
 /** Stripe's signature header for `payload`, signed at `timestamp` (seconds) with `secret`. */
@@ -92,7 +94,7 @@ export async function startStripeServer({ secretKey = TEST_SECRET_KEY } = {}) {
       },
       body: payload,
     });
-    const delivery = { event, status: res.status, body: await res.text() };
+    const delivery = { event, status: res.status, body: await res.text(), requestId: res.headers.get('x-request-id') };
     deliveries.push(delivery);
     return delivery;
   }

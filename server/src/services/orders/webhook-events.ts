@@ -26,6 +26,8 @@ interface IntentObject {
 interface ChargeObject {
   id: string;
   payment_intent?: string | null;
+  /** A PaymentIntent's charge carries the intent's metadata. */
+  metadata?: Record<string, string> | null;
   refunds?: { data?: { id: string }[] } | null;
 }
 
@@ -76,7 +78,7 @@ async function applyIntentEvent(trx: Trx, type: string, intent: IntentObject): P
  */
 async function applyRefundEvent(trx: Trx, charge: ChargeObject): Promise<Applied> {
   if (!charge.payment_intent) return { outcome: 'unknown_payment' };
-  const payment = await paymentOf(trx, { paymentId: undefined, reference: charge.payment_intent });
+  const payment = await paymentOf(trx, { paymentId: charge.metadata?.payment_id, reference: charge.payment_intent });
   if (!payment) return { outcome: 'unknown_payment' };
   if (payment.status === 'pending') {
     await recordOutcome(trx, {
