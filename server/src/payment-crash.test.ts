@@ -11,7 +11,7 @@ import { writeReliabilitySection } from '../test/test-results.ts';
  */
 
 const LOOPS = Number(process.env.PAYMENT_CRASH_LOOPS ?? 20);
-const LOOP_TIMEOUT_MS = 20_000;
+const LOOP_TIMEOUT_MS = 30_000;
 
 // Each drill kills its own servers; both run at once, so only the end cleans up (databases too).
 afterAll(cleanUpServers);
