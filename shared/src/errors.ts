@@ -58,10 +58,13 @@ export const ErrorEnvelopeSchema = z
     code: ErrorCodeSchema,
     message: z.string(),
     request_id: z.string(),
-    reason: z.string().optional().meta({
-      description: 'why authentication was refused, e.g. "Expired Token" (401/403 only)',
-      example: 'Expired Token',
-    }),
+    reason: z
+      .string()
+      .optional()
+      .meta({
+        description: 'why authentication was refused, e.g. "Expired Token" (401/403 only)',
+        example: 'Expired Token',
+      }),
     issues: z.array(ValidationIssueSchema).optional(),
   })
   .meta({ id: 'Error' });
