@@ -23,6 +23,7 @@ import { createRateLimiter } from './core/rate-limit.ts';
 import type { Readiness } from './core/db/readiness.ts';
 import { createTokenService } from './core/security.ts';
 import { createWorkTracker } from './core/work-tracker.ts';
+import { createStripeWebhookHandler } from './transport/webhooks/stripe-webhook.ts';
 import { createCursorCodec } from './services/orders/index.ts';
 import { createPaymentGateway, type PaymentGateway } from './services/payment-gateway/index.ts';
 import { redactString } from './core/logging/redact.ts';
@@ -57,7 +58,10 @@ export function createApp(options: AppOptions) {
     ...options,
     tokens: createTokenService(config.jwt),
     rateLimiter: createRateLimiter(options.db, { windowSeconds: config.rateLimit.windowSeconds }),
-    gateway: observedGateway(options.gateway ?? createPaymentGateway(config.paymentGateway), options.metrics),
+    gateway: observedGateway(
+      options.gateway ?? createPaymentGateway(config.paymentGateway, options.db),
+      options.metrics,
+    ),
     cursors: createCursorCodec(config.jwt.secret),
     work: createWorkTracker(),
   };
@@ -93,6 +97,12 @@ export function createApp(options: AppOptions) {
   const clientIp = createClientIpResolver(config.http.trustProxy);
   // Undefined when neither tracing nor metrics is on: a request then pays nothing for them.
   const observeRequest = createRequestTelemetry({ router: appRouter, metrics: options.metrics });
+  const stripeWebhook = createStripeWebhookHandler({
+    ...deps,
+    gatewayTimeoutMs: config.paymentGateway.timeoutMs,
+    webhookSecret: config.stripeWebhookSecret,
+    maxBodyBytes: config.http.maxBodyBytes,
+  });
 
   /** The API's two protocols are dispatched at once (tRPC answers without a promise of ours). */
   function route(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> | void {
@@ -102,6 +112,8 @@ export function createApp(options: AppOptions) {
   }
 
   async function routeOther(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    // Its applying runs to the end even if Stripe hangs up, and shutdown waits for it.
+    if (path === '/webhooks/stripe') return deps.work.track(stripeWebhook(req, res));
     if (req.method === 'GET' || req.method === 'HEAD') {
       if (path === '/healthz') return sendJson(res, { status: 200, body: { status: 'ok' } });
       if (path === '/readyz') {

@@ -15,6 +15,8 @@ import { clusterRegistry, createMetrics, shareWithPrimary, type Metrics } from '
 import { startMetricsServer, type MetricsServer } from './core/telemetry/metrics-server.ts';
 import { createQueryObserver } from './core/telemetry/query-observer.ts';
 import { startTracing, withSpan, type Tracing } from './core/telemetry/tracing.ts';
+import { reconcilePayments } from './services/orders/index.ts';
+import { createPaymentGateway } from './services/payment-gateway/index.ts';
 
 /**
  * In local development, tells a new user where to click and how to sign in. Written to stderr
@@ -75,6 +77,31 @@ function startSweeper(config: Config, { db, logger }: { db: Db; logger: Logger }
       withSpan('sweep', { attributes: { 'orders.sweep.batch_size': config.sweep.batchSize } }, () =>
         sweepExpiredRows({ db, logger }, { batchSize: config.sweep.batchSize, signal }),
       ),
+  });
+}
+
+/**
+ * Settles payment attempts left pending past PAYMENT_RECONCILE_AFTER_SECONDS, every
+ * PAYMENT_RECONCILE_INTERVAL_SECONDS (none when 0); instances take turns through a database lock.
+ */
+function startReconciler(
+  config: Config,
+  { database, logger }: { database: { db: Db; kind: 'postgres' | 'pglite' }; logger: Logger },
+): PeriodicTask | undefined {
+  const { intervalSeconds, afterSeconds } = config.paymentReconcile;
+  if (intervalSeconds === 0) return undefined;
+  const deps = {
+    db: database.db,
+    logger,
+    gateway: createPaymentGateway(config.paymentGateway, database.db),
+    gatewayTimeoutMs: config.paymentGateway.timeoutMs,
+  };
+  return startPeriodicTask({
+    name: 'payment_reconcile',
+    intervalMs: intervalSeconds * 1000,
+    firstRunAfterMs: intervalSeconds * 1000,
+    logger,
+    run: (signal) => reconcilePayments(deps, { afterSeconds, singleInstance: database.kind === 'pglite', signal }),
   });
 }
 
@@ -154,6 +181,7 @@ async function runServer(config: Config, logger: Logger, { migrate }: { migrate:
   });
   printWelcome(config, running.url);
   const sweeper = startSweeper(config, { db: database.db, logger });
+  const reconciler = startReconciler(config, { database, logger });
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -162,10 +190,13 @@ async function runServer(config: Config, logger: Logger, { migrate }: { migrate:
     logger.info('server_stopping', { signal, timeout_ms: config.http.shutdownTimeoutMs });
     // No sweep starts from now on; one running ends after its current batch, before the database closes.
     const sweepStopped = sweeper?.stop();
+    // A reconciliation running ends after the attempt it is settling, before the database closes.
+    const reconcileStopped = reconciler?.stop();
     const { forced } = await running.stop();
     const work = await app.drain(config.http.shutdownTimeoutMs);
     if (!work.drained) logger.warn('shutdown_work_abandoned', { active: work.active });
     await sweepStopped;
+    await reconcileStopped;
     await database.close();
     await metricsServer?.stop();
     await tracing?.shutdown({ timeoutMs: Math.min(5_000, config.http.shutdownTimeoutMs), logger });

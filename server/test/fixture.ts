@@ -1,4 +1,5 @@
-import { afterAll, beforeAll } from 'vitest';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, expect } from 'vitest';
 import type { PaymentGateway } from '../src/services/payment-gateway/index.ts';
 import { SecretLedger, registerUser, type TestUser } from './api-client.ts';
 import { startTestApp, type TestApp } from './test-app.ts';
@@ -24,6 +25,21 @@ export interface TestAppFixture<Name extends string> {
   app: TestApp;
   users: Record<Name, TestUser>;
   secrets: SecretLedger;
+}
+
+/**
+ * No order may wait in pending_payment longer than the reconciler's grace period plus one
+ * interval: past that, a crash left it and nothing settled it.
+ */
+async function expectNoPaymentLeftPending(app: TestApp): Promise<void> {
+  const { afterSeconds, intervalSeconds } = app.config.paymentReconcile;
+  const stuck = await app.database.db
+    .selectFrom('orders')
+    .select(['id', 'updated_at'])
+    .where('status', '=', 'pending_payment')
+    .where('updated_at', '<', sql<Date>`now() - make_interval(secs => ${afterSeconds + intervalSeconds})`)
+    .execute();
+  expect(stuck, 'orders left in pending_payment past the grace period plus one interval').toEqual([]);
 }
 
 /**
@@ -82,6 +98,7 @@ export function useTestApp<const Name extends string = never>(
       await started.logger.flush();
       await afterTests?.(fixture);
       secrets.expectNoneIn(started.logs.text);
+      await expectNoPaymentLeftPending(started);
     } finally {
       await started.close();
     }

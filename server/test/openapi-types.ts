@@ -740,7 +740,7 @@ export interface components {
             orderId: string;
             amount: components["schemas"]["Money"];
             /** @enum {string} */
-            status: "succeeded" | "declined" | "failed" | "refunded";
+            status: "pending" | "succeeded" | "declined" | "failed" | "refunded";
             /** @example simulated */
             gateway: string;
             /** @example ch_sim_5f0c7a2e9b8d4c1e8f3a6b2d7c9e0f14 */

@@ -120,6 +120,8 @@ export function spawnServer(env: Record<string, string>, { preload = [] }: { pre
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   recordSecret('signing_secret', env.JWT_SECRET ?? TEST_JWT_SECRET);
+  recordSecret('stripe_secret_key', env.STRIPE_SECRET_KEY);
+  recordSecret('stripe_webhook_secret', env.STRIPE_WEBHOOK_SECRET);
   recordProcessOutput(child.stdout);
   const lines: LogLine[] = [];
   const newLine = new EventEmitter();

@@ -9,7 +9,8 @@ export const ORDER_STATUSES = ['pending_payment', 'paid', 'payment_failed', 'can
 export const OrderStatusSchema = z.enum(ORDER_STATUSES);
 export type OrderStatus = z.infer<typeof OrderStatusSchema>;
 
-export const PAYMENT_STATUSES = ['succeeded', 'declined', 'failed', 'refunded'] as const;
+/** `pending`: the gateway has been asked and its answer is not recorded yet. */
+export const PAYMENT_STATUSES = ['pending', 'succeeded', 'declined', 'failed', 'refunded'] as const;
 export const PaymentStatusSchema = z.enum(PAYMENT_STATUSES);
 
 export const OrderIdSchema = safeText()

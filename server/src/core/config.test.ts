@@ -52,7 +52,7 @@ describe('loadConfig: one bad variable', () => {
     { variable: 'DB_POOL_MAX', value: '1000', why: /<=200/ },
     { variable: 'ADMIN_EMAIL', value: 'not-an-email', why: /email/i },
     { variable: 'ADMIN_PASSWORD', value: 'too-short', why: /at least 12 characters/ },
-    { variable: 'PAYMENT_GATEWAY', value: 'stripe', why: /simulated/ },
+    { variable: 'PAYMENT_GATEWAY', value: 'paypal', why: /simulated.*stripe/ },
     { variable: 'PAYMENT_GATEWAY_LATENCY_MS', value: '-1', why: />=0/ },
     { variable: 'REFRESH_REUSE_GRACE_SECONDS', value: '-1', why: />=0/ },
     { variable: 'REFRESH_REUSE_GRACE_SECONDS', value: '2.5', why: /whole number/ },

@@ -80,7 +80,30 @@ const EnvSchema = z.object({
   ADMIN_EMAIL: z.email().default('admin@example.com'),
   ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
   SEED_DEMO_DATA: booleanFlag.optional(),
-  PAYMENT_GATEWAY: z.enum(['simulated']).default('simulated'),
+  PAYMENT_GATEWAY: z.enum(['simulated', 'stripe']).default('simulated'),
+  STRIPE_SECRET_KEY: z
+    .string()
+    .regex(/^sk_(test|live)_[A-Za-z0-9_]{1,200}$/, 'must be a Stripe secret key (sk_test_… or sk_live_…)')
+    .optional(),
+  STRIPE_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9_+/=]{1,200}$/, 'must be a Stripe webhook signing secret (whsec_…)')
+    .optional(),
+  STRIPE_API_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s):// URL like https://api.stripe.com' })
+    .default('https://api.stripe.com'),
+  PAYMENT_RECONCILE_INTERVAL_SECONDS: z.coerce
+    .number<string>()
+    .int('must be a whole number')
+    .min(0)
+    .max(86_400)
+    .default(60),
+  PAYMENT_RECONCILE_AFTER_SECONDS: z.coerce
+    .number<string>()
+    .int('must be a whole number')
+    .min(0)
+    .max(86_400)
+    .default(300),
   PAYMENT_GATEWAY_LATENCY_MS: z.coerce.number<string>().int().min(0).max(60_000).default(0),
   PAYMENT_GATEWAY_TIMEOUT_MS: positiveInt(120_000).default(5_000),
   SWEEP_INTERVAL_SECONDS: z.coerce.number<string>().int('must be a whole number').min(0).max(604_800).default(3600),
@@ -151,10 +174,25 @@ function toConfig(env: z.infer<typeof EnvSchema>, tracing: TracingSettings | und
       // The demo admin's password is public: never on a service others can reach.
       demoAdmin: seedDemoData && localDevelopment,
     },
-    paymentGateway: {
-      kind: env.PAYMENT_GATEWAY,
-      latencyMs: env.PAYMENT_GATEWAY_LATENCY_MS,
-      timeoutMs: env.PAYMENT_GATEWAY_TIMEOUT_MS,
+    paymentGateway:
+      env.PAYMENT_GATEWAY === 'stripe'
+        ? {
+            kind: 'stripe' as const,
+            timeoutMs: env.PAYMENT_GATEWAY_TIMEOUT_MS,
+            // Present: crossFieldProblems refuses stripe without a key.
+            stripe: { secretKey: env.STRIPE_SECRET_KEY ?? '', apiUrl: env.STRIPE_API_URL },
+          }
+        : {
+            kind: 'simulated' as const,
+            latencyMs: env.PAYMENT_GATEWAY_LATENCY_MS,
+            timeoutMs: env.PAYMENT_GATEWAY_TIMEOUT_MS,
+          },
+    /** Signed webhook deliveries at POST /webhooks/stripe; unset, that route answers 404. */
+    stripeWebhookSecret: env.STRIPE_WEBHOOK_SECRET,
+    /** Settles payment attempts left pending past the grace period; an interval of 0 turns it off. */
+    paymentReconcile: {
+      intervalSeconds: env.PAYMENT_RECONCILE_INTERVAL_SECONDS,
+      afterSeconds: env.PAYMENT_RECONCILE_AFTER_SECONDS,
     },
     /** The periodic deletion of rows nothing needs any more; an interval of 0 turns it off. */
     sweep: {
@@ -202,13 +240,22 @@ function crossFieldProblems(env: z.infer<typeof EnvSchema>): string[] {
   }
   const secretProblem = jwtSecretProblem(env);
   if (secretProblem !== undefined) problems.push(secretProblem);
+  if (env.PAYMENT_GATEWAY === 'stripe' && env.STRIPE_SECRET_KEY === undefined) {
+    problems.push('STRIPE_SECRET_KEY: is required when PAYMENT_GATEWAY is stripe (an sk_test_… key for test mode)');
+  }
   if (env.NODE_ENV === 'production' && env.CORS_ORIGINS.includes('*')) {
     problems.push('CORS_ORIGINS: a wildcard (*) is not allowed in production; list exact origins');
   }
   return problems;
 }
 
-const SECRET_VARIABLES = new Set(['JWT_SECRET', 'ADMIN_PASSWORD', 'DATABASE_URL']);
+const SECRET_VARIABLES = new Set([
+  'JWT_SECRET',
+  'ADMIN_PASSWORD',
+  'DATABASE_URL',
+  'STRIPE_SECRET_KEY',
+  'STRIPE_WEBHOOK_SECRET',
+]);
 
 /**
  * Reads the environment once, at start. Empty strings count as unset, so `PORT=` in a
@@ -250,6 +297,11 @@ export function describeConfig(config: Config) {
     ...config,
     database: { ...config.database, url: databaseUrl?.toString() ?? '(embedded PGlite)' },
     jwt: { ...config.jwt, secret: '[REDACTED]' },
+    paymentGateway:
+      config.paymentGateway.kind === 'stripe'
+        ? { ...config.paymentGateway, stripe: { ...config.paymentGateway.stripe, secretKey: '[REDACTED]' } }
+        : config.paymentGateway,
+    stripeWebhookSecret: config.stripeWebhookSecret === undefined ? undefined : '[REDACTED]',
     admin: { email: config.admin.email, password: config.admin.password ? '[REDACTED]' : undefined },
   };
 }

@@ -1,4 +1,11 @@
-import type { IdempotencyKeysTable, OrderItemsTable, OrdersTable, PaymentsTable } from './orders.ts';
+import type {
+  IdempotencyKeysTable,
+  OrderItemsTable,
+  OrdersTable,
+  PaymentsTable,
+  SimulatedGatewayLedgerTable,
+  WebhookEventsTable,
+} from './orders.ts';
 import type { ProductsTable } from './products.ts';
 import type { RateLimitsTable, RefreshTokensTable, UsersTable } from './users.ts';
 
@@ -22,4 +29,6 @@ export interface Database {
   payments: PaymentsTable;
   idempotency_keys: IdempotencyKeysTable;
   table_counts: TableCountsTable;
+  simulated_gateway_ledger: SimulatedGatewayLedgerTable;
+  webhook_events: WebhookEventsTable;
 }

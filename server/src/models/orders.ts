@@ -1,7 +1,8 @@
 import type { ColumnType, Insertable, Selectable } from 'kysely';
 
 export type OrderStatus = 'pending_payment' | 'paid' | 'payment_failed' | 'cancelled' | 'refunded';
-export type PaymentStatus = 'succeeded' | 'declined' | 'failed' | 'refunded';
+/** `pending`: written before the gateway is called; its answer (or the reconciler) settles it. */
+export type PaymentStatus = 'pending' | 'succeeded' | 'declined' | 'failed' | 'refunded';
 
 export interface OrdersTable {
   id: string;
@@ -35,7 +36,33 @@ export interface PaymentsTable {
   payment_method: string;
   refund_reference: string | null;
   refunded_at: Date | null;
+  /** The key the gateway is called with for this attempt; a replay with it never charges twice. */
+  idempotency_key: string | null;
   created_at: ColumnType<Date, Date | string | undefined, never>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+/** The simulated gateway's own records, one per idempotency key (it stands outside the service). */
+export interface SimulatedGatewayLedgerTable {
+  idempotency_key: string;
+  kind: 'charge' | 'refund';
+  reference: string;
+  status: 'succeeded' | 'declined';
+  decline_code: string | null;
+  message: string | null;
+  amount: number;
+  currency: string;
+  order_id: string | null;
+  charge_reference: string | null;
+  created_at: ColumnType<Date, Date | string | undefined, never>;
+}
+
+/** A gateway's webhook event, stored in the transaction that applied it: a redelivery is a no-op. */
+export interface WebhookEventsTable {
+  id: string;
+  gateway: string;
+  type: string;
+  received_at: ColumnType<Date, Date | string | undefined, never>;
 }
 
 export interface IdempotencyKeysTable {

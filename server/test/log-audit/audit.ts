@@ -13,6 +13,8 @@ export const SECRET_KINDS = [
   'refresh_token',
   'refresh_token_digest',
   'signing_secret',
+  'stripe_secret_key',
+  'stripe_webhook_secret',
   'password',
   'bearer_token',
 ] as const;
@@ -41,6 +43,9 @@ export const SECRET_SHAPES = {
   argon2_hash: /\$argon2(?:id|i|d)\$/,
   // A credential, not prose ("Bearer authentication"): at least one digit or punctuation mark.
   bearer_credential: /\bBearer\s+(?=[A-Za-z]*[0-9\-._~+/])[A-Za-z0-9\-._~+/]{8,}/,
+  // Stripe's secret and restricted keys, and webhook signing secrets; publishable keys are public.
+  stripe_key: /\b(?:sk|rk)_(?:test|live)_[A-Za-z0-9]{8,}/,
+  stripe_webhook_secret: /\bwhsec_[A-Za-z0-9+/=]{8,}/,
 } as const;
 export type SecretShape = keyof typeof SECRET_SHAPES;
 

@@ -17,6 +17,7 @@ export const INPUT_FILES = {
   fuzz: 'test-results/reliability/fuzz.json',
   faults: 'test-results/reliability/faults.json',
   shutdown: 'test-results/reliability/shutdown.json',
+  paymentCrash: 'test-results/reliability/payment-crash.json',
   process: 'test-results/reliability/process.json',
   security: 'test-results/reliability/security.json',
   logAudit: 'test-results/reliability/log-audit.json',

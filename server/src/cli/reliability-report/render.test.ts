@@ -44,6 +44,10 @@ describe('the reliability report', () => {
         },
         logAudit: { lines_audited: 1961, secrets_tracked: { password: 3, total: 44 }, secrets_found: 0 },
         shutdown: { requests_sent: 306, in_flight_at_sigterm: 8, failed_in_flight: 0, non_2xx: 0, exit_code: 0 },
+        paymentCrash: {
+          simulated: { crashes_injected: 20, orders_checked: 60, lost: 0, doubled: 0, stuck: 0 },
+          stripe: { crashes_injected: 20, orders_checked: 60, lost: 0, doubled: 0, stuck: 0 },
+        },
         process: {
           worker_restart: { passed: true, replacement_serving_after_ms: 900, exit_code: 0 },
           fatal_exception: { event: 'uncaught_exception', fatal_line_written: true, exit_code: 1 },
@@ -75,6 +79,8 @@ describe('the reliability report', () => {
       '645 ms',
       '1,961 log lines',
       '306 requests',
+      '40 crashes, 120 orders checked (simulated, stripe)',
+      'held (0 lost, 0 doubled, 0 stuck)',
       '5 min',
     ]) {
       expect(report).toContain(figure);
@@ -161,6 +167,15 @@ describe('the reliability report', () => {
       repositoryWith({ cluster: { rolling_restart: { instances: 3, requests: 10, failed: 2, passed: false } } }),
     );
     expect(report).toContain('**did not hold** (2 failed, 0 explained)');
+  });
+
+  it('says a crash drill that lost a charge did not hold', () => {
+    const report = render(
+      repositoryWith({
+        paymentCrash: { stripe: { crashes_injected: 20, orders_checked: 60, lost: 1, doubled: 0, stuck: 0 } },
+      }),
+    );
+    expect(report).toContain('**did not hold** (1 lost, 0 doubled, 0 stuck)');
   });
 
   it('says what did not hold', () => {

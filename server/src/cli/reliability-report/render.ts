@@ -3,6 +3,7 @@ import { faultsSection } from './faults.ts';
 import { fuzzSection } from './fuzz.ts';
 import type { Input, InputName } from './inputs.ts';
 import { logAuditSection } from './log-audit.ts';
+import { paymentCrashSection } from './payment-crash.ts';
 import { table } from './markdown.ts';
 import { processSection } from './process.ts';
 import type { Section } from './section.ts';
@@ -30,6 +31,7 @@ pnpm reliability:report
 One part at a time: \`npx vitest run server/src/api/fuzz.test.ts\` (bad input),
 \`server/src/services/orders/faults.test.ts\` (database faults),
 \`server/src/graceful-shutdown-under-load.test.ts\` (SIGTERM under load),
+\`server/src/payment-crash.test.ts\` (SIGKILL while the gateway holds charges),
 \`server/src/fatal-errors.test.ts\` and \`server/src/main.test.ts\` (process),
 \`server/src/api/security-matrix.test.ts\` (security matrix); the log audit runs at the end of every
 \`pnpm test\`. Without \`DATABASE_URL\` the tests run on embedded PGlite and those that need a real
@@ -41,6 +43,7 @@ export function renderReport(inputs: Record<InputName, Input>, { generatedAt }: 
     fuzzSection(inputs.fuzz),
     faultsSection(inputs.faults),
     shutdownSection(inputs.shutdown),
+    paymentCrashSection(inputs.paymentCrash),
     processSection(inputs.process),
     securitySection(inputs.security),
     logAuditSection(inputs.logAudit),

@@ -4,6 +4,7 @@ import { withTransaction } from '../../core/db/transaction.ts';
 import { PaymentGatewayUnavailableError, withGatewayTimeout } from '../payment-gateway/index.ts';
 import type { Actor, OrdersDeps } from './deps.ts';
 import { ORDER_COLUMNS, withLines } from './mappers.ts';
+import { recordRefund } from './payment-attempt.ts';
 import { findVisibleOrder } from './queries.ts';
 import { canTransition, invalidTransition, moveOrder } from './state-machine.ts';
 import { linesOf, releaseStock } from './stock.ts';
@@ -41,16 +42,9 @@ async function refundPaidOrder(deps: OrdersDeps, orderId: string): Promise<void>
       },
     );
   }
-  await withTransaction(deps, 'record_refund', async (trx) => {
-    const refunded = await moveOrder(trx, { orderId, to: 'refunded' });
-    if (!refunded) return;
-    await trx
-      .updateTable('payments')
-      .set({ status: 'refunded', refund_reference: refund.reference, refunded_at: new Date() })
-      .where('id', '=', payment.id)
-      .execute();
-    await releaseStock(trx, await linesOf(trx, orderId));
-  });
+  await withTransaction(deps, 'record_refund', (trx) =>
+    recordRefund(trx, { orderId, paymentId: payment.id, refundReference: refund.reference }),
+  );
 }
 
 /**

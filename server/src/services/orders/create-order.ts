@@ -3,6 +3,7 @@ import { AppError } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
 import { withTransaction } from '../../core/db/transaction.ts';
 import { chargeAndRecord } from './charge.ts';
+import { beginAttempt } from './payment-attempt.ts';
 import type { OrdersDeps } from './deps.ts';
 import type { KeyClaim } from './idempotency-claim.ts';
 import { linkOrderToIdempotencyKey } from './idempotency-record.ts';
@@ -111,10 +112,16 @@ async function placeOrder(
       .values(lines.map((line) => ({ ...line, order_id: row.id })))
       .execute();
     await linkOrderToIdempotencyKey(trx, row.id, keyClaim);
-    return row;
+    const pending = await beginAttempt(trx, {
+      order: row,
+      paymentMethod: input.paymentMethod,
+      gateway: deps.gateway.name,
+    });
+    return { ...row, pending };
   });
   deps.logger.info('order_created', {
     context: { order_id: order.id, total: order.total_amount, currency: order.currency, lines: input.items.length },
   });
-  return chargeAndRecord(deps, { order, paymentMethod: input.paymentMethod });
+  const { pending, ...row } = order;
+  return chargeAndRecord(deps, { order: row, paymentMethod: input.paymentMethod, pending });
 }

@@ -4,3 +4,4 @@ export { createCursorCodec, type CursorCodec, type OrderCursor } from './cursor.
 export type { Actor, OrdersDeps } from './deps.ts';
 export { payOrder } from './pay-order.ts';
 export { getOrder, listOrders, listOrdersAfter, listPayments } from './queries.ts';
+export { RECONCILE_LOCK_ID, reconcilePayments, type ReconcileResult } from './reconcile.ts';

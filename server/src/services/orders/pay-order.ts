@@ -1,6 +1,7 @@
 import type { Order, PayOrderInput } from '@orders/shared';
 import { withTransaction } from '../../core/db/transaction.ts';
 import { chargeAndRecord } from './charge.ts';
+import { beginAttempt } from './payment-attempt.ts';
 import type { Actor, OrdersDeps } from './deps.ts';
 import type { KeyClaim } from './idempotency-claim.ts';
 import { linkOrderToIdempotencyKey } from './idempotency-record.ts';
@@ -43,7 +44,12 @@ async function payAgain(
     }
     await reserveStock(trx, await linesOf(trx, current.id));
     await linkOrderToIdempotencyKey(trx, current.id, keyClaim);
-    return claimed;
+    const pending = await beginAttempt(trx, {
+      order: claimed,
+      paymentMethod: input.paymentMethod,
+      gateway: deps.gateway.name,
+    });
+    return { order: claimed, pending };
   });
-  return chargeAndRecord(deps, { order, paymentMethod: input.paymentMethod });
+  return chargeAndRecord(deps, { ...order, paymentMethod: input.paymentMethod });
 }

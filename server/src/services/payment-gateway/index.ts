@@ -1,12 +1,23 @@
+import type { Db } from '../../core/db/database.ts';
 import { createSimulatedGateway } from './simulated.ts';
+import { createStripeGateway } from './stripe.ts';
 import { PaymentGatewayUnavailableError, type PaymentGateway } from './types.ts';
 
 export * from './types.ts';
 export { createSimulatedGateway } from './simulated.ts';
+export { createStripeClient, createStripeGateway } from './stripe.ts';
 
-/** The gateway PAYMENT_GATEWAY names; only the simulated one ships. */
-export function createPaymentGateway(options: { kind: 'simulated'; latencyMs: number }): PaymentGateway {
-  return createSimulatedGateway({ latencyMs: options.latencyMs });
+export type GatewayConfig =
+  | { kind: 'simulated'; latencyMs: number; timeoutMs?: number }
+  | { kind: 'stripe'; timeoutMs: number; stripe: { secretKey: string; apiUrl: string } };
+
+/**
+ * The gateway PAYMENT_GATEWAY names. The simulated one keeps its ledger in `db` when given
+ * (the server's), in memory otherwise.
+ */
+export function createPaymentGateway(config: GatewayConfig, db?: Db): PaymentGateway {
+  if (config.kind === 'stripe') return createStripeGateway({ ...config.stripe, timeoutMs: config.timeoutMs });
+  return createSimulatedGateway({ latencyMs: config.latencyMs, db });
 }
 
 /** Gives up on a gateway call after `timeoutMs`: the caller records the attempt as failed. */

@@ -15,6 +15,7 @@ function chargeRequest(paymentMethod: string, overrides: Partial<ChargeRequest> 
     currency: 'EUR',
     paymentMethod,
     orderId: 'ord_TEST',
+    paymentId: 'pay_TEST',
     idempotencyKey: `ord_TEST:attempt-${keys}`,
     ...overrides,
   };

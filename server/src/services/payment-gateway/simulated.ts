@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Db } from '../../core/db/database.ts';
+import { databaseLedger, memoryLedger, type SimulatedLedger } from './simulated-ledger.ts';
 import {
   PaymentGatewayUnavailableError,
   type ChargeOutcome,
@@ -20,53 +22,64 @@ const DECLINES: Record<string, { declineCode: string; message: string }> = {
 const SUCCEEDS = new Set(['pm_card_visa', 'pm_card_mastercard']);
 const PROCESSING_ERROR = 'pm_card_chargeDeclinedProcessingError';
 
+function outcomeFor(paymentMethod: string): ChargeOutcome {
+  const reference = `ch_sim_${randomUUID().replaceAll('-', '')}`;
+  const decline = DECLINES[paymentMethod];
+  if (decline) return { status: 'declined', reference, ...decline };
+  if (SUCCEEDS.has(paymentMethod)) return { status: 'succeeded', reference };
+  return {
+    status: 'declined',
+    reference,
+    declineCode: 'invalid_payment_method',
+    message: `No such payment method: ${paymentMethod}`,
+  };
+}
+
 /**
- * A gateway in memory that answers like Stripe's test mode, after `latencyMs`. Outcomes are
- * kept per idempotency key, so a retried charge is never charged twice.
+ * A gateway that answers like Stripe's test mode, `latencyMs` after it took the charge.
+ * Outcomes are kept per idempotency key, so a retried charge is never charged twice: in
+ * memory, or with `db` in the database's `simulated_gateway_ledger`, where a charge taken
+ * before the caller died is still found by the reconciler's replay.
  */
 export function createSimulatedGateway({
   latencyMs,
+  db,
 }: {
   latencyMs: number;
+  db?: Db | undefined;
 }): PaymentGateway & { chargesMade(): number } {
-  const charges = new Map<string, ChargeOutcome>();
-  const refunds = new Map<string, { reference: string }>();
+  const ledger: SimulatedLedger = db ? databaseLedger(db) : memoryLedger();
   let made = 0;
+  const answerLater = async () => {
+    if (latencyMs > 0) await sleep(latencyMs);
+  };
 
   return {
     name: 'simulated',
+    /** Charges this instance took (with `db`, others may have taken more under the same ledger). */
     chargesMade: () => made,
 
     async charge(request: ChargeRequest): Promise<ChargeOutcome> {
-      if (latencyMs > 0) await sleep(latencyMs);
-      const earlier = charges.get(request.idempotencyKey);
-      if (earlier) return earlier;
       if (request.paymentMethod === PROCESSING_ERROR) {
+        await answerLater();
         throw new PaymentGatewayUnavailableError('An error occurred while processing your card.', 'processing_error');
       }
-      const reference = `ch_sim_${randomUUID().replaceAll('-', '')}`;
-      const decline = DECLINES[request.paymentMethod];
-      const outcome: ChargeOutcome = decline
-        ? { status: 'declined', reference, ...decline }
-        : SUCCEEDS.has(request.paymentMethod)
-          ? { status: 'succeeded', reference }
-          : {
-              status: 'declined',
-              reference,
-              declineCode: 'invalid_payment_method',
-              message: `No such payment method: ${request.paymentMethod}`,
-            };
-      if (outcome.status === 'succeeded') made += 1;
-      charges.set(request.idempotencyKey, outcome);
+      // Taken first, answered after the latency: the window in which a caller may die.
+      const { outcome, stored } = await ledger.charge(
+        request.idempotencyKey,
+        outcomeFor(request.paymentMethod),
+        request,
+      );
+      if (stored && outcome.status === 'succeeded') made += 1;
+      // A replay is answered from the record at once, as Stripe answers a replayed key.
+      if (stored) await answerLater();
       return outcome;
     },
 
     async refund(request: RefundRequest): Promise<{ reference: string }> {
-      if (latencyMs > 0) await sleep(latencyMs);
-      const earlier = refunds.get(request.idempotencyKey);
-      if (earlier) return earlier;
-      const refund = { reference: `re_sim_${randomUUID().replaceAll('-', '')}` };
-      refunds.set(request.idempotencyKey, refund);
+      const reference = `re_sim_${randomUUID().replaceAll('-', '')}`;
+      const refund = await ledger.refund(request.idempotencyKey, reference, request);
+      await answerLater();
       return refund;
     },
   };

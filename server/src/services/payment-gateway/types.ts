@@ -12,6 +12,8 @@ export interface ChargeRequest {
   currency: string;
   paymentMethod: string;
   orderId: string;
+  /** The payment row of this attempt: a webhook about the charge names it (Stripe: metadata). */
+  paymentId: string;
   idempotencyKey: string;
 }
 
@@ -31,7 +33,7 @@ export class PaymentGatewayUnavailableError extends Error {
   override name = 'PaymentGatewayUnavailableError';
   constructor(
     message: string,
-    readonly kind: 'timeout' | 'processing_error' | 'unreachable',
+    readonly kind: 'timeout' | 'processing_error' | 'unreachable' | 'rate_limited' | 'api_error',
   ) {
     super(message);
   }

@@ -1,0 +1,152 @@
+import { sql } from 'kysely';
+import { newId } from '../../core/ids.ts';
+import { withTransaction, type Trx } from '../../core/db/transaction.ts';
+import type { OrderRow, PaymentRow } from '../../models/index.ts';
+import type { ChargeOutcome, PaymentGatewayUnavailableError } from '../payment-gateway/index.ts';
+import type { OrdersDeps } from './deps.ts';
+import { ORDER_COLUMNS } from './mappers.ts';
+import { canTransition, moveOrder } from './state-machine.ts';
+import { linesOf, releaseStock } from './stock.ts';
+
+/** What the gateway said to one attempt, or that it could not say (timeout, outage, processing error). */
+export type Attempt = ChargeOutcome | { status: 'failed'; error: PaymentGatewayUnavailableError };
+
+/** A payment row written `pending` before its gateway call: what a replay of the call needs. */
+export type PendingAttempt = Pick<
+  PaymentRow,
+  'id' | 'order_id' | 'amount' | 'currency' | 'payment_method' | 'idempotency_key'
+> & { idempotency_key: string };
+
+export const PENDING_COLUMNS = ['id', 'order_id', 'amount', 'currency', 'payment_method', 'idempotency_key'] as const;
+
+/**
+ * Writes the attempt as `pending` with the gateway idempotency key it will be charged under,
+ * before the gateway is called: a process dying while the gateway works leaves this row for the
+ * reconciler. An attempt of the order still pending (its request stopped and is being resumed)
+ * is reused with its key, so the gateway answers that charge instead of taking another. Runs in
+ * the transaction that puts the order in pending_payment (creating or paying it again).
+ */
+export async function beginAttempt(
+  trx: Trx,
+  { order, paymentMethod, gateway }: { order: OrderRow; paymentMethod: string; gateway: string },
+): Promise<PendingAttempt> {
+  const open = await trx
+    .selectFrom('payments')
+    .select(PENDING_COLUMNS)
+    .where('order_id', '=', order.id)
+    .where('status', '=', 'pending')
+    .orderBy('created_at', 'desc')
+    .executeTakeFirst();
+  if (open?.idempotency_key) return { ...open, idempotency_key: open.idempotency_key };
+  // Only answered attempts count: after a failed one (a timeout, say) nobody knows whether the
+  // card was charged, so the next attempt reuses its key and the gateway answers that charge.
+  const attempts = await trx
+    .selectFrom('payments')
+    .select((eb) => eb.fn.countAll<string>().as('count'))
+    .where('order_id', '=', order.id)
+    .where('status', '!=', 'failed')
+    .executeTakeFirstOrThrow();
+  const attempt: PendingAttempt = {
+    id: newId('pay'),
+    order_id: order.id,
+    amount: order.total_amount,
+    currency: order.currency,
+    payment_method: paymentMethod,
+    // One key per attempt: a retry of this attempt is never charged twice at the gateway.
+    idempotency_key: `${order.id}:attempt-${Number(attempts.count) + 1}`,
+  };
+  await trx
+    .insertInto('payments')
+    .values({ ...attempt, status: 'pending', gateway })
+    .execute();
+  return attempt;
+}
+
+export interface Recorded {
+  /** The order once the attempt is recorded. */
+  order: OrderRow;
+  /** A succeeded payment of an order that is not paid (it was cancelled while the gateway worked): to refund. */
+  lateCharge: { paymentId: string; reference: string; amount: number; currency: string } | undefined;
+}
+
+/**
+ * Records one gateway answer for a pending attempt inside `trx`: the attempt, and the order's
+ * new status (paid, or payment_failed with its stock given back). The synchronous path, the
+ * reconciler and webhooks all record through here, in any order: only the first to find the
+ * attempt still `pending` records it; the others change nothing. A charge that succeeded for an
+ * order which left pending_payment meanwhile (cancelled) comes back as `lateCharge`, to refund.
+ */
+export async function recordOutcome(
+  trx: Trx,
+  { orderId, paymentId, attempt }: { orderId: string; paymentId: string; attempt: Attempt },
+): Promise<Recorded> {
+  // The order first, then the payment, in every path: a cancel running meanwhile waits, or is done.
+  const locked = await trx
+    .selectFrom('orders')
+    .select(ORDER_COLUMNS)
+    .where('id', '=', orderId)
+    .forUpdate()
+    .executeTakeFirstOrThrow();
+  const payment = await trx
+    .selectFrom('payments')
+    .select(['id', 'status', 'gateway_reference', 'amount', 'currency'])
+    .where('id', '=', paymentId)
+    .forUpdate()
+    .executeTakeFirstOrThrow();
+  const lateCharge = (reference: string | null): Recorded['lateCharge'] =>
+    reference === null ? undefined : { paymentId, reference, amount: payment.amount, currency: payment.currency };
+  if (payment.status !== 'pending') {
+    const late = payment.status === 'succeeded' && locked.status !== 'paid';
+    return { order: locked, lateCharge: late ? lateCharge(payment.gateway_reference) : undefined };
+  }
+  const reference = attempt.status === 'failed' ? null : attempt.reference;
+  await trx
+    .updateTable('payments')
+    .set({
+      status: attempt.status,
+      gateway_reference: reference,
+      decline_code: attempt.status === 'declined' ? attempt.declineCode : null,
+      failure_reason:
+        attempt.status === 'declined' ? attempt.message : attempt.status === 'failed' ? attempt.error.message : null,
+      updated_at: sql<Date>`now()`,
+    })
+    .where('id', '=', paymentId)
+    .execute();
+  const answered = attempt.status === 'succeeded' ? 'paid' : 'payment_failed';
+  if (!canTransition(locked.status, answered)) {
+    return { order: locked, lateCharge: attempt.status === 'succeeded' ? lateCharge(reference) : undefined };
+  }
+  const updated = await moveOrder(trx, { orderId, to: answered });
+  if (!updated) throw new Error(`order ${orderId} left ${locked.status} while locked`);
+  if (attempt.status !== 'succeeded') await releaseStock(trx, await linesOf(trx, orderId));
+  return { order: updated, lateCharge: undefined };
+}
+
+/**
+ * Records a refund the gateway made of a paid order's payment inside `trx`: the payment
+ * refunded, the order refunded with its stock given back. False when the order is not paid
+ * (a redelivery, or the refund of a late charge whose order never was).
+ */
+export async function recordRefund(
+  trx: Trx,
+  { orderId, paymentId, refundReference }: { orderId: string; paymentId: string; refundReference: string },
+): Promise<boolean> {
+  const refunded = await moveOrder(trx, { orderId, to: 'refunded' });
+  await trx
+    .updateTable('payments')
+    .set({ status: 'refunded', refund_reference: refundReference, refunded_at: new Date(), updated_at: new Date() })
+    .where('id', '=', paymentId)
+    .where('status', '=', 'succeeded')
+    .execute();
+  if (!refunded) return false;
+  await releaseStock(trx, await linesOf(trx, orderId));
+  return true;
+}
+
+/** Runs `recordOutcome` in a transaction of its own. */
+export function recordOutcomeAlone(
+  deps: OrdersDeps,
+  input: { orderId: string; paymentId: string; attempt: Attempt },
+): Promise<Recorded> {
+  return withTransaction(deps, 'record_payment', (trx) => recordOutcome(trx, input));
+}
