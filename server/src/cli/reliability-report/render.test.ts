@@ -20,8 +20,8 @@ const render = (root: string) => renderReport(readInputs(root), { generatedAt: '
 describe('the reliability report', () => {
   it('renders every part as not measured when no figures exist', () => {
     const report = render(repositoryWith({}));
-    expect(report.match(/_Not measured in this run_/g)).toHaveLength(8);
-    expect(report.match(/\| not measured in this run \|/g)).toHaveLength(8);
+    expect(report.match(/_Not measured in this run_/g)).toHaveLength(9);
+    expect(report.match(/\| not measured in this run \|/g)).toHaveLength(9);
     expect(report).toContain('## How to reproduce');
   });
 
