@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
+import { Server as NetServer, type Socket } from 'node:net';
 import { answerClientErrors } from './client-error.ts';
 import type { Logger } from '../logging/logger.ts';
+import { listen } from './listen.ts';
 
 export interface RunningServer {
   server: Server;
@@ -62,19 +63,11 @@ export async function startHttpServer(
     socket.once('close', () => current.delete(socket));
   });
   server.on('clientError', answerClientErrors({ logger, openedAt }));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = await listen(server, { host, port });
 
   return {
     server,
-    url: `http://${shownHost}:${address.port}`,
+    url,
     stop: () =>
       new Promise((resolve) => {
         stopping = true;

@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from '../http/listen.ts';
 import type { Logger } from '../logging/logger.ts';
 
 export interface MetricsSource {
@@ -39,16 +39,7 @@ export async function startMetricsServer(
     );
   });
   server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${shownHost}:${address.port}/metrics`;
+  const url = `${await listen(server, { host, port })}/metrics`;
   logger.info('metrics_started', { url });
   return {
     url,
