@@ -17,6 +17,7 @@ import { createQueryObserver } from './core/telemetry/query-observer.ts';
 import { startTracing, withSpan, type Tracing } from './core/telemetry/tracing.ts';
 import { reconcilePayments } from './services/orders/index.ts';
 import { createPaymentGateway } from './services/payment-gateway/index.ts';
+import { observedGateway } from './services/payment-gateway/observed-gateway.ts';
 
 /**
  * In local development, tells a new user where to click and how to sign in. Written to stderr
@@ -86,14 +87,19 @@ function startSweeper(config: Config, { db, logger }: { db: Db; logger: Logger }
  */
 function startReconciler(
   config: Config,
-  { database, logger }: { database: { db: Db; kind: 'postgres' | 'pglite' }; logger: Logger },
+  {
+    database,
+    logger,
+    metrics,
+  }: { database: { db: Db; kind: 'postgres' | 'pglite' }; logger: Logger; metrics: Metrics | undefined },
 ): PeriodicTask | undefined {
   const { intervalSeconds, afterSeconds } = config.paymentReconcile;
   if (intervalSeconds === 0) return undefined;
   const deps = {
     db: database.db,
     logger,
-    gateway: createPaymentGateway(config.paymentGateway, database.db),
+    // Its gateway calls are spanned and counted as the requests' are.
+    gateway: observedGateway(createPaymentGateway(config.paymentGateway, database.db), metrics),
     gatewayTimeoutMs: config.paymentGateway.timeoutMs,
   };
   return startPeriodicTask({
@@ -101,7 +107,11 @@ function startReconciler(
     intervalMs: intervalSeconds * 1000,
     firstRunAfterMs: intervalSeconds * 1000,
     logger,
-    run: (signal) => reconcilePayments(deps, { afterSeconds, singleInstance: database.kind === 'pglite', signal }),
+    // One trace per run when tracing: its statements, transactions and gateway calls under one root span.
+    run: (signal) =>
+      withSpan('payment_reconcile', { attributes: { 'orders.reconcile.after_seconds': afterSeconds } }, () =>
+        reconcilePayments(deps, { afterSeconds, singleInstance: database.kind === 'pglite', signal }),
+      ),
   });
 }
 
@@ -181,7 +191,7 @@ async function runServer(config: Config, logger: Logger, { migrate }: { migrate:
   });
   printWelcome(config, running.url);
   const sweeper = startSweeper(config, { db: database.db, logger });
-  const reconciler = startReconciler(config, { database, logger });
+  const reconciler = startReconciler(config, { database, logger, metrics });
 
   let stopping = false;
   const shutdown = async (signal: string) => {
