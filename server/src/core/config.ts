@@ -84,11 +84,23 @@ const EnvSchema = z.object({
   PAYMENT_GATEWAY_TIMEOUT_MS: positiveInt(120_000).default(5_000),
   SWEEP_INTERVAL_SECONDS: z.coerce.number<string>().int('must be a whole number').min(0).max(604_800).default(3600),
   SWEEP_BATCH_SIZE: positiveInt(100_000).default(1000),
+  SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL' }).optional(),
+  MAIL_FROM: z.string().trim().min(3).max(254).default('orders-service <no-reply@localhost>'),
+  PUBLIC_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+    .transform((url) => url.replace(/\/+$/, ''))
+    .optional(),
+  REQUIRE_VERIFIED_EMAIL: booleanFlag.default(false),
 });
 
 /** Used only in development on a loopback HOST, when no secret is configured: it is public. */
 const DEVELOPMENT_JWT_SECRET = 'development-only-secret-do-not-use-in-production!';
 const MIN_SECRET_BYTES = 32;
+
+function mailTransportOf(env: z.infer<typeof EnvSchema>): 'smtp' | 'files' | 'none' {
+  if (env.SMTP_URL !== undefined) return 'smtp';
+  return env.NODE_ENV === 'development' ? 'files' : 'none';
+}
 
 function toConfig(env: z.infer<typeof EnvSchema>) {
   const embeddedDatabase = env.DATABASE_URL === undefined;
@@ -152,6 +164,17 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
       latencyMs: env.PAYMENT_GATEWAY_LATENCY_MS,
       timeoutMs: env.PAYMENT_GATEWAY_TIMEOUT_MS,
     },
+    mail: {
+      // Without SMTP, development writes each message under .data/mail/ (and prints its link);
+      // elsewhere a message that cannot be sent is logged as not sent.
+      transport: mailTransportOf(env),
+      smtpUrl: env.SMTP_URL,
+      from: env.MAIL_FROM,
+      directory: '.data/mail',
+    },
+    /** Where the links in the mail point; the server's own address unless it is behind another. */
+    publicUrl: env.PUBLIC_URL ?? `http://${env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST}:${env.PORT}`,
+    accounts: { requireVerifiedEmail: env.REQUIRE_VERIFIED_EMAIL },
     /** The periodic deletion of rows nothing needs any more; an interval of 0 turns it off. */
     sweep: {
       intervalSeconds: env.SWEEP_INTERVAL_SECONDS,
@@ -200,7 +223,18 @@ function crossFieldProblems(env: z.infer<typeof EnvSchema>): string[] {
   return problems;
 }
 
-const SECRET_VARIABLES = new Set(['JWT_SECRET', 'ADMIN_PASSWORD', 'DATABASE_URL']);
+const SECRET_VARIABLES = new Set(['JWT_SECRET', 'ADMIN_PASSWORD', 'DATABASE_URL', 'SMTP_URL']);
+
+/** A URL as it may be logged: no password, in its userinfo or as a query parameter. */
+function withoutPassword(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = REDACTED;
+  // libpq-style URLs may carry the password as `?password=` (pg reads it there too).
+  for (const key of [...parsed.searchParams.keys()]) {
+    if (isSecretKey(key)) parsed.searchParams.set(key, REDACTED);
+  }
+  return parsed.toString();
+}
 
 /**
  * Reads the environment once, at start. Empty strings count as unset, so `PORT=` in a
@@ -225,15 +259,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
 
 /** The config as it may be logged: secrets replaced, a database URL without its password. */
 export function describeConfig(config: Config) {
-  const databaseUrl = config.database.url === undefined ? undefined : new URL(config.database.url);
-  if (databaseUrl?.password) databaseUrl.password = '[REDACTED]';
-  // libpq-style URLs may carry the password as `?password=` (pg reads it there too).
-  for (const key of [...(databaseUrl?.searchParams.keys() ?? [])]) {
-    if (isSecretKey(key)) databaseUrl?.searchParams.set(key, REDACTED);
-  }
   return {
     ...config,
-    database: { ...config.database, url: databaseUrl?.toString() ?? '(embedded PGlite)' },
+    database: {
+      ...config.database,
+      url: config.database.url === undefined ? '(embedded PGlite)' : withoutPassword(config.database.url),
+    },
+    mail: { ...config.mail, smtpUrl: config.mail.smtpUrl === undefined ? undefined : withoutPassword(config.mail.smtpUrl) },
     jwt: { ...config.jwt, secret: '[REDACTED]' },
     admin: { email: config.admin.email, password: config.admin.password ? '[REDACTED]' : undefined },
   };
