@@ -16,6 +16,8 @@ export const ERROR_CODES = [
   'INVALID_CREDENTIALS',
   'INVALID_CURRENT_PASSWORD',
   'FORBIDDEN',
+  'EMAIL_NOT_VERIFIED',
+  'INVALID_TOKEN',
   'NOT_FOUND',
   'ROUTE_NOT_FOUND',
   'PRODUCT_NOT_FOUND',
@@ -62,7 +64,8 @@ export const ErrorEnvelopeSchema = z
       .string()
       .optional()
       .meta({
-        description: 'why authentication was refused, e.g. "Expired Token" (401/403 only)',
+        description:
+          'why authentication was refused, e.g. "Expired Token" (401/403), or why a mailed link\'s token was (INVALID_TOKEN, e.g. "Reset Token Expired")',
         example: 'Expired Token',
       }),
     issues: z.array(ValidationIssueSchema).optional(),
