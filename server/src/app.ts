@@ -23,6 +23,7 @@ import { createRateLimiter } from './core/rate-limit.ts';
 import type { Readiness } from './core/db/readiness.ts';
 import { createTokenService } from './core/security.ts';
 import { createWorkTracker } from './core/work-tracker.ts';
+import { createMailer } from './core/mail/mailer.ts';
 import { createCursorCodec } from './services/orders/index.ts';
 import { createPaymentGateway, type PaymentGateway } from './services/payment-gateway/index.ts';
 import { redactString } from './core/logging/redact.ts';
@@ -33,6 +34,8 @@ export interface AppOptions extends AppDeps {
   version: string;
   /** Another payment gateway than PAYMENT_GATEWAY names (tests count or stall charges). */
   gateway?: PaymentGateway;
+  /** Shorter waits between mail retries than the defaults (tests of a failing SMTP server). */
+  mailRetryDelaysMs?: readonly number[];
 }
 
 const VARY_ORIGIN = Object.freeze({ headers: Object.freeze({ vary: ['Origin'] }) });
@@ -48,13 +51,20 @@ function under(path: string, prefix: string): boolean {
  */
 export function createApp(options: AppOptions) {
   const { config, logger } = options;
+  const work = createWorkTracker();
   const deps: RequestDeps = {
     ...options,
     tokens: createTokenService(config.jwt),
     rateLimiter: createRateLimiter(options.db, { windowSeconds: config.rateLimit.windowSeconds }),
     gateway: options.gateway ?? createPaymentGateway(config.paymentGateway),
     cursors: createCursorCodec(config.jwt.secret),
-    work: createWorkTracker(),
+    work,
+    mailer: createMailer({
+      config: config.mail,
+      logger,
+      work,
+      ...(options.mailRetryDelaysMs ? { retryDelaysMs: options.mailRetryDelaysMs } : {}),
+    }),
   };
   const openApiJson = JSON.stringify(createOpenApiDocument(appRouter, options.version));
   const createTrpcHandler = config.http.adapter === 'native' ? createNativeHTTPHandler : createOfficialHTTPHandler;

@@ -34,7 +34,9 @@ export type ChangeEmailInput = z.infer<typeof ChangeEmailInputSchema>;
 export const AcceptedSchema = z
   .object({
     accepted: z.literal(true),
-    message: z.string().meta({ example: 'If an account uses this address, a link to reset its password is on its way' }),
+    message: z
+      .string()
+      .meta({ example: 'If an account uses this address, a link to reset its password is on its way' }),
   })
   .meta({ id: 'Accepted' });
 export type Accepted = z.infer<typeof AcceptedSchema>;

@@ -60,14 +60,11 @@ export const ErrorEnvelopeSchema = z
     code: ErrorCodeSchema,
     message: z.string(),
     request_id: z.string(),
-    reason: z
-      .string()
-      .optional()
-      .meta({
-        description:
-          'why authentication was refused, e.g. "Expired Token" (401/403), or why a mailed link\'s token was (INVALID_TOKEN, e.g. "Reset Token Expired")',
-        example: 'Expired Token',
-      }),
+    reason: z.string().optional().meta({
+      description:
+        'why authentication was refused, e.g. "Expired Token" (401/403), or why a mailed link\'s token was (INVALID_TOKEN, e.g. "Reset Token Expired")',
+      example: 'Expired Token',
+    }),
     issues: z.array(ValidationIssueSchema).optional(),
   })
   .meta({ id: 'Error' });

@@ -36,7 +36,11 @@ describe('loadConfig: mail and accounts', () => {
     expect(loadConfig({ NODE_ENV: 'test', JWT_SECRET: STRONG_SECRET }).mail.transport).toBe('none');
     expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: STRONG_SECRET }).mail.transport).toBe('none');
     const smtp = loadConfig({ SMTP_URL: 'smtp://mail.internal:2525', MAIL_FROM: 'Shop <shop@example.com>' });
-    expect(smtp.mail).toMatchObject({ transport: 'smtp', smtpUrl: 'smtp://mail.internal:2525', from: 'Shop <shop@example.com>' });
+    expect(smtp.mail).toMatchObject({
+      transport: 'smtp',
+      smtpUrl: 'smtp://mail.internal:2525',
+      from: 'Shop <shop@example.com>',
+    });
   });
 
   it("links to the server's own address unless PUBLIC_URL says otherwise (without a trailing slash)", () => {

@@ -265,7 +265,10 @@ export function describeConfig(config: Config) {
       ...config.database,
       url: config.database.url === undefined ? '(embedded PGlite)' : withoutPassword(config.database.url),
     },
-    mail: { ...config.mail, smtpUrl: config.mail.smtpUrl === undefined ? undefined : withoutPassword(config.mail.smtpUrl) },
+    mail: {
+      ...config.mail,
+      smtpUrl: config.mail.smtpUrl === undefined ? undefined : withoutPassword(config.mail.smtpUrl),
+    },
     jwt: { ...config.jwt, secret: '[REDACTED]' },
     admin: { email: config.admin.email, password: config.admin.password ? '[REDACTED]' : undefined },
   };

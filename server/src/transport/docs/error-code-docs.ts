@@ -43,7 +43,8 @@ export const CODE_DOCS: Record<ErrorCode, { meaning: string; message: string }> 
   },
   FORBIDDEN: { meaning: 'the token is valid but its user is not an admin', message: 'This needs the admin role' },
   EMAIL_NOT_VERIFIED: {
-    meaning: 'placing an order needs a verified email here (REQUIRE_VERIFIED_EMAIL); the link is mailed at registration and by auth.resendVerification',
+    meaning:
+      'placing an order needs a verified email here (REQUIRE_VERIFIED_EMAIL); the link is mailed at registration and by auth.resendVerification',
     message: 'Verify your email address before placing an order; the link was mailed to you',
   },
   INVALID_TOKEN: {
