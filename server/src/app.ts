@@ -4,6 +4,7 @@ import { shownText } from './api/shown-text.ts';
 import { toTrpcError } from './api/trpc-errors.ts';
 import { createOpenApiDocument } from './transport/docs/openapi.ts';
 import { createPanel } from './transport/docs/panel.ts';
+import { serveAccountPage } from './transport/account-pages.ts';
 import { createOfficialRestHandler } from './transport/rest/official-handler.ts';
 import { createNativeRestHandler } from './transport/rest/native-handler.ts';
 import { createNativeHTTPHandler } from './transport/trpc/native-handler.ts';
@@ -15,7 +16,7 @@ import { applyCors } from './core/http/cors.ts';
 import { declaresBodyOver, payloadTooLarge } from './core/http/json-body.ts';
 import { resolveRequestId } from './core/http/request-id.ts';
 import { splitRequestUrl } from './core/http/request-url.ts';
-import { DOCS_CSP, PANEL_CSP, setSecurityHeaders } from './core/http/security-headers.ts';
+import { ACCOUNT_PAGES_CSP, DOCS_CSP, PANEL_CSP, setSecurityHeaders } from './core/http/security-headers.ts';
 import { sendError, sendJson } from './core/http/send.ts';
 import { AppError } from './core/errors.ts';
 import { createSwaggerUi } from './transport/docs/swagger-ui.ts';
@@ -120,6 +121,10 @@ export function createApp(options: AppOptions) {
       if (under(path, '/docs')) {
         res.setHeader('Content-Security-Policy', DOCS_CSP);
         if (await docs(res, path.slice('/docs'.length))) return;
+      }
+      if (under(path, '/account')) {
+        res.setHeader('Content-Security-Policy', ACCOUNT_PAGES_CSP);
+        if (serveAccountPage(res, path.slice('/account'.length))) return;
       }
       if (panel && under(path, '/panel')) {
         res.setHeader('Content-Security-Policy', PANEL_CSP);
