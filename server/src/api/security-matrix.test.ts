@@ -208,6 +208,12 @@ function validInput(procedure: ProcedureName): Record<string, unknown> {
     'auth.logout': () => ({ refreshToken: alice.refreshToken }),
     'auth.changePassword': () => ({ currentPassword: alice.password, newPassword: newPassword() }),
     'auth.me': () => ({}),
+    // A token of the right shape that was never issued.
+    'auth.verifyEmail': () => ({ token: 'A'.repeat(43) }),
+    'auth.resendVerification': () => ({}),
+    'auth.requestPasswordReset': () => ({ email: uniqueEmail('mass') }),
+    'auth.resetPassword': () => ({ token: 'A'.repeat(43), newPassword: newPassword() }),
+    'auth.changeEmail': () => ({ currentPassword: alice.password, newEmail: uniqueEmail('mass') }),
     'users.list': () => ({}),
     'users.get': () => ({ userId: target.id }),
     'users.update': () => ({ userId: target.id, disabled: true }),
@@ -228,7 +234,7 @@ function validInput(procedure: ProcedureName): Record<string, unknown> {
 
 /** Every row of every table a request could write, to prove a refused one wrote nothing. */
 async function snapshot(): Promise<string> {
-  const tables = ['users', 'refresh_tokens', 'products', 'orders', 'order_items', 'payments', 'idempotency_keys'];
+  const tables = ['users', 'refresh_tokens', 'account_tokens', 'products', 'orders', 'order_items', 'payments', 'idempotency_keys'];
   const dumps = await Promise.all(
     tables.map(async (table) => {
       const { rows } = await sql<Record<string, unknown>>`select * from ${sql.table(table)}`.execute(app.database.db);
