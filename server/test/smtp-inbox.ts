@@ -78,7 +78,10 @@ export async function startSmtpInbox() {
       const deadline = Date.now() + timeoutMs;
       while (to(address_).length < count) {
         const left = deadline - Date.now();
-        if (left <= 0) throw new Error(`no mail #${count} to ${address_} within ${timeoutMs} ms (${received.length} received in all)`);
+        if (left <= 0)
+          throw new Error(
+            `no mail #${count} to ${address_} within ${timeoutMs} ms (${received.length} received in all)`,
+          );
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, left);
           waiters.push(() => {

@@ -234,7 +234,16 @@ function validInput(procedure: ProcedureName): Record<string, unknown> {
 
 /** Every row of every table a request could write, to prove a refused one wrote nothing. */
 async function snapshot(): Promise<string> {
-  const tables = ['users', 'refresh_tokens', 'account_tokens', 'products', 'orders', 'order_items', 'payments', 'idempotency_keys'];
+  const tables = [
+    'users',
+    'refresh_tokens',
+    'account_tokens',
+    'products',
+    'orders',
+    'order_items',
+    'payments',
+    'idempotency_keys',
+  ];
   const dumps = await Promise.all(
     tables.map(async (table) => {
       const { rows } = await sql<Record<string, unknown>>`select * from ${sql.table(table)}`.execute(app.database.db);

@@ -69,7 +69,12 @@ export function recordRequestSecrets({ url, authorization, body }: SentRequest, 
       // Tokens are JWTs: any other string sent as one is nobody's credential (fuzzing sends
       // `constructor` as a refresh token, and the word is in many lines).
       // A mailed link's token has a shape of its own (43 base64url characters).
-      if (secret.kind === 'account_token' ? !ACCOUNT_TOKEN.test(secret.value) : secret.kind !== 'password' && !SECRET_SHAPES.jwt.test(secret.value)) continue;
+      if (
+        secret.kind === 'account_token'
+          ? !ACCOUNT_TOKEN.test(secret.value)
+          : secret.kind !== 'password' && !SECRET_SHAPES.jwt.test(secret.value)
+      )
+        continue;
       recordSecret(secret.kind, secret.value);
     }
   }
