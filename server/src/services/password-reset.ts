@@ -45,7 +45,7 @@ export async function requestPasswordReset(deps: AccountDeps, { email }: Request
       .columns(['id', 'user_id', 'purpose', 'email', 'token_hash', 'expires_at'])
       .expression(
         owner(trx).select((eb) => [
-          eb.val(newId('atk')).as('token_id'),
+          eb.val(newId('atk')).as('id'),
           'id as user_id',
           eb.val('reset_password').as('purpose'),
           'email',
