@@ -8,8 +8,7 @@ import type { TestApp } from './test-app.ts';
 export function linkOf(
   app: TestApp,
   mail: ReceivedMail,
-  secrets: SecretLedger,
-  page: 'verify-email' | 'reset-password',
+  { secrets, page }: { secrets: SecretLedger; page: 'verify-email' | 'reset-password' },
 ) {
   expect(mail.link, mail.text).toBeDefined();
   expect(mail.link?.startsWith(`${app.config.publicUrl}/account/${page}#token=`)).toBe(true);
@@ -20,7 +19,10 @@ export function linkOf(
 }
 
 /** Registers a user over REST and answers them with the token of the verification mail they got. */
-export async function registerWithMail(app: TestApp, inbox: SmtpInbox, secrets: SecretLedger, label = 'mail') {
+export async function registerWithMail(
+  app: TestApp,
+  { inbox, secrets, label = 'mail' }: { inbox: SmtpInbox; secrets: SecretLedger; label?: string },
+) {
   const email = uniqueEmail(label);
   const password = newPassword();
   secrets.add(password);
@@ -31,5 +33,5 @@ export async function registerWithMail(app: TestApp, inbox: SmtpInbox, secrets: 
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   secrets.addSession(res.data);
   const mail = await inbox.waitFor(email);
-  return { email, password, session: res.data, mail, ...linkOf(app, mail, secrets, 'verify-email') };
+  return { email, password, session: res.data, mail, ...linkOf(app, mail, { secrets, page: 'verify-email' }) };
 }

@@ -35,7 +35,7 @@ function verify(protocol: Protocol, token: string) {
 
 describe('email verification', () => {
   it.each(PROTOCOLS)('mails a working link at registration, good once (%s)', async (protocol) => {
-    const user = await registerWithMail(app, inbox, secrets, `verify-${protocol}`);
+    const user = await registerWithMail(app, { inbox, secrets, label: `verify-${protocol}` });
     expect(user.session.user.emailVerifiedAt).toBeNull();
     expect(user.mail.from).toBe('orders@example.com');
     expect(user.mail.subject).toBe('Confirm your email address');
@@ -61,7 +61,7 @@ describe('email verification', () => {
   });
 
   it.each(PROTOCOLS)('refuses an expired token, and one never issued, with their reasons (%s)', async (protocol) => {
-    const user = await registerWithMail(app, inbox, secrets, `expired-${protocol}`);
+    const user = await registerWithMail(app, { inbox, secrets, label: `expired-${protocol}` });
     await sql`update account_tokens set expires_at = now() - interval '1 second' where user_id = ${user.session.user.id}`.execute(
       app.database.db,
     );
@@ -84,14 +84,14 @@ describe('email verification', () => {
   });
 
   it('mails a new link on request, which voids the older one', async () => {
-    const user = await registerWithMail(app, inbox, secrets, 'resend');
+    const user = await registerWithMail(app, { inbox, secrets, label: 'resend' });
     const res = await callApi<Accepted>(app.url, 'auth.resendVerification', {
       protocol: 'trpc',
       token: user.session.accessToken,
     });
     expect(res.status).toBe(200);
     expect(res.data.accepted).toBe(true);
-    const fresh = linkOf(app, await inbox.waitFor(user.email, { count: 2 }), secrets, 'verify-email');
+    const fresh = linkOf(app, await inbox.waitFor(user.email, { count: 2 }), { secrets, page: 'verify-email' });
     expect(fresh.token).not.toBe(user.token);
 
     const old = await verify('rest', user.token);
@@ -112,7 +112,7 @@ describe('email verification', () => {
     'lets only a verified user place an order under REQUIRE_VERIFIED_EMAIL=true (%s)',
     async (protocol) => {
       const [productId] = await insertProducts(app.database.db, [{ stock: 10, price_amount: 500 }]);
-      const user = await registerWithMail(app, inbox, secrets, `order-${protocol}`);
+      const user = await registerWithMail(app, { inbox, secrets, label: `order-${protocol}` });
       const order = {
         protocol,
         token: user.session.accessToken,
@@ -135,7 +135,7 @@ describe('change email', () => {
   it.each(PROTOCOLS)(
     'with the password, verifies the new address before it replaces the old one, which is told (%s)',
     async (protocol) => {
-      const user = await registerWithMail(app, inbox, secrets, `change-${protocol}`);
+      const user = await registerWithMail(app, { inbox, secrets, label: `change-${protocol}` });
       const token = user.session.accessToken;
       const newEmail = uniqueEmail(`new-${protocol}`);
 
@@ -147,7 +147,7 @@ describe('change email', () => {
       expectError(wrong, { status: 400, code: 'INVALID_CURRENT_PASSWORD' });
       await expectAuthFailureLogged(app.logs, wrong, 'Wrong Password');
 
-      const other = await registerWithMail(app, inbox, secrets, `taken-${protocol}`);
+      const other = await registerWithMail(app, { inbox, secrets, label: `taken-${protocol}` });
       const taken = await callApi(app.url, 'auth.changeEmail', {
         protocol,
         token,
@@ -161,7 +161,7 @@ describe('change email', () => {
         input: { currentPassword: user.password, newEmail },
       });
       expect(asked.status, JSON.stringify(asked.body)).toBe(200);
-      const sent = linkOf(app, await inbox.waitFor(newEmail), secrets, 'verify-email');
+      const sent = linkOf(app, await inbox.waitFor(newEmail), { secrets, page: 'verify-email' });
       // Until the link is followed, the account keeps its address.
       const before = await callApi<User>(app.url, 'auth.me', { protocol, token });
       expect(before.data.email).toBe(user.email);

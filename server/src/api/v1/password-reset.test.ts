@@ -40,7 +40,7 @@ function reset(protocol: Protocol, token: string, password = newPassword()) {
 
 describe('forgotten password', () => {
   it.each(PROTOCOLS)('mails a one-time link that sets the password and ends every session (%s)', async (protocol) => {
-    const user = await registerWithMail(app, inbox, secrets, `reset-${protocol}`);
+    const user = await registerWithMail(app, { inbox, secrets, label: `reset-${protocol}` });
     // A second session, on another device.
     const other = await callApi<AuthSession>(app.url, 'auth.login', {
       protocol,
@@ -52,7 +52,7 @@ describe('forgotten password', () => {
     expect(asked.status).toBe(200);
     const mail = await inbox.waitFor(user.email, { count: 2 });
     expect(mail.subject).toBe('Reset your password');
-    const { token } = linkOf(app, mail, secrets, 'reset-password');
+    const { token } = linkOf(app, mail, { secrets, page: 'reset-password' });
 
     const password = newPassword();
     const done = await reset(protocol, token, password);
@@ -90,11 +90,11 @@ describe('forgotten password', () => {
   });
 
   it.each(PROTOCOLS)('refuses a voided, an expired and an unknown token with their reasons (%s)', async (protocol) => {
-    const user = await registerWithMail(app, inbox, secrets, `void-${protocol}`);
+    const user = await registerWithMail(app, { inbox, secrets, label: `void-${protocol}` });
     await requestReset(protocol, user.email);
-    const first = linkOf(app, await inbox.waitFor(user.email, { count: 2 }), secrets, 'reset-password');
+    const first = linkOf(app, await inbox.waitFor(user.email, { count: 2 }), { secrets, page: 'reset-password' });
     await requestReset(protocol, user.email);
-    const second = linkOf(app, await inbox.waitFor(user.email, { count: 3 }), secrets, 'reset-password');
+    const second = linkOf(app, await inbox.waitFor(user.email, { count: 3 }), { secrets, page: 'reset-password' });
 
     const voided = await reset(protocol, first.token);
     expectError(voided, { status: 400, code: 'INVALID_TOKEN', reason: 'Reset Token Revoked' });
@@ -118,7 +118,7 @@ describe('forgotten password', () => {
   });
 
   it('gives an unknown email the same answer as a known one, in the same time class, and mails nobody', async () => {
-    const user = await registerWithMail(app, inbox, secrets, 'timing');
+    const user = await registerWithMail(app, { inbox, secrets, label: 'timing' });
     const unknown = uniqueEmail('nobody');
     const times: Record<'known' | 'unknown', number[]> = { known: [], unknown: [] };
     const bodies = new Set<string>();
@@ -158,13 +158,13 @@ describe('forgotten password', () => {
 
 describe('mail delivery', () => {
   it('retries a send the SMTP server refused, after answering the user', async () => {
-    const user = await registerWithMail(app, inbox, secrets, 'retry');
+    const user = await registerWithMail(app, { inbox, secrets, label: 'retry' });
     inbox.failNext(1);
     const attempts = inbox.attempts;
     const asked = await requestReset('rest', user.email);
     expect(asked.status).toBe(200);
     const mail = await inbox.waitFor(user.email, { count: 2 });
-    linkOf(app, mail, secrets, 'reset-password');
+    linkOf(app, mail, { secrets, page: 'reset-password' });
     expect(inbox.attempts - attempts).toBe(2);
     const [failed] = await waitForLines(app.logs, {
       event: 'mail_send_failed',
@@ -176,7 +176,7 @@ describe('mail delivery', () => {
   });
 
   it('logs a message it could not send at all, and the user still gets the same answer', async () => {
-    const user = await registerWithMail(app, inbox, secrets, 'undeliverable');
+    const user = await registerWithMail(app, { inbox, secrets, label: 'undeliverable' });
     inbox.failNext(3);
     const asked = await requestReset('trpc', user.email);
     expect(asked.status).toBe(200);
