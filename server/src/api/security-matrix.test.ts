@@ -96,8 +96,14 @@ const OPERATIONS: Operation[] = Object.entries(document.paths).flatMap(([path, i
 
 const requiresToken = (op: Operation) =>
   (op.operation.security ?? []).length > 0 && (op.operation.security ?? []).every((req) => 'bearerAuth' in req);
-/** Admin-only, as openapi-errors.ts documents it: a token is required and the operation can answer 403. */
-const isAdminOnly = (op: Operation) => requiresToken(op) && '403' in op.operation.responses;
+/**
+ * Admin-only, as openapi-errors.ts documents it: a token is required and the operation can answer
+ * 403 FORBIDDEN (orders.create's 403 is EMAIL_NOT_VERIFIED, which no role causes).
+ */
+const isAdminOnly = (op: Operation) => {
+  const forbidden = (op.operation.responses as Record<string, { description?: string } | undefined>)['403'];
+  return requiresToken(op) && (forbidden?.description ?? '').includes('`FORBIDDEN`');
+};
 const hasParameter = (op: Operation, name: string) => (op.operation.parameters ?? []).some((p) => p.name === name);
 
 function resolveSchema(schema: DocSchema | undefined): DocSchema | undefined {
