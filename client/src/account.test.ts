@@ -20,15 +20,15 @@ afterAll(async () => {
 
 describe('the typed client and the account lifecycle', () => {
   it('verifies an email and resets a password, with the refusals narrowed by code and reason', async () => {
-    let session: AuthSession | undefined;
-    const client = createOrdersClient({ url: `${app.url}/trpc`, getAccessToken: () => session?.accessToken });
+    const current: { session?: AuthSession } = {};
+    const client = createOrdersClient({ url: `${app.url}/trpc`, getAccessToken: () => current.session?.accessToken });
     secrets.add('a long enough password', 'another long password');
-    session = await client.v1.auth.register.mutate({
+    current.session = await client.v1.auth.register.mutate({
       email: 'lifecycle@example.com',
       password: 'a long enough password',
       name: 'Life',
     });
-    secrets.addSession(session);
+    secrets.addSession(current.session);
     const verification = (await inbox.waitFor('lifecycle@example.com')).token as string;
     secrets.addAccountToken(verification);
     const user = await client.v2.auth.verifyEmail.mutate({ token: verification });
