@@ -4,6 +4,7 @@ import { shownText } from './api/shown-text.ts';
 import { toTrpcError } from './api/trpc-errors.ts';
 import { createOpenApiDocument } from './transport/docs/openapi.ts';
 import { createPanel } from './transport/docs/panel.ts';
+import { serveAccountPage } from './transport/account-pages.ts';
 import { createOfficialRestHandler } from './transport/rest/official-handler.ts';
 import { createNativeRestHandler } from './transport/rest/native-handler.ts';
 import { createNativeHTTPHandler } from './transport/trpc/native-handler.ts';
@@ -15,7 +16,7 @@ import { applyCors } from './core/http/cors.ts';
 import { declaresBodyOver, payloadTooLarge } from './core/http/json-body.ts';
 import { resolveRequestId } from './core/http/request-id.ts';
 import { splitRequestUrl } from './core/http/request-url.ts';
-import { DOCS_CSP, PANEL_CSP, setSecurityHeaders } from './core/http/security-headers.ts';
+import { ACCOUNT_PAGES_CSP, DOCS_CSP, PANEL_CSP, setSecurityHeaders } from './core/http/security-headers.ts';
 import { sendError, sendJson } from './core/http/send.ts';
 import { AppError } from './core/errors.ts';
 import { createSwaggerUi } from './transport/docs/swagger-ui.ts';
@@ -24,6 +25,7 @@ import type { Readiness } from './core/db/readiness.ts';
 import { createTokenService } from './core/security.ts';
 import { createWorkTracker } from './core/work-tracker.ts';
 import { createStripeWebhookHandler } from './transport/webhooks/stripe-webhook.ts';
+import { createMailer } from './core/mail/mailer.ts';
 import { createCursorCodec } from './services/orders/index.ts';
 import { createPaymentGateway, type PaymentGateway } from './services/payment-gateway/index.ts';
 import { redactString } from './core/logging/redact.ts';
@@ -39,6 +41,8 @@ export interface AppOptions extends AppDeps {
   gateway?: PaymentGateway;
   /** The Prometheus series, when METRICS_PORT is set. */
   metrics?: Metrics | undefined;
+  /** Shorter waits between mail retries than the defaults (tests of a failing SMTP server). */
+  mailRetryDelaysMs?: readonly number[];
 }
 
 const VARY_ORIGIN = Object.freeze({ headers: Object.freeze({ vary: ['Origin'] }) });
@@ -54,6 +58,7 @@ function under(path: string, prefix: string): boolean {
  */
 export function createApp(options: AppOptions) {
   const { config, logger } = options;
+  const work = createWorkTracker();
   const deps: RequestDeps = {
     ...options,
     tokens: createTokenService(config.jwt),
@@ -63,7 +68,13 @@ export function createApp(options: AppOptions) {
       options.metrics,
     ),
     cursors: createCursorCodec(config.jwt.secret),
-    work: createWorkTracker(),
+    work,
+    mailer: createMailer({
+      config: config.mail,
+      logger,
+      work,
+      ...(options.mailRetryDelaysMs ? { retryDelaysMs: options.mailRetryDelaysMs } : {}),
+    }),
   };
   const openApiJson = JSON.stringify(createOpenApiDocument(appRouter, options.version));
   const createTrpcHandler = config.http.adapter === 'native' ? createNativeHTTPHandler : createOfficialHTTPHandler;
@@ -129,6 +140,10 @@ export function createApp(options: AppOptions) {
       if (under(path, '/docs')) {
         res.setHeader('Content-Security-Policy', DOCS_CSP);
         if (await docs(res, path.slice('/docs'.length))) return;
+      }
+      if (under(path, '/account')) {
+        res.setHeader('Content-Security-Policy', ACCOUNT_PAGES_CSP);
+        if (serveAccountPage(res, path.slice('/account'.length))) return;
       }
       if (panel && under(path, '/panel')) {
         res.setHeader('Content-Security-Policy', PANEL_CSP);

@@ -28,6 +28,11 @@ export const ROUTES = {
   'auth.logout': { type: 'mutation', method: 'POST', path: '/auth/logout' },
   'auth.changePassword': { type: 'mutation', method: 'POST', path: '/auth/change-password' },
   'auth.me': { type: 'query', method: 'GET', path: '/auth/me' },
+  'auth.verifyEmail': { type: 'mutation', method: 'POST', path: '/auth/verify-email' },
+  'auth.resendVerification': { type: 'mutation', method: 'POST', path: '/auth/resend-verification' },
+  'auth.requestPasswordReset': { type: 'mutation', method: 'POST', path: '/auth/request-password-reset' },
+  'auth.resetPassword': { type: 'mutation', method: 'POST', path: '/auth/reset-password' },
+  'auth.changeEmail': { type: 'mutation', method: 'POST', path: '/auth/change-email' },
   'users.list': { type: 'query', method: 'GET', path: '/users' },
   'users.get': { type: 'query', method: 'GET', path: '/users/{userId}' },
   'users.update': { type: 'mutation', method: 'PATCH', path: '/users/{userId}' },
@@ -198,6 +203,15 @@ export class SecretLedger {
     recordSecret('access_token', session.accessToken);
     recordSecret('refresh_token', session.refreshToken);
     recordSecret('refresh_token_digest', digest);
+  }
+
+  /** A mailed link's one-time token, and the digest it is stored as. */
+  addAccountToken(token: string): void {
+    const digest = digestToken(token);
+    this.secrets.add(token);
+    this.secrets.add(digest);
+    recordSecret('account_token', token);
+    recordSecret('account_token_digest', digest);
   }
 
   get size(): number {

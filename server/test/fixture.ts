@@ -17,6 +17,8 @@ export interface TestAppOptions<Name extends string> {
   logQueries?: boolean;
   /** Shortens the server's request timeout. */
   requestTimeoutMs?: number;
+  /** Shortens the waits between mail retries. */
+  mailRetryDelaysMs?: readonly number[];
   /** Checks to run after the tests, before the app closes; it closes even when they fail. */
   afterTests?: (fixture: TestAppFixture<Name>) => void | Promise<void>;
 }

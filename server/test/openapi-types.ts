@@ -112,6 +112,106 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/auth/verify-email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm an email address with the token of its mailed link
+         * @description Marks the address verified; for an email change, the new address replaces the old one, which is told. The token is the part after `#token=` of the mailed link. One use; a wrong, used, expired or voided token is 400 INVALID_TOKEN with the reason.
+         */
+        post: operations["v1.auth.verifyEmail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/resend-verification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mail a new link to confirm the signed-in user's address
+         * @description Voids the links mailed before. Nothing is sent for an address verified already.
+         */
+        post: operations["v1.auth.resendVerification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/request-password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mail a link to reset a forgotten password
+         * @description The same answer, in the same time, whether or not an account uses the address. The link works once, for one hour; asking again voids the older links.
+         */
+        post: operations["v1.auth.requestPasswordReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/reset-password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set a new password with the token of a mailed reset link
+         * @description Every session of the account ends (refresh tokens and their access tokens). The token is the part after `#token=` of the mailed link. One use; a wrong, used, expired or voided token is 400 INVALID_TOKEN with the reason.
+         */
+        post: operations["v1.auth.resetPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/change-email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change the email address, once the new one is confirmed
+         * @description Needs the current password. Mails a link to the new address; the account keeps its address until auth.verifyEmail spends it, and the old address is then told.
+         */
+        post: operations["v1.auth.changeEmail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/users": {
         parameters: {
             query?: never;
@@ -429,6 +529,106 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v2/auth/verify-email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm an email address with the token of its mailed link
+         * @description Marks the address verified; for an email change, the new address replaces the old one, which is told. The token is the part after `#token=` of the mailed link. One use; a wrong, used, expired or voided token is 400 INVALID_TOKEN with the reason.
+         */
+        post: operations["v2.auth.verifyEmail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/auth/resend-verification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mail a new link to confirm the signed-in user's address
+         * @description Voids the links mailed before. Nothing is sent for an address verified already.
+         */
+        post: operations["v2.auth.resendVerification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/auth/request-password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mail a link to reset a forgotten password
+         * @description The same answer, in the same time, whether or not an account uses the address. The link works once, for one hour; asking again voids the older links.
+         */
+        post: operations["v2.auth.requestPasswordReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/auth/reset-password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set a new password with the token of a mailed reset link
+         * @description Every session of the account ends (refresh tokens and their access tokens). The token is the part after `#token=` of the mailed link. One use; a wrong, used, expired or voided token is 400 INVALID_TOKEN with the reason.
+         */
+        post: operations["v2.auth.resetPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/auth/change-email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change the email address, once the new one is confirmed
+         * @description Needs the current password. Mails a link to the new address; the account keeps its address until auth.verifyEmail spends it, and the old address is then told.
+         */
+        post: operations["v2.auth.changeEmail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v2/users": {
         parameters: {
             query?: never;
@@ -669,12 +869,20 @@ export interface components {
             /** @enum {string} */
             role: "customer" | "admin";
             disabled: boolean;
+            /** @description when the owner proved the address by its mailed link; null until then */
+            emailVerifiedAt: string | null;
             /** Format: date-time */
             createdAt: string;
         };
         Ok: {
             /** @constant */
             ok: true;
+        };
+        Accepted: {
+            /** @constant */
+            accepted: true;
+            /** @example If an account uses this address, a link to reset its password is on its way */
+            message: string;
         };
         UserPage: {
             items: components["schemas"]["User"][];
@@ -779,11 +987,11 @@ export interface components {
         };
         Error: {
             /** @enum {string} */
-            code: "BAD_REQUEST" | "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "REQUEST_TIMEOUT" | "CLIENT_CLOSED_REQUEST" | "UNAUTHORIZED" | "INVALID_CREDENTIALS" | "INVALID_CURRENT_PASSWORD" | "FORBIDDEN" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "PRODUCT_NOT_FOUND" | "USER_NOT_FOUND" | "EMAIL_TAKEN" | "SKU_TAKEN" | "ORDER_NOT_FOUND" | "OUT_OF_STOCK" | "CURRENCY_MISMATCH" | "ORDER_TOTAL_TOO_LARGE" | "PAYMENT_DECLINED" | "PAYMENT_GATEWAY_UNAVAILABLE" | "INVALID_STATE_TRANSITION" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_IN_PROGRESS" | "INVALID_IDEMPOTENCY_KEY" | "INVALID_CURSOR" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "LAST_ADMIN" | "RATE_LIMITED" | "DATABASE_UNAVAILABLE" | "INTERNAL";
+            code: "BAD_REQUEST" | "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "REQUEST_TIMEOUT" | "CLIENT_CLOSED_REQUEST" | "UNAUTHORIZED" | "INVALID_CREDENTIALS" | "INVALID_CURRENT_PASSWORD" | "FORBIDDEN" | "EMAIL_NOT_VERIFIED" | "INVALID_TOKEN" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "PRODUCT_NOT_FOUND" | "USER_NOT_FOUND" | "EMAIL_TAKEN" | "SKU_TAKEN" | "ORDER_NOT_FOUND" | "OUT_OF_STOCK" | "CURRENCY_MISMATCH" | "ORDER_TOTAL_TOO_LARGE" | "PAYMENT_DECLINED" | "PAYMENT_GATEWAY_UNAVAILABLE" | "INVALID_STATE_TRANSITION" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_KEY_IN_PROGRESS" | "INVALID_IDEMPOTENCY_KEY" | "INVALID_CURSOR" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "LAST_ADMIN" | "RATE_LIMITED" | "DATABASE_UNAVAILABLE" | "INTERNAL";
             message: string;
             request_id: string;
             /**
-             * @description why authentication was refused, e.g. "Expired Token" (401/403 only)
+             * @description why authentication was refused, e.g. "Expired Token" (401/403), or why a mailed link's token was (INVALID_TOKEN, e.g. "Reset Token Expired")
              * @example Expired Token
              */
             reason?: string;
@@ -1702,6 +1910,836 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code: "UNAUTHORIZED";
+                    };
+                };
+            };
+            /**
+             * @description Internal Server Error:
+             *
+             *     - `INTERNAL`: an unexpected failure; the message is generic and the log has the details under the `request_id`
+             */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "INTERNAL";
+                    };
+                };
+            };
+            /**
+             * @description Service Unavailable:
+             *
+             *     - `DATABASE_UNAVAILABLE`: the database does not answer right now; `Retry-After` says when to try again
+             */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "DATABASE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    "v1.auth.verifyEmail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example q3Yd8Qh1l0nK2c9xWm4Zr7Tb5Vp6Ua0Se1Nf2Gh3Jk4 */
+                    token: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful response */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /**
+             * @description Bad Request:
+             *
+             *     - `VALIDATION_FAILED`: the input breaks its schema (`issues` names each field and what is wrong), or a rule on the whole input
+             *     - `MALFORMED_JSON`: the body is not valid JSON
+             *     - `INVALID_TOKEN`: the mailed link's token is unknown, used already, expired, or voided by a newer one; `reason` says which
+             */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "INVALID_TOKEN";
+                    };
+                };
+            };
+            /**
+             * @description Request Timeout:
+             *
+             *     - `REQUEST_TIMEOUT`: the request (its headers, or its body) did not arrive whole in time; the connection is closed
+             */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /**
+             * @description Conflict:
+             *
+             *     - `EMAIL_TAKEN`: an account with this email exists already
+             */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "EMAIL_TAKEN";
+                    };
+                };
+            };
+            /**
+             * @description Payload Too Large:
+             *
+             *     - `PAYLOAD_TOO_LARGE`: the body is over the size limit (1 MiB unless configured otherwise)
+             */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /**
+             * @description Unsupported Media Type:
+             *
+             *     - `UNSUPPORTED_MEDIA_TYPE`: a body was sent with a Content-Type other than application/json
+             */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /**
+             * @description Too Many Requests:
+             *
+             *     - `RATE_LIMITED`: too many attempts from this IP address or for this email; `Retry-After` says when to try again
+             */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "RATE_LIMITED";
+                    };
+                };
+            };
+            /**
+             * @description Internal Server Error:
+             *
+             *     - `INTERNAL`: an unexpected failure; the message is generic and the log has the details under the `request_id`
+             */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "INTERNAL";
+                    };
+                };
+            };
+            /**
+             * @description Service Unavailable:
+             *
+             *     - `DATABASE_UNAVAILABLE`: the database does not answer right now; `Retry-After` says when to try again
+             */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "DATABASE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    "v1.auth.resendVerification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description Successful response */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Accepted"];
+                };
+            };
+            /**
+             * @description Bad Request:
+             *
+             *     - `VALIDATION_FAILED`: the input breaks its schema (`issues` names each field and what is wrong), or a rule on the whole input
+             *     - `MALFORMED_JSON`: the body is not valid JSON
+             */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                    };
+                };
+            };
+            /**
+             * @description Unauthorized:
+             *
+             *     - `UNAUTHORIZED`: the token is missing or refused; `reason` and the `WWW-Authenticate` header say why
+             */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "UNAUTHORIZED";
+                    };
+                };
+            };
+            /**
+             * @description Request Timeout:
+             *
+             *     - `REQUEST_TIMEOUT`: the request (its headers, or its body) did not arrive whole in time; the connection is closed
+             */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /**
+             * @description Payload Too Large:
+             *
+             *     - `PAYLOAD_TOO_LARGE`: the body is over the size limit (1 MiB unless configured otherwise)
+             */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /**
+             * @description Unsupported Media Type:
+             *
+             *     - `UNSUPPORTED_MEDIA_TYPE`: a body was sent with a Content-Type other than application/json
+             */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /**
+             * @description Too Many Requests:
+             *
+             *     - `RATE_LIMITED`: too many attempts from this IP address or for this email; `Retry-After` says when to try again
+             */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "RATE_LIMITED";
+                    };
+                };
+            };
+            /**
+             * @description Internal Server Error:
+             *
+             *     - `INTERNAL`: an unexpected failure; the message is generic and the log has the details under the `request_id`
+             */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "INTERNAL";
+                    };
+                };
+            };
+            /**
+             * @description Service Unavailable:
+             *
+             *     - `DATABASE_UNAVAILABLE`: the database does not answer right now; `Retry-After` says when to try again
+             */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "DATABASE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    "v1.auth.requestPasswordReset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: email
+                     * @example ada@example.com
+                     */
+                    email: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful response */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Accepted"];
+                };
+            };
+            /**
+             * @description Bad Request:
+             *
+             *     - `VALIDATION_FAILED`: the input breaks its schema (`issues` names each field and what is wrong), or a rule on the whole input
+             *     - `MALFORMED_JSON`: the body is not valid JSON
+             */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                    };
+                };
+            };
+            /**
+             * @description Request Timeout:
+             *
+             *     - `REQUEST_TIMEOUT`: the request (its headers, or its body) did not arrive whole in time; the connection is closed
+             */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /**
+             * @description Payload Too Large:
+             *
+             *     - `PAYLOAD_TOO_LARGE`: the body is over the size limit (1 MiB unless configured otherwise)
+             */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /**
+             * @description Unsupported Media Type:
+             *
+             *     - `UNSUPPORTED_MEDIA_TYPE`: a body was sent with a Content-Type other than application/json
+             */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /**
+             * @description Too Many Requests:
+             *
+             *     - `RATE_LIMITED`: too many attempts from this IP address or for this email; `Retry-After` says when to try again
+             */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "RATE_LIMITED";
+                    };
+                };
+            };
+            /**
+             * @description Internal Server Error:
+             *
+             *     - `INTERNAL`: an unexpected failure; the message is generic and the log has the details under the `request_id`
+             */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "INTERNAL";
+                    };
+                };
+            };
+            /**
+             * @description Service Unavailable:
+             *
+             *     - `DATABASE_UNAVAILABLE`: the database does not answer right now; `Retry-After` says when to try again
+             */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "DATABASE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    "v1.auth.resetPassword": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example q3Yd8Qh1l0nK2c9xWm4Zr7Tb5Vp6Ua0Se1Nf2Gh3Jk4 */
+                    token: string;
+                    /** @example correct horse battery staple */
+                    newPassword: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful response */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Ok"];
+                };
+            };
+            /**
+             * @description Bad Request:
+             *
+             *     - `VALIDATION_FAILED`: the input breaks its schema (`issues` names each field and what is wrong), or a rule on the whole input
+             *     - `MALFORMED_JSON`: the body is not valid JSON
+             *     - `INVALID_TOKEN`: the mailed link's token is unknown, used already, expired, or voided by a newer one; `reason` says which
+             */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "INVALID_TOKEN";
+                    };
+                };
+            };
+            /**
+             * @description Request Timeout:
+             *
+             *     - `REQUEST_TIMEOUT`: the request (its headers, or its body) did not arrive whole in time; the connection is closed
+             */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /**
+             * @description Payload Too Large:
+             *
+             *     - `PAYLOAD_TOO_LARGE`: the body is over the size limit (1 MiB unless configured otherwise)
+             */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /**
+             * @description Unsupported Media Type:
+             *
+             *     - `UNSUPPORTED_MEDIA_TYPE`: a body was sent with a Content-Type other than application/json
+             */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /**
+             * @description Too Many Requests:
+             *
+             *     - `RATE_LIMITED`: too many attempts from this IP address or for this email; `Retry-After` says when to try again
+             */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "RATE_LIMITED";
+                    };
+                };
+            };
+            /**
+             * @description Internal Server Error:
+             *
+             *     - `INTERNAL`: an unexpected failure; the message is generic and the log has the details under the `request_id`
+             */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "INTERNAL";
+                    };
+                };
+            };
+            /**
+             * @description Service Unavailable:
+             *
+             *     - `DATABASE_UNAVAILABLE`: the database does not answer right now; `Retry-After` says when to try again
+             */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "DATABASE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    "v1.auth.changeEmail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    currentPassword: string;
+                    /**
+                     * Format: email
+                     * @example ada@example.com
+                     */
+                    newEmail: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful response */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Accepted"];
+                };
+            };
+            /**
+             * @description Bad Request:
+             *
+             *     - `VALIDATION_FAILED`: the input breaks its schema (`issues` names each field and what is wrong), or a rule on the whole input
+             *     - `MALFORMED_JSON`: the body is not valid JSON
+             *     - `INVALID_CURRENT_PASSWORD`: the current password given is wrong; nothing was changed
+             *     - `BAD_REQUEST`: the request cannot be served as sent
+             */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "INVALID_CURRENT_PASSWORD" | "BAD_REQUEST";
+                    };
+                };
+            };
+            /**
+             * @description Unauthorized:
+             *
+             *     - `UNAUTHORIZED`: the token is missing or refused; `reason` and the `WWW-Authenticate` header say why
+             */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "UNAUTHORIZED";
+                    };
+                };
+            };
+            /**
+             * @description Request Timeout:
+             *
+             *     - `REQUEST_TIMEOUT`: the request (its headers, or its body) did not arrive whole in time; the connection is closed
+             */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /**
+             * @description Conflict:
+             *
+             *     - `EMAIL_TAKEN`: an account with this email exists already
+             */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "EMAIL_TAKEN";
+                    };
+                };
+            };
+            /**
+             * @description Payload Too Large:
+             *
+             *     - `PAYLOAD_TOO_LARGE`: the body is over the size limit (1 MiB unless configured otherwise)
+             */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /**
+             * @description Unsupported Media Type:
+             *
+             *     - `UNSUPPORTED_MEDIA_TYPE`: a body was sent with a Content-Type other than application/json
+             */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /**
+             * @description Too Many Requests:
+             *
+             *     - `RATE_LIMITED`: too many attempts from this IP address or for this email; `Retry-After` says when to try again
+             */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "RATE_LIMITED";
                     };
                 };
             };
@@ -2881,6 +3919,23 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code: "PAYMENT_DECLINED";
+                    };
+                };
+            };
+            /**
+             * @description Forbidden:
+             *
+             *     - `EMAIL_NOT_VERIFIED`: placing an order needs a verified email here (REQUIRE_VERIFIED_EMAIL); the link is mailed at registration and by auth.resendVerification
+             */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "EMAIL_NOT_VERIFIED";
                     };
                 };
             };
@@ -4782,6 +5837,836 @@ export interface operations {
             };
         };
     };
+    "v2.auth.verifyEmail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example q3Yd8Qh1l0nK2c9xWm4Zr7Tb5Vp6Ua0Se1Nf2Gh3Jk4 */
+                    token: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful response */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /**
+             * @description Bad Request:
+             *
+             *     - `VALIDATION_FAILED`: the input breaks its schema (`issues` names each field and what is wrong), or a rule on the whole input
+             *     - `MALFORMED_JSON`: the body is not valid JSON
+             *     - `INVALID_TOKEN`: the mailed link's token is unknown, used already, expired, or voided by a newer one; `reason` says which
+             */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "INVALID_TOKEN";
+                    };
+                };
+            };
+            /**
+             * @description Request Timeout:
+             *
+             *     - `REQUEST_TIMEOUT`: the request (its headers, or its body) did not arrive whole in time; the connection is closed
+             */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /**
+             * @description Conflict:
+             *
+             *     - `EMAIL_TAKEN`: an account with this email exists already
+             */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "EMAIL_TAKEN";
+                    };
+                };
+            };
+            /**
+             * @description Payload Too Large:
+             *
+             *     - `PAYLOAD_TOO_LARGE`: the body is over the size limit (1 MiB unless configured otherwise)
+             */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /**
+             * @description Unsupported Media Type:
+             *
+             *     - `UNSUPPORTED_MEDIA_TYPE`: a body was sent with a Content-Type other than application/json
+             */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /**
+             * @description Too Many Requests:
+             *
+             *     - `RATE_LIMITED`: too many attempts from this IP address or for this email; `Retry-After` says when to try again
+             */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "RATE_LIMITED";
+                    };
+                };
+            };
+            /**
+             * @description Internal Server Error:
+             *
+             *     - `INTERNAL`: an unexpected failure; the message is generic and the log has the details under the `request_id`
+             */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "INTERNAL";
+                    };
+                };
+            };
+            /**
+             * @description Service Unavailable:
+             *
+             *     - `DATABASE_UNAVAILABLE`: the database does not answer right now; `Retry-After` says when to try again
+             */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "DATABASE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    "v2.auth.resendVerification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description Successful response */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Accepted"];
+                };
+            };
+            /**
+             * @description Bad Request:
+             *
+             *     - `VALIDATION_FAILED`: the input breaks its schema (`issues` names each field and what is wrong), or a rule on the whole input
+             *     - `MALFORMED_JSON`: the body is not valid JSON
+             */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                    };
+                };
+            };
+            /**
+             * @description Unauthorized:
+             *
+             *     - `UNAUTHORIZED`: the token is missing or refused; `reason` and the `WWW-Authenticate` header say why
+             */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "UNAUTHORIZED";
+                    };
+                };
+            };
+            /**
+             * @description Request Timeout:
+             *
+             *     - `REQUEST_TIMEOUT`: the request (its headers, or its body) did not arrive whole in time; the connection is closed
+             */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /**
+             * @description Payload Too Large:
+             *
+             *     - `PAYLOAD_TOO_LARGE`: the body is over the size limit (1 MiB unless configured otherwise)
+             */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /**
+             * @description Unsupported Media Type:
+             *
+             *     - `UNSUPPORTED_MEDIA_TYPE`: a body was sent with a Content-Type other than application/json
+             */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /**
+             * @description Too Many Requests:
+             *
+             *     - `RATE_LIMITED`: too many attempts from this IP address or for this email; `Retry-After` says when to try again
+             */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "RATE_LIMITED";
+                    };
+                };
+            };
+            /**
+             * @description Internal Server Error:
+             *
+             *     - `INTERNAL`: an unexpected failure; the message is generic and the log has the details under the `request_id`
+             */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "INTERNAL";
+                    };
+                };
+            };
+            /**
+             * @description Service Unavailable:
+             *
+             *     - `DATABASE_UNAVAILABLE`: the database does not answer right now; `Retry-After` says when to try again
+             */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "DATABASE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    "v2.auth.requestPasswordReset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: email
+                     * @example ada@example.com
+                     */
+                    email: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful response */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Accepted"];
+                };
+            };
+            /**
+             * @description Bad Request:
+             *
+             *     - `VALIDATION_FAILED`: the input breaks its schema (`issues` names each field and what is wrong), or a rule on the whole input
+             *     - `MALFORMED_JSON`: the body is not valid JSON
+             */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                    };
+                };
+            };
+            /**
+             * @description Request Timeout:
+             *
+             *     - `REQUEST_TIMEOUT`: the request (its headers, or its body) did not arrive whole in time; the connection is closed
+             */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /**
+             * @description Payload Too Large:
+             *
+             *     - `PAYLOAD_TOO_LARGE`: the body is over the size limit (1 MiB unless configured otherwise)
+             */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /**
+             * @description Unsupported Media Type:
+             *
+             *     - `UNSUPPORTED_MEDIA_TYPE`: a body was sent with a Content-Type other than application/json
+             */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /**
+             * @description Too Many Requests:
+             *
+             *     - `RATE_LIMITED`: too many attempts from this IP address or for this email; `Retry-After` says when to try again
+             */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "RATE_LIMITED";
+                    };
+                };
+            };
+            /**
+             * @description Internal Server Error:
+             *
+             *     - `INTERNAL`: an unexpected failure; the message is generic and the log has the details under the `request_id`
+             */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "INTERNAL";
+                    };
+                };
+            };
+            /**
+             * @description Service Unavailable:
+             *
+             *     - `DATABASE_UNAVAILABLE`: the database does not answer right now; `Retry-After` says when to try again
+             */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "DATABASE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    "v2.auth.resetPassword": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example q3Yd8Qh1l0nK2c9xWm4Zr7Tb5Vp6Ua0Se1Nf2Gh3Jk4 */
+                    token: string;
+                    /** @example correct horse battery staple */
+                    newPassword: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful response */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Ok"];
+                };
+            };
+            /**
+             * @description Bad Request:
+             *
+             *     - `VALIDATION_FAILED`: the input breaks its schema (`issues` names each field and what is wrong), or a rule on the whole input
+             *     - `MALFORMED_JSON`: the body is not valid JSON
+             *     - `INVALID_TOKEN`: the mailed link's token is unknown, used already, expired, or voided by a newer one; `reason` says which
+             */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "INVALID_TOKEN";
+                    };
+                };
+            };
+            /**
+             * @description Request Timeout:
+             *
+             *     - `REQUEST_TIMEOUT`: the request (its headers, or its body) did not arrive whole in time; the connection is closed
+             */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /**
+             * @description Payload Too Large:
+             *
+             *     - `PAYLOAD_TOO_LARGE`: the body is over the size limit (1 MiB unless configured otherwise)
+             */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /**
+             * @description Unsupported Media Type:
+             *
+             *     - `UNSUPPORTED_MEDIA_TYPE`: a body was sent with a Content-Type other than application/json
+             */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /**
+             * @description Too Many Requests:
+             *
+             *     - `RATE_LIMITED`: too many attempts from this IP address or for this email; `Retry-After` says when to try again
+             */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "RATE_LIMITED";
+                    };
+                };
+            };
+            /**
+             * @description Internal Server Error:
+             *
+             *     - `INTERNAL`: an unexpected failure; the message is generic and the log has the details under the `request_id`
+             */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "INTERNAL";
+                    };
+                };
+            };
+            /**
+             * @description Service Unavailable:
+             *
+             *     - `DATABASE_UNAVAILABLE`: the database does not answer right now; `Retry-After` says when to try again
+             */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "DATABASE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    "v2.auth.changeEmail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    currentPassword: string;
+                    /**
+                     * Format: email
+                     * @example ada@example.com
+                     */
+                    newEmail: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful response */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Accepted"];
+                };
+            };
+            /**
+             * @description Bad Request:
+             *
+             *     - `VALIDATION_FAILED`: the input breaks its schema (`issues` names each field and what is wrong), or a rule on the whole input
+             *     - `MALFORMED_JSON`: the body is not valid JSON
+             *     - `INVALID_CURRENT_PASSWORD`: the current password given is wrong; nothing was changed
+             *     - `BAD_REQUEST`: the request cannot be served as sent
+             */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "INVALID_CURRENT_PASSWORD" | "BAD_REQUEST";
+                    };
+                };
+            };
+            /**
+             * @description Unauthorized:
+             *
+             *     - `UNAUTHORIZED`: the token is missing or refused; `reason` and the `WWW-Authenticate` header say why
+             */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "UNAUTHORIZED";
+                    };
+                };
+            };
+            /**
+             * @description Request Timeout:
+             *
+             *     - `REQUEST_TIMEOUT`: the request (its headers, or its body) did not arrive whole in time; the connection is closed
+             */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /**
+             * @description Conflict:
+             *
+             *     - `EMAIL_TAKEN`: an account with this email exists already
+             */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "EMAIL_TAKEN";
+                    };
+                };
+            };
+            /**
+             * @description Payload Too Large:
+             *
+             *     - `PAYLOAD_TOO_LARGE`: the body is over the size limit (1 MiB unless configured otherwise)
+             */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /**
+             * @description Unsupported Media Type:
+             *
+             *     - `UNSUPPORTED_MEDIA_TYPE`: a body was sent with a Content-Type other than application/json
+             */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /**
+             * @description Too Many Requests:
+             *
+             *     - `RATE_LIMITED`: too many attempts from this IP address or for this email; `Retry-After` says when to try again
+             */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "RATE_LIMITED";
+                    };
+                };
+            };
+            /**
+             * @description Internal Server Error:
+             *
+             *     - `INTERNAL`: an unexpected failure; the message is generic and the log has the details under the `request_id`
+             */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "INTERNAL";
+                    };
+                };
+            };
+            /**
+             * @description Service Unavailable:
+             *
+             *     - `DATABASE_UNAVAILABLE`: the database does not answer right now; `Retry-After` says when to try again
+             */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "DATABASE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
     "v2.users.list": {
         parameters: {
             query?: {
@@ -5921,6 +7806,23 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code: "PAYMENT_DECLINED";
+                    };
+                };
+            };
+            /**
+             * @description Forbidden:
+             *
+             *     - `EMAIL_NOT_VERIFIED`: placing an order needs a verified email here (REQUIRE_VERIFIED_EMAIL); the link is mailed at registration and by auth.resendVerification
+             */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code: "EMAIL_NOT_VERIFIED";
                     };
                 };
             };

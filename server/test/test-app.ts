@@ -36,6 +36,8 @@ export async function recordStoredSecrets(database: DatabaseHandle): Promise<voi
     for (const user of users) recordSecret('password_hash', user.password_hash);
     const tokens = await database.db.selectFrom('refresh_tokens').select('token_hash').execute();
     for (const token of tokens) recordSecret('refresh_token_digest', token.token_hash);
+    const accountTokens = await database.db.selectFrom('account_tokens').select('token_hash').execute();
+    for (const token of accountTokens) recordSecret('account_token_digest', token.token_hash);
   } catch {
     // the audit's generic argon2 detector still covers password hashes
   }
@@ -64,7 +66,14 @@ export async function serveApp(
     logger,
     gateway,
     requestTimeoutMs,
-  }: { config: Config; logger: Logger; gateway?: PaymentGateway | undefined; requestTimeoutMs?: number | undefined },
+    mailRetryDelaysMs,
+  }: {
+    config: Config;
+    logger: Logger;
+    gateway?: PaymentGateway | undefined;
+    requestTimeoutMs?: number | undefined;
+    mailRetryDelaysMs?: readonly number[] | undefined;
+  },
 ): Promise<{ server: RunningServer; rest: RestRecorder }> {
   const app = createApp({
     db: database.db,
@@ -73,6 +82,7 @@ export async function serveApp(
     version: '0.0.0-test',
     checkReadiness: createReadinessCheck({ db: database.db, ping: database.ping }),
     ...(gateway ? { gateway } : {}),
+    ...(mailRetryDelaysMs ? { mailRetryDelaysMs } : {}),
   });
   const rest = recordRestResponses(app);
   const server = await startHttpServer(rest.handler, {
@@ -97,14 +107,21 @@ export async function startTestApp(
     logQueries = true,
     gateway,
     requestTimeoutMs,
-  }: { logQueries?: boolean; gateway?: PaymentGateway; requestTimeoutMs?: number } = {},
+    mailRetryDelaysMs,
+  }: {
+    logQueries?: boolean;
+    gateway?: PaymentGateway;
+    requestTimeoutMs?: number;
+    /** Shorter waits between mail retries (a failing SMTP server). */
+    mailRetryDelaysMs?: readonly number[];
+  } = {},
 ): Promise<TestApp> {
   const config = testConfig(env);
   const { logs, logger } = capturedLogger(config);
   const testDatabase = await createTestDatabase();
   const database = await testDatabase.open(logger, { logQueries });
   await migrateToLatest(database.db, logger);
-  const { server, rest } = await serveApp(database, { config, logger, gateway, requestTimeoutMs });
+  const { server, rest } = await serveApp(database, { config, logger, gateway, requestTimeoutMs, mailRetryDelaysMs });
   return {
     url: server.url,
     config,

@@ -7,6 +7,7 @@ import { AppError } from '../src/core/errors.ts';
 import { createRateLimiter } from '../src/core/rate-limit.ts';
 import { createTokenService } from '../src/core/security.ts';
 import { createWorkTracker } from '../src/core/work-tracker.ts';
+import { createMailer } from '../src/core/mail/mailer.ts';
 import { createCursorCodec } from '../src/services/orders/cursor.ts';
 import { createPaymentGateway } from '../src/services/payment-gateway/index.ts';
 import type { TestApp } from './test-app.ts';
@@ -32,6 +33,7 @@ export function testContext(
     gateway: createPaymentGateway(config.paymentGateway),
     cursors: createCursorCodec(config.jwt.secret),
     work: createWorkTracker(),
+    mailer: createMailer({ config: config.mail, logger: app.logger, work: createWorkTracker() }),
     requestId,
     ip: '127.0.0.1',
     req: { headers },

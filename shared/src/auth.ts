@@ -71,5 +71,6 @@ export const AUTH_FAILURE_REASONS = [
   'Refresh Token Revoked',
   'Unknown Refresh Token',
   'Session Revoked',
+  'Email Not Verified',
 ] as const;
 export type AuthFailureReason = (typeof AUTH_FAILURE_REASONS)[number];

@@ -16,6 +16,8 @@ export const ERROR_CODES = [
   'INVALID_CREDENTIALS',
   'INVALID_CURRENT_PASSWORD',
   'FORBIDDEN',
+  'EMAIL_NOT_VERIFIED',
+  'INVALID_TOKEN',
   'NOT_FOUND',
   'ROUTE_NOT_FOUND',
   'PRODUCT_NOT_FOUND',
@@ -58,13 +60,11 @@ export const ErrorEnvelopeSchema = z
     code: ErrorCodeSchema,
     message: z.string(),
     request_id: z.string(),
-    reason: z
-      .string()
-      .optional()
-      .meta({
-        description: 'why authentication was refused, e.g. "Expired Token" (401/403 only)',
-        example: 'Expired Token',
-      }),
+    reason: z.string().optional().meta({
+      description:
+        'why authentication was refused, e.g. "Expired Token" (401/403), or why a mailed link\'s token was (INVALID_TOKEN, e.g. "Reset Token Expired")',
+      example: 'Expired Token',
+    }),
     issues: z.array(ValidationIssueSchema).optional(),
   })
   .meta({ id: 'Error' });

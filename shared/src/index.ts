@@ -7,3 +7,4 @@ export * from './products.ts';
 export * from './users.ts';
 export * from './system.ts';
 export * from './text.ts';
+export * from './accounts.ts';

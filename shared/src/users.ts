@@ -24,6 +24,10 @@ export const UserSchema = z
     name: z.string().meta({ example: 'Ada Lovelace' }),
     role: UserRoleSchema,
     disabled: z.boolean(),
+    emailVerifiedAt: z.iso
+      .datetime()
+      .nullable()
+      .meta({ description: 'when the owner proved the address by its mailed link; null until then' }),
     createdAt: z.iso.datetime(),
   })
   .meta({ id: 'User' });

@@ -2,6 +2,7 @@ import type { Config } from '../core/config.ts';
 import type { Db } from '../core/db/database.ts';
 import { readHeader, type HeaderSource } from '../core/http/headers.ts';
 import type { Logger } from '../core/logging/logger.ts';
+import type { Mailer } from '../core/mail/mailer.ts';
 import type { RateLimiter } from '../core/rate-limit.ts';
 import { currentRequestContext } from '../core/logging/request-context.ts';
 import type { TokenService } from '../core/security.ts';
@@ -24,6 +25,7 @@ export interface RequestDeps extends AppDeps {
   gateway: PaymentGateway;
   cursors: CursorCodec;
   work: WorkTracker;
+  mailer: Mailer;
 }
 
 export interface ContextInput extends RequestDeps {
@@ -61,6 +63,7 @@ export function createContextInner(input: ContextInput) {
     gateway: input.gateway,
     cursors: input.cursors,
     work: input.work,
+    mailer: input.mailer,
     requestId: input.requestId,
     ip: input.ip,
     /** One request header, the same way on both protocols. */
@@ -101,6 +104,7 @@ export function createContextFactory(deps: RequestDeps) {
       gateway: deps.gateway,
       cursors: deps.cursors,
       work: deps.work,
+      mailer: deps.mailer,
       requestId: request?.request_id ?? 'none',
       ip: request?.ip ?? 'unknown',
       req,

@@ -14,6 +14,7 @@ import { createRateLimiter } from '../core/rate-limit.ts';
 import { runWithRequestContext } from '../core/logging/request-context.ts';
 import { createTokenService } from '../core/security.ts';
 import { createWorkTracker } from '../core/work-tracker.ts';
+import { createMailer } from '../core/mail/mailer.ts';
 import { createCursorCodec } from '../services/orders/index.ts';
 import { createPaymentGateway } from '../services/payment-gateway/index.ts';
 import { createContextFactory } from './context.ts';
@@ -58,6 +59,7 @@ beforeAll(async () => {
     gateway: createPaymentGateway(config.paymentGateway),
     cursors: createCursorCodec(config.jwt.secret),
     work: createWorkTracker(),
+    mailer: createMailer({ config: config.mail, logger: logger, work: createWorkTracker() }),
   });
   const trpc = createHTTPHandler({ router: uncheckedRouter, basePath: '/trpc/', createContext });
   server = await startHttpServer(

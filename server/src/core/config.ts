@@ -111,11 +111,23 @@ const EnvSchema = z.object({
   // Prometheus metrics on a listener of their own, loopback unless told otherwise; 0 turns it off.
   METRICS_PORT: z.coerce.number<string>().int('must be a whole number').min(0).max(65_535).default(9464),
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL' }).optional(),
+  MAIL_FROM: z.string().trim().min(3).max(254).default('orders-service <no-reply@localhost>'),
+  PUBLIC_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+    .transform((url) => url.replace(/\/+$/, ''))
+    .optional(),
+  REQUIRE_VERIFIED_EMAIL: booleanFlag.default(false),
 });
 
 /** Used only in development on a loopback HOST, when no secret is configured: it is public. */
 const DEVELOPMENT_JWT_SECRET = 'development-only-secret-do-not-use-in-production!';
 const MIN_SECRET_BYTES = 32;
+
+function mailTransportOf(env: z.infer<typeof EnvSchema>): 'smtp' | 'files' | 'none' {
+  if (env.SMTP_URL !== undefined) return 'smtp';
+  return env.NODE_ENV === 'development' ? 'files' : 'none';
+}
 
 function toConfig(env: z.infer<typeof EnvSchema>, tracing: TracingSettings | undefined) {
   const embeddedDatabase = env.DATABASE_URL === undefined;
@@ -194,6 +206,17 @@ function toConfig(env: z.infer<typeof EnvSchema>, tracing: TracingSettings | und
       intervalSeconds: env.PAYMENT_RECONCILE_INTERVAL_SECONDS,
       afterSeconds: env.PAYMENT_RECONCILE_AFTER_SECONDS,
     },
+    mail: {
+      // Without SMTP, development writes each message under .data/mail/ (and prints its link);
+      // elsewhere a message that cannot be sent is logged as not sent.
+      transport: mailTransportOf(env),
+      smtpUrl: env.SMTP_URL,
+      from: env.MAIL_FROM,
+      directory: '.data/mail',
+    },
+    /** Where the links in the mail point; the server's own address unless it is behind another. */
+    publicUrl: env.PUBLIC_URL ?? `http://${env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST}:${env.PORT}`,
+    accounts: { requireVerifiedEmail: env.REQUIRE_VERIFIED_EMAIL },
     /** The periodic deletion of rows nothing needs any more; an interval of 0 turns it off. */
     sweep: {
       intervalSeconds: env.SWEEP_INTERVAL_SECONDS,
@@ -253,9 +276,21 @@ const SECRET_VARIABLES = new Set([
   'JWT_SECRET',
   'ADMIN_PASSWORD',
   'DATABASE_URL',
+  'SMTP_URL',
   'STRIPE_SECRET_KEY',
   'STRIPE_WEBHOOK_SECRET',
 ]);
+
+/** A URL as it may be logged: no password, in its userinfo or as a query parameter. */
+function withoutPassword(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = REDACTED;
+  // libpq-style URLs may carry the password as `?password=` (pg reads it there too).
+  for (const key of [...parsed.searchParams.keys()]) {
+    if (isSecretKey(key)) parsed.searchParams.set(key, REDACTED);
+  }
+  return parsed.toString();
+}
 
 /**
  * Reads the environment once, at start. Empty strings count as unset, so `PORT=` in a
@@ -287,15 +322,16 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
 
 /** The config as it may be logged: secrets replaced, a database URL without its password. */
 export function describeConfig(config: Config) {
-  const databaseUrl = config.database.url === undefined ? undefined : new URL(config.database.url);
-  if (databaseUrl?.password) databaseUrl.password = '[REDACTED]';
-  // libpq-style URLs may carry the password as `?password=` (pg reads it there too).
-  for (const key of [...(databaseUrl?.searchParams.keys() ?? [])]) {
-    if (isSecretKey(key)) databaseUrl?.searchParams.set(key, REDACTED);
-  }
   return {
     ...config,
-    database: { ...config.database, url: databaseUrl?.toString() ?? '(embedded PGlite)' },
+    database: {
+      ...config.database,
+      url: config.database.url === undefined ? '(embedded PGlite)' : withoutPassword(config.database.url),
+    },
+    mail: {
+      ...config.mail,
+      smtpUrl: config.mail.smtpUrl === undefined ? undefined : withoutPassword(config.mail.smtpUrl),
+    },
     jwt: { ...config.jwt, secret: '[REDACTED]' },
     paymentGateway:
       config.paymentGateway.kind === 'stripe'

@@ -17,6 +17,8 @@ export const ERROR_TABLE: Record<ErrorCode, { status: number }> = {
   // Not 401: the caller's token is fine, and a 401 would make clients drop or refresh it.
   INVALID_CURRENT_PASSWORD: { status: 400 },
   FORBIDDEN: { status: 403 },
+  EMAIL_NOT_VERIFIED: { status: 403 },
+  INVALID_TOKEN: { status: 400 },
   NOT_FOUND: { status: 404 },
   ROUTE_NOT_FOUND: { status: 404 },
   PRODUCT_NOT_FOUND: { status: 404 },

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
 /** Kinds of id; the prefix says in any log line what an id names. */
-export type IdPrefix = 'usr' | 'prd' | 'ord' | 'pay' | 'rtk';
+export type IdPrefix = 'usr' | 'prd' | 'ord' | 'pay' | 'rtk' | 'atk';
 
 /**
  * `prd_01JD4X8ZQ0M3V6N2T9K7W5A1BC`: a ULID (48-bit time, 80 random bits, Crockford base32)

@@ -7,7 +7,7 @@ import type {
   WebhookEventsTable,
 } from './orders.ts';
 import type { ProductsTable } from './products.ts';
-import type { RateLimitsTable, RefreshTokensTable, UsersTable } from './users.ts';
+import type { AccountTokensTable, RateLimitsTable, RefreshTokensTable, UsersTable } from './users.ts';
 
 /**
  * Row counts kept by triggers (migration 20261204150000): `products`, `products_active`,
@@ -23,6 +23,7 @@ export interface Database {
   products: ProductsTable;
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
+  account_tokens: AccountTokensTable;
   rate_limits: RateLimitsTable;
   orders: OrdersTable;
   order_items: OrderItemsTable;

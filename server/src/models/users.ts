@@ -9,6 +9,8 @@ export interface UsersTable {
   name: string;
   role: Generated<UserRole>;
   disabled_at: Date | null;
+  /** When the owner of `email` proved it by a mailed link; null until then. */
+  email_verified_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   created_at: ColumnType<Date, Date | string | undefined, never>;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
@@ -40,3 +42,22 @@ export interface RateLimitsTable {
   count: number;
   window_ends_at: Date;
 }
+
+export type AccountTokenPurpose = 'verify_email' | 'reset_password';
+
+/** A one-time token mailed to the account's owner; only its SHA-256 digest is stored. */
+export interface AccountTokensTable {
+  id: string;
+  user_id: string;
+  purpose: AccountTokenPurpose;
+  /** The address the token was mailed to (for `verify_email`, the address it proves). */
+  email: string;
+  token_hash: string;
+  expires_at: Date;
+  used_at: Date | null;
+  revoked_at: Date | null;
+  created_at: ColumnType<Date, Date | string | undefined, never>;
+}
+
+export type AccountTokenRow = Selectable<AccountTokensTable>;
+export type NewAccountTokenRow = Insertable<AccountTokensTable>;

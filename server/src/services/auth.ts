@@ -6,14 +6,15 @@ import { burnPasswordCheck, hashPassword, verifyPassword } from '../core/securit
 import { setRequestUser } from '../core/logging/request-context.ts';
 import { withTransaction } from '../core/db/transaction.ts';
 import type { AuthUser } from './authenticate.ts';
-import { issueSession, revokeOtherSessions, type ClientInfo, type SessionDeps } from './sessions.ts';
+import { verificationFor, type AccountDeps } from './email-verification.ts';
+import { issueSession, revokeOtherSessions, type ClientInfo } from './sessions.ts';
 import { USER_COLUMNS } from './users.ts';
 
-export type AuthDeps = SessionDeps;
+export type AuthDeps = AccountDeps;
 
 export async function register(deps: AuthDeps, input: RegisterInput & { client: ClientInfo }): Promise<AuthSession> {
   const passwordHash = await hashPassword(input.password);
-  const session = await withTransaction(deps, 'register_user', async (trx) => {
+  const { session, verification } = await withTransaction(deps, 'register_user', async (trx) => {
     const user = await trx
       .insertInto('users')
       .values({ id: newId('usr'), email: input.email, password_hash: passwordHash, name: input.name })
@@ -21,9 +22,13 @@ export async function register(deps: AuthDeps, input: RegisterInput & { client: 
       .returning(USER_COLUMNS)
       .executeTakeFirst();
     if (!user) throw new AppError('EMAIL_TAKEN', 'An account with this email exists already');
-    return issueSession(deps, trx, { user, familyId: newId('rtk'), client: input.client });
+    return {
+      session: await issueSession(deps, trx, { user, familyId: newId('rtk'), client: input.client }),
+      verification: await verificationFor(deps, trx, { user, email: user.email }),
+    };
   });
   deps.logger.info('user_registered', { user_id: session.user.id });
+  deps.mailer.send(verification);
   setRequestUser(session.user);
   deps.logger.info('auth_success', { user_id: session.user.id, role: session.user.role, auth_method: 'register' });
   return session;

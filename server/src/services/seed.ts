@@ -91,6 +91,8 @@ async function ensureUser(
       password_hash: await hashPassword(user.password),
       name: user.name,
       role: user.role,
+      // The operator chose these addresses: nothing to prove by mail.
+      email_verified_at: new Date(),
     })
     .execute();
   return true;

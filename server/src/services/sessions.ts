@@ -235,3 +235,18 @@ export async function logout(deps: SessionDeps, input: { refreshToken: string })
   deps.logger.info('logout', { user_id: verified.claims.sub, family_id: verified.claims.fam });
   return { ok: true };
 }
+
+/**
+ * Ends every session of a user (a password reset: whoever holds one may be the reason); the
+ * caller holds the user's row lock (it updates the row). Answers how many sessions ended.
+ */
+export async function revokeAllSessions(trx: Trx, { userId }: { userId: string }): Promise<number> {
+  const revoked = await trx
+    .updateTable('refresh_tokens')
+    .set({ revoked_at: new Date() })
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .returning('family_id')
+    .execute();
+  return new Set(revoked.map((row) => row.family_id)).size;
+}

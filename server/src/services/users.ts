@@ -6,7 +6,7 @@ import { withTransaction, type Trx } from '../core/db/transaction.ts';
 import type { UserRow } from '../models/index.ts';
 import { containsPattern, countAsTotal, countedTotal, offsetPage } from './paging.ts';
 
-export const USER_COLUMNS = ['id', 'email', 'name', 'role', 'disabled_at', 'created_at'] as const;
+export const USER_COLUMNS = ['id', 'email', 'name', 'role', 'disabled_at', 'email_verified_at', 'created_at'] as const;
 type UserColumns = Pick<UserRow, (typeof USER_COLUMNS)[number]>;
 
 export function toUser(row: UserColumns): User {
@@ -16,6 +16,7 @@ export function toUser(row: UserColumns): User {
     name: row.name,
     role: row.role,
     disabled: row.disabled_at !== null,
+    emailVerifiedAt: row.email_verified_at?.toISOString() ?? null,
     createdAt: row.created_at.toISOString(),
   };
 }

@@ -12,6 +12,8 @@ export const SECRET_KINDS = [
   'access_token',
   'refresh_token',
   'refresh_token_digest',
+  'account_token',
+  'account_token_digest',
   'signing_secret',
   'stripe_secret_key',
   'stripe_webhook_secret',

@@ -15,11 +15,14 @@ const REFUSED_UNREAD = new Set([400, 404, 405, 413, 415, 431]);
 
 const MAX_DEPTH = 12;
 
+const ACCOUNT_TOKEN = /^[A-Za-z0-9_-]{43}$/;
+
 function keyKind(key: string): SecretKind | undefined {
   const name = key.toLowerCase().replace(/[_-]/g, '');
   if (name.includes('password')) return 'password';
   if (name === 'refreshtoken') return 'refresh_token';
   if (name === 'accesstoken') return 'access_token';
+  if (name === 'token') return 'account_token';
   return undefined;
 }
 
@@ -65,7 +68,13 @@ export function recordRequestSecrets({ url, authorization, body }: SentRequest, 
     for (const secret of secretsIn(input)) {
       // Tokens are JWTs: any other string sent as one is nobody's credential (fuzzing sends
       // `constructor` as a refresh token, and the word is in many lines).
-      if (secret.kind !== 'password' && !SECRET_SHAPES.jwt.test(secret.value)) continue;
+      // A mailed link's token has a shape of its own (43 base64url characters).
+      if (
+        secret.kind === 'account_token'
+          ? !ACCOUNT_TOKEN.test(secret.value)
+          : secret.kind !== 'password' && !SECRET_SHAPES.jwt.test(secret.value)
+      )
+        continue;
       recordSecret(secret.kind, secret.value);
     }
   }

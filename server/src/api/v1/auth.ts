@@ -15,6 +15,7 @@ import type { Context } from '../context.ts';
 import { enforceRateLimits } from '../rate-limits.ts';
 import { protectedProcedure, publicProcedure, router } from '../trpc.ts';
 import { route, type ApiVersion } from '../versioning.ts';
+import { accountProcedures } from './account.ts';
 
 const clientOf = (ctx: Context) => ({ ip: ctx.ip, userAgent: ctx.header('user-agent') });
 
@@ -126,5 +127,7 @@ export function authRouter(version: ApiVersion) {
       .input(z.strictObject({}).prefault({}))
       .output(UserSchema)
       .query(({ ctx }) => getUser(ctx.db, { userId: ctx.user.id })),
+
+    ...accountProcedures(version),
   });
 }

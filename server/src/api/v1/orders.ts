@@ -17,6 +17,7 @@ import {
   payOrder,
   type OrdersDeps,
 } from '../../services/orders/index.ts';
+import { ensureEmailVerified } from '../../services/email-verification.ts';
 import type { Context } from '../context.ts';
 import { IdempotencyHeadersSchema, idempotencyKeyOf } from '../idempotency-key.ts';
 import { protectedProcedure } from '../trpc.ts';
@@ -60,15 +61,17 @@ export function ordersProcedures(version: ApiVersion) {
             'ORDER_TOTAL_TOO_LARGE',
             'PAYMENT_DECLINED',
             'PAYMENT_GATEWAY_UNAVAILABLE',
+            'EMAIL_NOT_VERIFIED',
             ...IDEMPOTENCY_ERRORS,
           ],
         }),
       )
       .input(CreateOrderInputSchema)
       .output(OrderSchema)
-      .mutation(({ ctx, input }) =>
-        createOrder(ordersDeps(ctx), { ...input, userId: ctx.user.id, idempotencyKey: idempotencyKeyOf(ctx) }),
-      ),
+      .mutation(async ({ ctx, input }) => {
+        if (ctx.config.accounts.requireVerifiedEmail) await ensureEmailVerified(ctx, { userId: ctx.user.id });
+        return createOrder(ordersDeps(ctx), { ...input, userId: ctx.user.id, idempotencyKey: idempotencyKeyOf(ctx) });
+      }),
 
     pay: protectedProcedure
       .meta(

@@ -85,7 +85,15 @@ describe('admins manage users', () => {
         expect(list.data.total).toBeGreaterThanOrEqual(2);
         expect(list.data.items.map((user) => user.id)).toEqual(expect.arrayContaining([admin.id, customer.id]));
         for (const user of list.data.items)
-          expect(Object.keys(user).sort()).toEqual(['createdAt', 'disabled', 'email', 'id', 'name', 'role']);
+          expect(Object.keys(user).sort()).toEqual([
+            'createdAt',
+            'disabled',
+            'email',
+            'emailVerifiedAt',
+            'id',
+            'name',
+            'role',
+          ]);
 
         const one = await callApi<User>(app.url, 'users.get', {
           protocol,

@@ -22,3 +22,7 @@ export const PANEL_CSP =
 export function setSecurityHeaders(res: ServerResponse): void {
   for (const name in BASE_HEADERS) res.setHeader(name, BASE_HEADERS[name] ?? '');
 }
+
+/** /account pages: their own script, which calls the API here; nothing else. */
+export const ACCOUNT_PAGES_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";

@@ -72,6 +72,15 @@ describe('redactSqlParameters: hand-written statements', () => {
     ).toEqual([REVOKED_AT, REDACTED]);
   });
 
+  it('redacts a value selected under a secret column name, as an insert … select writes it', () => {
+    expect(
+      redactSqlParameters(
+        'insert into "account_tokens" ("id", "user_id", "token_hash") select $1 as "id", "id" as "user_id", $2 as "token_hash" from "users" where lower("email") = $3',
+        ['atk_1', HASH_1, 'ada@example.com'],
+      ),
+    ).toEqual(['atk_1', REDACTED, 'ada@example.com']);
+  });
+
   it('redacts a secret column that is being set', () => {
     expect(redactSqlParameters('update "users" set "password_hash" = $1 where "id" = $2', [HASH_1, 'usr_1'])).toEqual([
       REDACTED,

@@ -3,8 +3,8 @@ import { REDACTED, isSecretKey, redact } from './redact.ts';
 /**
  * Finds which `$n` placeholders of a Kysely-compiled statement are bound to secret columns
  * (`password_hash`, `token_hash` …), so a SQL log line never carries a hash or a token.
- * Kysely quotes identifiers, so `"col" = $3` and `insert into "t" ("a", "b") values ($1, $2)`
- * are the two shapes to read.
+ * Kysely quotes identifiers, so `"col" = $3`, `insert into "t" ("a", "b") values ($1, $2)` and
+ * `select $3 as "col"` are the shapes to read.
  */
 function secretPlaceholders(text: string): Set<number> {
   const secret = new Set<number>();
@@ -12,6 +12,10 @@ function secretPlaceholders(text: string): Set<number> {
   for (const match of text.matchAll(/"([a-z0-9_]+)"\s*(?:(?:=|<>|!=)\s*(\$\d+)|(?:not\s+)?in\s*\(([^)]*)\))/gi)) {
     if (!isSecretKey(match[1] ?? '')) continue;
     for (const placeholder of (match[2] ?? match[3] ?? '').matchAll(/\$(\d+)/g)) secret.add(Number(placeholder[1]));
+  }
+  // `$3 as "token_hash"`: a value selected under a secret column's name (`insert … select`).
+  for (const match of text.matchAll(/\$(\d+)\s+as\s+"([a-z0-9_]+)"/gi)) {
+    if (isSecretKey(match[2] ?? '')) secret.add(Number(match[1]));
   }
   const insert = /insert\s+into\s+"[^"]+"\s*\(([^)]*)\)\s*values\s*(.*)$/is.exec(text);
   if (insert) {

@@ -12,6 +12,7 @@ import { runWithRequestContext } from '../../core/logging/request-context.ts';
 import { createRateLimiter } from '../../core/rate-limit.ts';
 import { createTokenService } from '../../core/security.ts';
 import { createWorkTracker } from '../../core/work-tracker.ts';
+import { createMailer } from '../../core/mail/mailer.ts';
 import { createCursorCodec } from '../../services/orders/cursor.ts';
 import { createPaymentGateway } from '../../services/payment-gateway/index.ts';
 import { t } from '../../api/init.ts';
@@ -125,6 +126,7 @@ describe('an error a procedure answers but does not declare', () => {
       gateway: createPaymentGateway(config.paymentGateway),
       cursors: createCursorCodec(config.jwt.secret),
       work: createWorkTracker(),
+      mailer: createMailer({ config: config.mail, logger: app.logger, work: createWorkTracker() }),
       appRouter: refusing,
       basePath: '/api',
     });

@@ -42,6 +42,15 @@ export const CODE_DOCS: Record<ErrorCode, { meaning: string; message: string }> 
     message: 'The current password is wrong; nothing was changed',
   },
   FORBIDDEN: { meaning: 'the token is valid but its user is not an admin', message: 'This needs the admin role' },
+  EMAIL_NOT_VERIFIED: {
+    meaning:
+      'placing an order needs a verified email here (REQUIRE_VERIFIED_EMAIL); the link is mailed at registration and by auth.resendVerification',
+    message: 'Verify your email address before placing an order; the link was mailed to you',
+  },
+  INVALID_TOKEN: {
+    meaning: "the mailed link's token is unknown, used already, expired, or voided by a newer one; `reason` says which",
+    message: 'This link cannot be used: Reset Token Expired; ask for a new one',
+  },
   NOT_FOUND: { meaning: 'nothing answers at this path', message: 'Not found' },
   ROUTE_NOT_FOUND: { meaning: 'no route for this method and path', message: 'No route for GET /api/v1/nowhere' },
   PRODUCT_NOT_FOUND: {
@@ -128,6 +137,7 @@ export function exampleEnvelope(code: ErrorCode): ErrorEnvelope {
   const envelope: ErrorEnvelope = { code, message: CODE_DOCS[code].message, request_id: EXAMPLE_REQUEST_ID };
   if (code === 'UNAUTHORIZED') return { ...envelope, reason: 'Expired Token' };
   if (code === 'FORBIDDEN') return { ...envelope, reason: 'Insufficient Role' };
+  if (code === 'INVALID_TOKEN') return { ...envelope, reason: 'Reset Token Expired' };
   if (code === 'VALIDATION_FAILED') {
     return {
       ...envelope,

@@ -125,6 +125,14 @@ describe('the committed openapi.json', () => {
     expect(statusesOf('v1.auth.login')).toEqual([400, 401, 408, 413, 415, 429, 500, 503]);
     expect(statusesOf('v1.auth.refresh')).toContain(429);
     expect(statusesOf('v1.auth.logout')).not.toContain(429);
+    for (const id of ['auth.verifyEmail', 'auth.requestPasswordReset', 'auth.resetPassword']) {
+      expect(byId(`v1.${id}`).security, id).toEqual([]);
+      expect(statusesOf(`v1.${id}`), id).toContain(429);
+    }
+    expect(byId('v1.auth.resetPassword').errors.get(400)?.codes).toContain('INVALID_TOKEN');
+    for (const id of ['auth.resendVerification', 'auth.changeEmail']) {
+      expect(byId(`v2.${id}`).security, id).toEqual([{ bearerAuth: [] }]);
+    }
 
     // Viewer operations take an optional token, and refuse a bad one.
     for (const id of ['v1.products.list', 'v1.products.get']) {
@@ -138,12 +146,14 @@ describe('the committed openapi.json', () => {
       expect(byId(id).security, id).toEqual([{ bearerAuth: [] }]);
       expect(statusesOf(id), id).toEqual(expect.arrayContaining([401, 403]));
     }
-    for (const id of ['v1.auth.me', 'v1.orders.create', 'v1.orders.pay', 'v1.orders.get', 'v2.orders.list']) {
+    for (const id of ['v1.auth.me', 'v1.orders.pay', 'v1.orders.get', 'v2.orders.list']) {
       expect(statusesOf(id), id).toContain(401);
       expect(statusesOf(id), id).not.toContain(403);
     }
 
-    expect(statusesOf('v1.orders.create')).toEqual([400, 401, 402, 404, 408, 409, 413, 415, 422, 500, 502, 503]);
+    // Its one 403 is an unverified email (REQUIRE_VERIFIED_EMAIL), not a role.
+    expect(statusesOf('v1.orders.create')).toEqual([400, 401, 402, 403, 404, 408, 409, 413, 415, 422, 500, 502, 503]);
+    expect(byId('v1.orders.create').errors.get(403)?.codes).toEqual(['EMAIL_NOT_VERIFIED']);
     expect(byId('v1.orders.create').errors.get(402)?.codes).toEqual(['PAYMENT_DECLINED']);
     expect(byId('v1.orders.create').errors.get(422)?.codes).toEqual(['CURRENCY_MISMATCH', 'ORDER_TOTAL_TOO_LARGE']);
     expect(statusesOf('v1.orders.pay')).toEqual([400, 401, 402, 404, 408, 409, 413, 415, 500, 502, 503]);

@@ -5,6 +5,7 @@ import { accessLine, rawRequest, type RawRequest, type RawResponse } from '../..
 import type { LogLine } from '../../../test/log-capture.ts';
 import { insertProducts } from '../../../test/seed-products.ts';
 import { startTestApp, type TestApp } from '../../../test/test-app.ts';
+import { digestToken } from '../../core/security.ts';
 
 /**
  * The native REST handler against trpc-to-openapi's (HTTP_ADAPTER=official): the same raw
@@ -24,6 +25,44 @@ const PRODUCTS = [
   { id: 'prd_CMPUSD3', name: 'Compare dollar', sku: 'CMP-USD-3', stock: 50, currency: 'USD' },
 ];
 const [MUG, , DOLLAR] = PRODUCTS.map((product) => product.id) as [string, string, string];
+
+/** Known tokens, one of each kind per API version (43 characters, as a mailed one). */
+const verifyToken = (version: string) => `verify${version}`.padEnd(43, 'V');
+const resetToken = (version: string) => `reset${version}`.padEnd(43, 'R');
+
+/**
+ * A verification token for the customer, and a reset token for an account of its own (a reset
+ * ends every session, and the customer's goes on being used).
+ */
+async function plantAccountTokens(app: TestApp, { version, customerId }: { version: string; customerId: string }) {
+  const resetUserId = `usr_CMPRESET${version.toUpperCase()}`;
+  const expiresAt = new Date(Date.now() + 3600_000);
+  await app.database.db
+    .insertInto('users')
+    .values({ id: resetUserId, email: `reset-${version}@compare.example.com`, password_hash: 'unused', name: 'Reset' })
+    .execute();
+  await app.database.db
+    .insertInto('account_tokens')
+    .values([
+      {
+        id: `atk_CMPVERIFY${version.toUpperCase()}`,
+        user_id: customerId,
+        purpose: 'verify_email',
+        email: `customer-${version}@compare.example.com`,
+        token_hash: digestToken(verifyToken(version)),
+        expires_at: expiresAt,
+      },
+      {
+        id: `atk_CMPRESET${version.toUpperCase()}`,
+        user_id: resetUserId,
+        purpose: 'reset_password',
+        email: `reset-${version}@compare.example.com`,
+        token_hash: digestToken(resetToken(version)),
+        expires_at: expiresAt,
+      },
+    ])
+    .execute();
+}
 
 /** What one app learnt so far (its own ids and tokens), for the requests that follow. */
 type Vars = Map<string, string>;
@@ -134,6 +173,42 @@ function validCalls(version: 'v1' | 'v2'): Case[] {
       label: `${version} me`,
       operation: op('auth.me'),
       request: (vars) => send('GET', `${api}/auth/me`, { token: customer(vars) }),
+    },
+    {
+      label: `${version} mail a new verification link`,
+      operation: op('auth.resendVerification'),
+      request: (vars) => send('POST', `${api}/auth/resend-verification`, { token: customer(vars), body: {} }),
+      // The mailed tokens are random: plant known ones, the same in both apps' databases.
+      after: (vars, _body, app) =>
+        plantAccountTokens(app, { version, customerId: need(vars, `${version}.customerId`) }),
+    },
+    {
+      label: `${version} verify the email`,
+      operation: op('auth.verifyEmail'),
+      request: () => send('POST', `${api}/auth/verify-email`, { body: { token: verifyToken(version) } }),
+    },
+    {
+      label: `${version} ask for a password reset`,
+      operation: op('auth.requestPasswordReset'),
+      request: () =>
+        send('POST', `${api}/auth/request-password-reset`, {
+          body: { email: `customer-${version}@compare.example.com` },
+        }),
+    },
+    {
+      label: `${version} reset a password`,
+      operation: op('auth.resetPassword'),
+      request: () =>
+        send('POST', `${api}/auth/reset-password`, { body: { token: resetToken(version), newPassword: NEW_PASSWORD } }),
+    },
+    {
+      label: `${version} change the email (a link goes to the new address)`,
+      operation: op('auth.changeEmail'),
+      request: (vars) =>
+        send('POST', `${api}/auth/change-email`, {
+          token: customer(vars),
+          body: { currentPassword: PASSWORD, newEmail: `renamed-${version}@compare.example.com` },
+        }),
     },
     {
       label: `${version} change the password (this session goes on)`,
