@@ -788,6 +788,11 @@ export interface components {
              */
             reason?: string;
             issues?: components["schemas"]["ValidationIssue"][];
+            /**
+             * @description the order the failure concerns (402 PAYMENT_DECLINED, 502 PAYMENT_GATEWAY_UNAVAILABLE): a failed charge keeps it as payment_failed, to be paid again with orders.pay
+             * @example ord_01JD4X8ZQ0M3V6N2T9K7W5A1BC
+             */
+            order_id?: string;
         };
         ValidationIssue: {
             /**
@@ -2870,7 +2875,7 @@ export interface operations {
             /**
              * @description Payment Required:
              *
-             *     - `PAYMENT_DECLINED`: the payment method was declined; the order is kept as `payment_failed`, to be paid again with another method
+             *     - `PAYMENT_DECLINED`: the payment method was declined; the order is kept as `payment_failed`, to be paid again with another method; `order_id` names it
              */
             402: {
                 headers: {
@@ -3010,7 +3015,7 @@ export interface operations {
             /**
              * @description Bad Gateway:
              *
-             *     - `PAYMENT_GATEWAY_UNAVAILABLE`: the payment gateway failed or did not answer in time; nothing was charged (or refunded), so the call may be retried
+             *     - `PAYMENT_GATEWAY_UNAVAILABLE`: the payment gateway failed or did not answer in time; nothing was charged (or refunded), so the call may be retried; `order_id` names the order (a new one is kept as `payment_failed`)
              */
             502: {
                 headers: {
@@ -3118,7 +3123,7 @@ export interface operations {
             /**
              * @description Payment Required:
              *
-             *     - `PAYMENT_DECLINED`: the payment method was declined; the order is kept as `payment_failed`, to be paid again with another method
+             *     - `PAYMENT_DECLINED`: the payment method was declined; the order is kept as `payment_failed`, to be paid again with another method; `order_id` names it
              */
             402: {
                 headers: {
@@ -3240,7 +3245,7 @@ export interface operations {
             /**
              * @description Bad Gateway:
              *
-             *     - `PAYMENT_GATEWAY_UNAVAILABLE`: the payment gateway failed or did not answer in time; nothing was charged (or refunded), so the call may be retried
+             *     - `PAYMENT_GATEWAY_UNAVAILABLE`: the payment gateway failed or did not answer in time; nothing was charged (or refunded), so the call may be retried; `order_id` names the order (a new one is kept as `payment_failed`)
              */
             502: {
                 headers: {
@@ -3436,7 +3441,7 @@ export interface operations {
             /**
              * @description Bad Gateway:
              *
-             *     - `PAYMENT_GATEWAY_UNAVAILABLE`: the payment gateway failed or did not answer in time; nothing was charged (or refunded), so the call may be retried
+             *     - `PAYMENT_GATEWAY_UNAVAILABLE`: the payment gateway failed or did not answer in time; nothing was charged (or refunded), so the call may be retried; `order_id` names the order (a new one is kept as `payment_failed`)
              */
             502: {
                 headers: {
@@ -5910,7 +5915,7 @@ export interface operations {
             /**
              * @description Payment Required:
              *
-             *     - `PAYMENT_DECLINED`: the payment method was declined; the order is kept as `payment_failed`, to be paid again with another method
+             *     - `PAYMENT_DECLINED`: the payment method was declined; the order is kept as `payment_failed`, to be paid again with another method; `order_id` names it
              */
             402: {
                 headers: {
@@ -6050,7 +6055,7 @@ export interface operations {
             /**
              * @description Bad Gateway:
              *
-             *     - `PAYMENT_GATEWAY_UNAVAILABLE`: the payment gateway failed or did not answer in time; nothing was charged (or refunded), so the call may be retried
+             *     - `PAYMENT_GATEWAY_UNAVAILABLE`: the payment gateway failed or did not answer in time; nothing was charged (or refunded), so the call may be retried; `order_id` names the order (a new one is kept as `payment_failed`)
              */
             502: {
                 headers: {
@@ -6158,7 +6163,7 @@ export interface operations {
             /**
              * @description Payment Required:
              *
-             *     - `PAYMENT_DECLINED`: the payment method was declined; the order is kept as `payment_failed`, to be paid again with another method
+             *     - `PAYMENT_DECLINED`: the payment method was declined; the order is kept as `payment_failed`, to be paid again with another method; `order_id` names it
              */
             402: {
                 headers: {
@@ -6280,7 +6285,7 @@ export interface operations {
             /**
              * @description Bad Gateway:
              *
-             *     - `PAYMENT_GATEWAY_UNAVAILABLE`: the payment gateway failed or did not answer in time; nothing was charged (or refunded), so the call may be retried
+             *     - `PAYMENT_GATEWAY_UNAVAILABLE`: the payment gateway failed or did not answer in time; nothing was charged (or refunded), so the call may be retried; `order_id` names the order (a new one is kept as `payment_failed`)
              */
             502: {
                 headers: {
@@ -6476,7 +6481,7 @@ export interface operations {
             /**
              * @description Bad Gateway:
              *
-             *     - `PAYMENT_GATEWAY_UNAVAILABLE`: the payment gateway failed or did not answer in time; nothing was charged (or refunded), so the call may be retried
+             *     - `PAYMENT_GATEWAY_UNAVAILABLE`: the payment gateway failed or did not answer in time; nothing was charged (or refunded), so the call may be retried; `order_id` names the order (a new one is kept as `payment_failed`)
              */
             502: {
                 headers: {
