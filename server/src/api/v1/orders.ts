@@ -66,8 +66,12 @@ export function ordersProcedures(version: ApiVersion) {
       )
       .input(CreateOrderInputSchema)
       .output(OrderSchema)
-      .mutation(({ ctx, input }) =>
-        createOrder(ordersDeps(ctx), { ...input, userId: ctx.user.id, idempotencyKey: idempotencyKeyOf(ctx) }),
+      .mutation(({ ctx, input, batchIndex }) =>
+        createOrder(ordersDeps(ctx), {
+          ...input,
+          userId: ctx.user.id,
+          idempotencyKey: idempotencyKeyOf(ctx, batchIndex),
+        }),
       ),
 
     pay: protectedProcedure
@@ -91,8 +95,8 @@ export function ordersProcedures(version: ApiVersion) {
       )
       .input(PayOrderInputSchema)
       .output(OrderSchema)
-      .mutation(({ ctx, input }) =>
-        payOrder(ordersDeps(ctx), { ...input, actor: ctx.user, idempotencyKey: idempotencyKeyOf(ctx) }),
+      .mutation(({ ctx, input, batchIndex }) =>
+        payOrder(ordersDeps(ctx), { ...input, actor: ctx.user, idempotencyKey: idempotencyKeyOf(ctx, batchIndex) }),
       ),
 
     cancel: protectedProcedure

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 const ALLOWED_METHODS = 'GET, POST, PATCH, PUT, DELETE, OPTIONS';
-const ALLOWED_HEADERS = 'Authorization, Content-Type, Idempotency-Key, X-Request-Id, trpc-accept';
+const ALLOWED_HEADERS = 'Authorization, Content-Type, Idempotency-Key, Idempotency-Keys, X-Request-Id, trpc-accept';
 const EXPOSED_HEADERS = 'X-Request-Id, Retry-After, WWW-Authenticate';
 
 /**
