@@ -71,7 +71,10 @@ describe('per-call idempotency keys in @orders/client', () => {
 
   it('tells a decline its kept order in order_id', async () => {
     const error = await client.v1.orders.create
-      .mutate({ ...input(), paymentMethod: 'pm_card_chargeDeclined' }, { context: { idempotencyKey: 'client-declined' } })
+      .mutate(
+        { ...input(), paymentMethod: 'pm_card_chargeDeclined' },
+        { context: { idempotencyKey: 'client-declined' } },
+      )
       .catch((caught: unknown) => caught);
     if (!isOrdersError(error, 'PAYMENT_DECLINED')) throw new Error('expected a decline');
     const orderId = error.data.order_id ?? '';

@@ -58,22 +58,16 @@ export const ErrorEnvelopeSchema = z
     code: ErrorCodeSchema,
     message: z.string(),
     request_id: z.string(),
-    reason: z
-      .string()
-      .optional()
-      .meta({
-        description: 'why authentication was refused, e.g. "Expired Token" (401/403 only)',
-        example: 'Expired Token',
-      }),
+    reason: z.string().optional().meta({
+      description: 'why authentication was refused, e.g. "Expired Token" (401/403 only)',
+      example: 'Expired Token',
+    }),
     issues: z.array(ValidationIssueSchema).optional(),
-    order_id: z
-      .string()
-      .optional()
-      .meta({
-        description:
-          'the order the failure concerns (402 PAYMENT_DECLINED, 502 PAYMENT_GATEWAY_UNAVAILABLE): a failed charge keeps it as payment_failed, to be paid again with orders.pay',
-        example: 'ord_01JD4X8ZQ0M3V6N2T9K7W5A1BC',
-      }),
+    order_id: z.string().optional().meta({
+      description:
+        'the order the failure concerns (402 PAYMENT_DECLINED, 502 PAYMENT_GATEWAY_UNAVAILABLE): a failed charge keeps it as payment_failed, to be paid again with orders.pay',
+      example: 'ord_01JD4X8ZQ0M3V6N2T9K7W5A1BC',
+    }),
   })
   .meta({ id: 'Error' });
 export type ErrorEnvelope = z.infer<typeof ErrorEnvelopeSchema>;

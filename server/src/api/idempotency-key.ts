@@ -24,7 +24,10 @@ export function idempotencyKeyOf(
 ): string | undefined {
   if (ctx.callIdempotencyKeys) return ctx.callIdempotencyKeys.get(batchIndex);
   if (ctx.transport === 'rest' && ctx.header('idempotency-keys') !== undefined) {
-    throw new AppError('INVALID_IDEMPOTENCY_KEY', 'Idempotency-Keys is for tRPC batches; a REST call takes Idempotency-Key');
+    throw new AppError(
+      'INVALID_IDEMPOTENCY_KEY',
+      'Idempotency-Keys is for tRPC batches; a REST call takes Idempotency-Key',
+    );
   }
   const parsed = IdempotencyHeadersSchema.safeParse({ 'idempotency-key': ctx.header('idempotency-key') });
   if (!parsed.success) {
