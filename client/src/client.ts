@@ -1,6 +1,6 @@
 import type { AuthSession } from '@orders/shared';
 import type { AppRouter } from '@orders/server';
-import { createTRPCClient, httpBatchLink, type Operation, type TRPCLink } from '@trpc/client';
+import { createTRPCClient, httpBatchLink, httpBatchStreamLink, type Operation, type TRPCLink } from '@trpc/client';
 import { observable, type Unsubscribable } from '@trpc/server/observable';
 import { isOrdersError } from './errors.ts';
 
@@ -23,6 +23,12 @@ export interface OrdersClientOptions {
   fetch?: typeof globalThis.fetch;
   /** Extra headers on every request. */
   headers?: Record<string, string>;
+  /**
+   * Streams a batch's answers (tRPC's `httpBatchStreamLink`): each call resolves as soon as its
+   * own answer arrives rather than when the slowest call of the batch is done. The response is
+   * 200 whatever the calls' outcomes; each failed call still rejects with its error envelope.
+   */
+  stream?: boolean;
 }
 
 function requestId(): string {
@@ -107,7 +113,8 @@ function refreshOnExpiredToken(refresh: () => Promise<void>): TRPCLink<AppRouter
  * const order = await client.v1.orders.create.mutate(input, { context: { idempotencyKey: checkoutId } });
  */
 export function createOrdersClient(options: OrdersClientOptions) {
-  const batch = httpBatchLink({
+  const batchLink = options.stream ? httpBatchStreamLink : httpBatchLink;
+  const batch = batchLink({
     url: options.url,
     maxItems: MAX_BATCH_SIZE,
     fetch: options.fetch,
