@@ -1,6 +1,6 @@
 import type { AuthSession } from '@orders/shared';
 import type { AppRouter } from '@orders/server';
-import { createTRPCClient, httpBatchLink, type TRPCLink } from '@trpc/client';
+import { createTRPCClient, httpBatchLink, httpBatchStreamLink, type Operation, type TRPCLink } from '@trpc/client';
 import { observable, type Unsubscribable } from '@trpc/server/observable';
 import { isOrdersError } from './errors.ts';
 
@@ -28,10 +28,30 @@ export interface OrdersClientOptions {
    * `propagation.inject` of @opentelemetry/api): the server's spans join the caller's trace.
    */
   getTraceparent?: () => string | undefined;
+  /**
+   * Streams a batch's answers (tRPC's `httpBatchStreamLink`): each call resolves as soon as its
+   * own answer arrives rather than when the slowest call of the batch is done. The response is
+   * 200 whatever the calls' outcomes; each failed call still rejects with its error envelope.
+   */
+  stream?: boolean;
 }
 
 function requestId(): string {
   return globalThis.crypto.randomUUID();
+}
+
+/**
+ * The `Idempotency-Keys` header of a batch: each call's own key, from the `idempotencyKey` of
+ * its context (`mutate(input, { context: { idempotencyKey } })`), by its index in the batch.
+ * The server applies each key to its own call only, so two orders placed in the same tick stay two.
+ */
+function callKeysHeader(opList: readonly Pick<Operation, 'context'>[]): Record<string, string> {
+  const keys: Record<string, string> = {};
+  opList.forEach((op, index) => {
+    const key = op.context.idempotencyKey;
+    if (typeof key === 'string') keys[index] = key;
+  });
+  return Object.keys(keys).length === 0 ? {} : { 'idempotency-keys': JSON.stringify(keys) };
 }
 
 /**
@@ -89,18 +109,21 @@ function refreshOnExpiredToken(refresh: () => Promise<void>): TRPCLink<AppRouter
 
 /**
  * A typed client for every procedure of the API, batched over one HTTP request where calls
- * coincide. Each request carries the access token and a fresh `X-Request-Id`.
+ * coincide. Each request carries the access token and a fresh `X-Request-Id`; a mutation's
+ * own idempotency key goes in its context and travels in the batch's `Idempotency-Keys`.
  *
  * @example
  * const client = createOrdersClient({ url: 'http://127.0.0.1:3000/trpc', getAccessToken: () => tokens.access });
  * const page = await client.v1.products.list.query({ limit: 10 });
+ * const order = await client.v1.orders.create.mutate(input, { context: { idempotencyKey: checkoutId } });
  */
 export function createOrdersClient(options: OrdersClientOptions) {
-  const batch = httpBatchLink({
+  const batchLink = options.stream ? httpBatchStreamLink : httpBatchLink;
+  const batch = batchLink({
     url: options.url,
     maxItems: MAX_BATCH_SIZE,
     fetch: options.fetch,
-    headers: async () => {
+    headers: async ({ opList }) => {
       const token = await options.getAccessToken?.();
       const traceparent = options.getTraceparent?.();
       return {
@@ -108,6 +131,7 @@ export function createOrdersClient(options: OrdersClientOptions) {
         'x-request-id': requestId(),
         ...(token ? { authorization: `Bearer ${token}` } : {}),
         ...(traceparent ? { traceparent } : {}),
+        ...callKeysHeader(opList),
       };
     },
   });

@@ -9,6 +9,8 @@ export interface OrdersErrorData {
   request_id: string;
   reason?: string;
   issues?: ValidationIssue[];
+  /** The order a 402 PAYMENT_DECLINED or 502 PAYMENT_GATEWAY_UNAVAILABLE kept as payment_failed. */
+  order_id?: string;
   httpStatus: number;
   path?: string;
 }

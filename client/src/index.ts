@@ -9,8 +9,12 @@ export {
   type RefreshOptions,
 } from './client.ts';
 export { isOrdersError, type OrdersError, type OrdersErrorData } from './errors.ts';
-/** The API's zod schemas, for validating forms before they are sent. */
-export * from '@orders/shared';
+/**
+ * The API's types (`Order`, `AuthSession`, `ErrorCode`, ...). The zod schemas themselves, for
+ * validating forms, are in `@orders/client/schemas`: kept apart so a page that only calls the
+ * API does not ship zod.
+ */
+export type * from '@orders/shared';
 
 export type { AppRouter };
 /** `RouterInputs['v1']['orders']['create']` is what `orders.create` takes. */

@@ -81,7 +81,7 @@ export function createApp(options: AppOptions) {
   const trpc = createTrpcHandler({
     router: appRouter,
     basePath: '/trpc/',
-    createContext: createContextFactory(deps),
+    createContext: createContextFactory(deps, 'trpc'),
     maxBodySize: config.http.maxBodyBytes,
     maxBatchSize: config.http.maxBatchSize,
     // tRPC reads a body only when a call needs it: a large body sent to a query would be drained

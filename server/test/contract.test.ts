@@ -33,9 +33,20 @@ describe('the OpenAPI contract check', () => {
     ).toEqual([]);
     expect(
       contract.check(
-        response({ method: 'POST', path: '/api/v1/orders/create', status: 402, body: error('PAYMENT_DECLINED') }),
+        response({
+          method: 'POST',
+          path: '/api/v1/orders/create',
+          status: 402,
+          body: JSON.stringify({ ...(JSON.parse(error('PAYMENT_DECLINED')) as object), order_id: 'ord_1' }),
+        }),
       ),
     ).toEqual([]);
+    // A decline names the order it kept: the document requires `order_id` on a 402.
+    expect(
+      contract.check(
+        response({ method: 'POST', path: '/api/v1/orders/create', status: 402, body: error('PAYMENT_DECLINED') }),
+      ),
+    ).toEqual([expect.stringContaining("must have required property 'order_id'")]);
     expect(
       contract.check(
         response({

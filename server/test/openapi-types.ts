@@ -996,6 +996,11 @@ export interface components {
              */
             reason?: string;
             issues?: components["schemas"]["ValidationIssue"][];
+            /**
+             * @description the order the failure concerns (402 PAYMENT_DECLINED, 502 PAYMENT_GATEWAY_UNAVAILABLE): a failed charge keeps it as payment_failed, to be paid again with orders.pay
+             * @example ord_01JD4X8ZQ0M3V6N2T9K7W5A1BC
+             */
+            order_id?: string;
         };
         ValidationIssue: {
             /**
@@ -3908,7 +3913,7 @@ export interface operations {
             /**
              * @description Payment Required:
              *
-             *     - `PAYMENT_DECLINED`: the payment method was declined; the order is kept as `payment_failed`, to be paid again with another method
+             *     - `PAYMENT_DECLINED`: the payment method was declined; the order is kept as `payment_failed`, to be paid again with another method; `order_id` names it
              */
             402: {
                 headers: {
@@ -4065,7 +4070,7 @@ export interface operations {
             /**
              * @description Bad Gateway:
              *
-             *     - `PAYMENT_GATEWAY_UNAVAILABLE`: the payment gateway failed or did not answer in time; nothing was charged (or refunded), so the call may be retried
+             *     - `PAYMENT_GATEWAY_UNAVAILABLE`: the payment gateway failed or did not answer in time; nothing was charged (or refunded), so the call may be retried; `order_id` names the order (a new one is kept as `payment_failed`)
              */
             502: {
                 headers: {
@@ -4173,7 +4178,7 @@ export interface operations {
             /**
              * @description Payment Required:
              *
-             *     - `PAYMENT_DECLINED`: the payment method was declined; the order is kept as `payment_failed`, to be paid again with another method
+             *     - `PAYMENT_DECLINED`: the payment method was declined; the order is kept as `payment_failed`, to be paid again with another method; `order_id` names it
              */
             402: {
                 headers: {
@@ -4295,7 +4300,7 @@ export interface operations {
             /**
              * @description Bad Gateway:
              *
-             *     - `PAYMENT_GATEWAY_UNAVAILABLE`: the payment gateway failed or did not answer in time; nothing was charged (or refunded), so the call may be retried
+             *     - `PAYMENT_GATEWAY_UNAVAILABLE`: the payment gateway failed or did not answer in time; nothing was charged (or refunded), so the call may be retried; `order_id` names the order (a new one is kept as `payment_failed`)
              */
             502: {
                 headers: {
@@ -4491,7 +4496,7 @@ export interface operations {
             /**
              * @description Bad Gateway:
              *
-             *     - `PAYMENT_GATEWAY_UNAVAILABLE`: the payment gateway failed or did not answer in time; nothing was charged (or refunded), so the call may be retried
+             *     - `PAYMENT_GATEWAY_UNAVAILABLE`: the payment gateway failed or did not answer in time; nothing was charged (or refunded), so the call may be retried; `order_id` names the order (a new one is kept as `payment_failed`)
              */
             502: {
                 headers: {
@@ -7795,7 +7800,7 @@ export interface operations {
             /**
              * @description Payment Required:
              *
-             *     - `PAYMENT_DECLINED`: the payment method was declined; the order is kept as `payment_failed`, to be paid again with another method
+             *     - `PAYMENT_DECLINED`: the payment method was declined; the order is kept as `payment_failed`, to be paid again with another method; `order_id` names it
              */
             402: {
                 headers: {
@@ -7952,7 +7957,7 @@ export interface operations {
             /**
              * @description Bad Gateway:
              *
-             *     - `PAYMENT_GATEWAY_UNAVAILABLE`: the payment gateway failed or did not answer in time; nothing was charged (or refunded), so the call may be retried
+             *     - `PAYMENT_GATEWAY_UNAVAILABLE`: the payment gateway failed or did not answer in time; nothing was charged (or refunded), so the call may be retried; `order_id` names the order (a new one is kept as `payment_failed`)
              */
             502: {
                 headers: {
@@ -8060,7 +8065,7 @@ export interface operations {
             /**
              * @description Payment Required:
              *
-             *     - `PAYMENT_DECLINED`: the payment method was declined; the order is kept as `payment_failed`, to be paid again with another method
+             *     - `PAYMENT_DECLINED`: the payment method was declined; the order is kept as `payment_failed`, to be paid again with another method; `order_id` names it
              */
             402: {
                 headers: {
@@ -8182,7 +8187,7 @@ export interface operations {
             /**
              * @description Bad Gateway:
              *
-             *     - `PAYMENT_GATEWAY_UNAVAILABLE`: the payment gateway failed or did not answer in time; nothing was charged (or refunded), so the call may be retried
+             *     - `PAYMENT_GATEWAY_UNAVAILABLE`: the payment gateway failed or did not answer in time; nothing was charged (or refunded), so the call may be retried; `order_id` names the order (a new one is kept as `payment_failed`)
              */
             502: {
                 headers: {
@@ -8378,7 +8383,7 @@ export interface operations {
             /**
              * @description Bad Gateway:
              *
-             *     - `PAYMENT_GATEWAY_UNAVAILABLE`: the payment gateway failed or did not answer in time; nothing was charged (or refunded), so the call may be retried
+             *     - `PAYMENT_GATEWAY_UNAVAILABLE`: the payment gateway failed or did not answer in time; nothing was charged (or refunded), so the call may be retried; `order_id` names the order (a new one is kept as `payment_failed`)
              */
             502: {
                 headers: {

@@ -66,6 +66,11 @@ export const ErrorEnvelopeSchema = z
       example: 'Expired Token',
     }),
     issues: z.array(ValidationIssueSchema).optional(),
+    order_id: z.string().optional().meta({
+      description:
+        'the order the failure concerns (402 PAYMENT_DECLINED, 502 PAYMENT_GATEWAY_UNAVAILABLE): a failed charge keeps it as payment_failed, to be paid again with orders.pay',
+      example: 'ord_01JD4X8ZQ0M3V6N2T9K7W5A1BC',
+    }),
   })
   .meta({ id: 'Error' });
 export type ErrorEnvelope = z.infer<typeof ErrorEnvelopeSchema>;

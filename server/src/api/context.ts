@@ -8,6 +8,7 @@ import { currentRequestContext } from '../core/logging/request-context.ts';
 import type { TokenService } from '../core/security.ts';
 import type { WorkTracker } from '../core/work-tracker.ts';
 import { authenticateRequest, type Authentication } from '../services/authenticate.ts';
+import { callIdempotencyKeys, type TrpcCalls } from './call-idempotency-keys.ts';
 import type { CursorCodec } from '../services/orders/index.ts';
 import type { PaymentGateway } from '../services/payment-gateway/index.ts';
 
@@ -35,6 +36,10 @@ export interface ContextInput extends RequestDeps {
   req?: HeaderSource | undefined;
   /** Lets a procedure set response headers (Retry-After, WWW-Authenticate). */
   setHeader?: ((name: string, value: string) => void) | undefined;
+  /** Which protocol carried the request; absent for server-side callers. */
+  transport?: 'trpc' | 'rest' | undefined;
+  /** On tRPC, each call's own idempotency key (the `Idempotency-Keys` header), by batch index. */
+  callIdempotencyKeys?: ReadonlyMap<number, string> | undefined;
 }
 
 // The context's functions are made by small factories returning anonymous closures: tsx
@@ -70,6 +75,8 @@ export function createContextInner(input: ContextInput) {
     header: headerReaderFor(input.req),
     authenticate: authenticatorFor(input),
     setHeader: input.setHeader ?? (() => undefined),
+    transport: input.transport,
+    callIdempotencyKeys: input.callIdempotencyKeys,
   };
 }
 
@@ -92,8 +99,18 @@ function headerSetterFor(res: HeaderWritable): (name: string, value: string) => 
  * key by key: on Node 20's V8, `{ ...deps, requestId }` leaves the fast clone path and costs
  * microseconds per request.
  */
-export function createContextFactory(deps: RequestDeps) {
-  return function createContext({ req, res }: { req: HeaderSource; res: HeaderWritable }): Context {
+export function createContextFactory(deps: RequestDeps, transport: 'trpc' | 'rest' = 'rest') {
+  return function createContext({
+    req,
+    res,
+    info,
+  }: {
+    req: HeaderSource;
+    res: HeaderWritable;
+    info?: TrpcCalls | undefined;
+  }): Context {
+    // Refuses a batch whose keys would merge two calls before any of its calls runs.
+    const callKeys = transport === 'trpc' && info ? callIdempotencyKeys(req, info) : undefined;
     const request = currentRequestContext();
     return createContextInner({
       db: deps.db,
@@ -109,6 +126,8 @@ export function createContextFactory(deps: RequestDeps) {
       ip: request?.ip ?? 'unknown',
       req,
       setHeader: headerSetterFor(res),
+      transport,
+      callIdempotencyKeys: callKeys,
     });
   };
 }

@@ -13,10 +13,22 @@ export const IdempotencyHeadersSchema = z.object({
 });
 
 /**
- * The request's Idempotency-Key header (both protocols), checked with the schema the OpenAPI
+ * The idempotency key of one call: on tRPC its own entry of the `Idempotency-Keys` header when
+ * the request has one (checked when the context was made, see call-idempotency-keys.ts), else
+ * the request's Idempotency-Key header (both protocols), checked with the schema the OpenAPI
  * document shows: 400 INVALID_IDEMPOTENCY_KEY when it does not match. Undefined when absent.
  */
-export function idempotencyKeyOf(ctx: Pick<Context, 'header'>): string | undefined {
+export function idempotencyKeyOf(
+  ctx: Pick<Context, 'header' | 'callIdempotencyKeys' | 'transport'>,
+  batchIndex = 0,
+): string | undefined {
+  if (ctx.callIdempotencyKeys) return ctx.callIdempotencyKeys.get(batchIndex);
+  if (ctx.transport === 'rest' && ctx.header('idempotency-keys') !== undefined) {
+    throw new AppError(
+      'INVALID_IDEMPOTENCY_KEY',
+      'Idempotency-Keys is for tRPC batches; a REST call takes Idempotency-Key',
+    );
+  }
   const parsed = IdempotencyHeadersSchema.safeParse({ 'idempotency-key': ctx.header('idempotency-key') });
   if (!parsed.success) {
     throw new AppError('INVALID_IDEMPOTENCY_KEY', parsed.error.issues[0]?.message ?? 'Invalid Idempotency-Key');

@@ -65,6 +65,8 @@ export class AppError extends Error {
   readonly reason: string | undefined;
   /** Which fields of the input were wrong, and how (VALIDATION_FAILED). */
   readonly issues: ValidationIssue[] | undefined;
+  /** The order a failed charge or refund concerns, told to the client so it need not search for it. */
+  readonly orderId: string | undefined;
   #envelope: ErrorEnvelope | undefined;
 
   constructor(
@@ -75,6 +77,7 @@ export class AppError extends Error {
       headers?: Record<string, string>;
       reason?: string;
       issues?: ValidationIssue[];
+      orderId?: string;
       cause?: unknown;
     } = {},
   ) {
@@ -87,10 +90,11 @@ export class AppError extends Error {
         : { ...options.headers };
     this.reason = options.reason;
     this.issues = options.issues;
+    this.orderId = options.orderId;
   }
 
   /**
-   * The body of its answer, `{ code, message, request_id, reason?, issues? }`: built the first
+   * The body of its answer, `{ code, message, request_id, reason?, issues?, order_id? }`: built the first
    * time a protocol asks, in the request it answers (whose id the log lines carry too), then kept.
    */
   get envelope(): ErrorEnvelope {
@@ -100,6 +104,7 @@ export class AppError extends Error {
       request_id: currentRequestContext()?.request_id ?? 'none',
       ...(this.reason === undefined ? {} : { reason: this.reason }),
       ...(this.issues === undefined ? {} : { issues: this.issues }),
+      ...(this.orderId === undefined ? {} : { order_id: this.orderId }),
     };
     return this.#envelope;
   }

@@ -34,6 +34,37 @@ async function describeRequest(input: FetchInput, init: RequestInit | undefined)
   return { url: String(input), authorization: authorizationOf(init?.headers), body: textOf(init?.body) };
 }
 
+/** A streamed tRPC batch (`httpBatchStreamLink`): its reader aborts the request once it has every answer. */
+function isStreamed(input: FetchInput, init: RequestInit | undefined): boolean {
+  try {
+    const headers = input instanceof Request ? input.headers : new Headers(init?.headers);
+    return headers.get('trpc-accept') === 'application/jsonl';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The answer with its body recorded as the caller reads it. A clone would not do for a
+ * stream: once its reader has aborted the request, the clone's read never settles.
+ */
+function recordedAsRead(response: Response): Response {
+  const decoder = new TextDecoder();
+  let text = '';
+  const body = response.body?.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        text += decoder.decode(chunk, { stream: true });
+        controller.enqueue(chunk);
+      },
+      flush() {
+        if (MAY_HOLD_SECRET.test(text)) recordResponseSecrets(text);
+      },
+    }),
+  );
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+}
+
 const UNWRAPPED = Symbol.for('orders.logAudit.unwrappedFetch');
 type MaybeWrapped = typeof fetch & { [UNWRAPPED]?: typeof fetch };
 
@@ -46,6 +77,7 @@ export function installFetchRecorder(): void {
     const response = await original(input, init);
     if (sent.authorization !== undefined || MAY_HOLD_SECRET.test(`${sent.url}${sent.body ?? ''}`))
       recordRequestSecrets(sent, response.status);
+    if (isStreamed(input, init) && response.body !== null) return recordedAsRead(response);
     if (response.headers.get('content-type')?.includes('json') && response.body !== null) {
       const read = response
         .clone()

@@ -1,10 +1,5 @@
-import {
-  createOrdersClient,
-  CreateOrderInputSchema,
-  isOrdersError,
-  type RouterInputs,
-  type RouterOutputs,
-} from '@orders/client';
+import { createOrdersClient, isOrdersError, type RouterInputs, type RouterOutputs } from '@orders/client';
+import { CreateOrderInputSchema } from '@orders/client/schemas';
 
 const tokens = { access: undefined as string | undefined };
 const client = createOrdersClient({ url: 'http://127.0.0.1:3000/trpc', getAccessToken: () => tokens.access });

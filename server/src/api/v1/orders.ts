@@ -68,9 +68,13 @@ export function ordersProcedures(version: ApiVersion) {
       )
       .input(CreateOrderInputSchema)
       .output(OrderSchema)
-      .mutation(async ({ ctx, input }) => {
+      .mutation(async ({ ctx, input, batchIndex }) => {
         if (ctx.config.accounts.requireVerifiedEmail) await ensureEmailVerified(ctx, { userId: ctx.user.id });
-        return createOrder(ordersDeps(ctx), { ...input, userId: ctx.user.id, idempotencyKey: idempotencyKeyOf(ctx) });
+        return createOrder(ordersDeps(ctx), {
+          ...input,
+          userId: ctx.user.id,
+          idempotencyKey: idempotencyKeyOf(ctx, batchIndex),
+        });
       }),
 
     pay: protectedProcedure
@@ -94,8 +98,8 @@ export function ordersProcedures(version: ApiVersion) {
       )
       .input(PayOrderInputSchema)
       .output(OrderSchema)
-      .mutation(({ ctx, input }) =>
-        payOrder(ordersDeps(ctx), { ...input, actor: ctx.user, idempotencyKey: idempotencyKeyOf(ctx) }),
+      .mutation(({ ctx, input, batchIndex }) =>
+        payOrder(ordersDeps(ctx), { ...input, actor: ctx.user, idempotencyKey: idempotencyKeyOf(ctx, batchIndex) }),
       ),
 
     cancel: protectedProcedure

@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 const ALLOWED_METHODS = 'GET, POST, PATCH, PUT, DELETE, OPTIONS';
-// A browser frontend may carry its trace (W3C traceparent, tracestate) and read the one it joined.
+// A browser frontend may carry its trace (W3C traceparent, tracestate) and read the one it joined,
+// and give each call of a tRPC batch its own idempotency key (Idempotency-Keys).
 const ALLOWED_HEADERS =
-  'Authorization, Content-Type, Idempotency-Key, X-Request-Id, trpc-accept, traceparent, tracestate';
+  'Authorization, Content-Type, Idempotency-Key, Idempotency-Keys, X-Request-Id, trpc-accept, traceparent, tracestate';
 const EXPOSED_HEADERS = 'X-Request-Id, Retry-After, WWW-Authenticate, traceresponse';
 
 /**

@@ -37,9 +37,7 @@ async function refundPaidOrder(deps: OrdersDeps, orderId: string): Promise<void>
     throw new AppError(
       'PAYMENT_GATEWAY_UNAVAILABLE',
       'The refund did not go through; the order stays paid. Try again.',
-      {
-        context: { order_id: orderId },
-      },
+      { context: { order_id: orderId }, orderId },
     );
   }
   await withTransaction(deps, 'record_refund', (trx) =>

@@ -108,13 +108,12 @@ export function paymentFailure(
   return declined
     ? new AppError('PAYMENT_DECLINED', `${reason}. The order is kept as payment_failed; pay it with another method.`, {
         context,
+        orderId: order.id,
       })
     : new AppError(
         'PAYMENT_GATEWAY_UNAVAILABLE',
         `${reason}. The order is kept as payment_failed; try paying it again.`,
-        {
-          context,
-        },
+        { context, orderId: order.id },
       );
 }
 

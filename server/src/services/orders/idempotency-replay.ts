@@ -16,8 +16,11 @@ export async function replayOutcome<Result>(
     context: { idempotency_key: scope.key, operation: scope.operation, order_id: done.orderId },
   });
   if (done.errorCode !== null && isErrorCode(done.errorCode)) {
+    // A failed charge names the order it kept, the second time as the first.
+    const namesOrder = done.errorCode === 'PAYMENT_DECLINED' || done.errorCode === 'PAYMENT_GATEWAY_UNAVAILABLE';
     throw new AppError(done.errorCode, done.errorMessage ?? 'The first request with this key failed', {
       context: { idempotency_key: scope.key, replayed: true, order_id: done.orderId },
+      ...(namesOrder && done.orderId !== null ? { orderId: done.orderId } : {}),
     });
   }
   if (done.orderId === null) throw new Error(`idempotency key ${scope.key} is done without an outcome`);

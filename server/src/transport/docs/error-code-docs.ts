@@ -81,12 +81,12 @@ export const CODE_DOCS: Record<ErrorCode, { meaning: string; message: string }> 
   },
   PAYMENT_DECLINED: {
     meaning:
-      'the payment method was declined; the order is kept as `payment_failed`, to be paid again with another method',
+      'the payment method was declined; the order is kept as `payment_failed`, to be paid again with another method; `order_id` names it',
     message: 'Card declined: insufficient funds. The order is kept as payment_failed; pay it with another method.',
   },
   PAYMENT_GATEWAY_UNAVAILABLE: {
     meaning:
-      'the payment gateway failed or did not answer in time; nothing was charged (or refunded), so the call may be retried',
+      'the payment gateway failed or did not answer in time; nothing was charged (or refunded), so the call may be retried; `order_id` names the order (a new one is kept as `payment_failed`)',
     message: 'Payment gateway unavailable: processing error. The order is kept as payment_failed; try paying it again.',
   },
   INVALID_STATE_TRANSITION: {
@@ -132,6 +132,9 @@ export const CODE_DOCS: Record<ErrorCode, { meaning: string; message: string }> 
   },
 };
 
+/** Codes whose envelope names the order they concern in `order_id` (a failed charge keeps it as payment_failed). */
+export const ORDER_KEEPING_CODES: ReadonlySet<ErrorCode> = new Set(['PAYMENT_DECLINED', 'PAYMENT_GATEWAY_UNAVAILABLE']);
+
 /** An envelope as the API answers with `code`, for the document's examples. */
 export function exampleEnvelope(code: ErrorCode): ErrorEnvelope {
   const envelope: ErrorEnvelope = { code, message: CODE_DOCS[code].message, request_id: EXAMPLE_REQUEST_ID };
@@ -144,5 +147,6 @@ export function exampleEnvelope(code: ErrorCode): ErrorEnvelope {
       issues: [{ path: 'limit', message: 'Too big: expected number to be <=100', code: 'too_big' }],
     };
   }
+  if (ORDER_KEEPING_CODES.has(code)) return { ...envelope, order_id: 'ord_01JD4X8ZQ0M3V6N2T9K7W5A1BC' };
   return envelope;
 }

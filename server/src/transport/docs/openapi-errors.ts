@@ -6,7 +6,7 @@ import { ERROR_TABLE } from '../../core/errors.ts';
 import type { Access, ProcedureMeta } from '../../api/meta.ts';
 import { METHODS_WITH_BODY } from '../rest/methods-with-body.ts';
 import { openApiProceduresOf } from '../rest/openapi-procedures.ts';
-import { CODE_DOCS, EXAMPLE_REQUEST_ID, exampleEnvelope } from './error-code-docs.ts';
+import { CODE_DOCS, EXAMPLE_REQUEST_ID, ORDER_KEEPING_CODES, exampleEnvelope } from './error-code-docs.ts';
 
 type PathItem = NonNullable<OpenAPIObject['paths']>[string];
 type Operation = NonNullable<PathItem['get']>;
@@ -83,6 +83,8 @@ const RESPONSE_HEADERS: NonNullable<Components['headers']> = {
 /** One error status of one operation: the codes it carries, what each means, an example of each. */
 function errorResponse(status: number, codes: readonly ErrorCode[]) {
   const lines = codes.map((code) => `- \`${code}\`: ${CODE_DOCS[code].meaning}`);
+  // A status whose every code names its order (402, 502) requires `order_id` in its body.
+  const namesOrder = codes.every((code) => ORDER_KEEPING_CODES.has(code));
   return {
     description: [`${STATUS_CODES[status] ?? 'Error'}:`, '', ...lines].join('\n'),
     headers: Object.fromEntries(
@@ -93,7 +95,11 @@ function errorResponse(status: number, codes: readonly ErrorCode[]) {
         schema: {
           allOf: [
             { $ref: ERROR_SCHEMA_REF },
-            { type: 'object', required: ['code'], properties: { code: { type: 'string', enum: codes } } },
+            {
+              type: 'object',
+              required: namesOrder ? ['code', 'order_id'] : ['code'],
+              properties: { code: { type: 'string', enum: codes } },
+            },
           ],
         },
         examples: Object.fromEntries(codes.map((code) => [code, exampleRef(code)])),

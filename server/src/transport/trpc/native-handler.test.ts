@@ -232,6 +232,20 @@ describe('the native tRPC adapter answers exactly as the official one', () => {
         headers: json,
         body: JSON.stringify({ 0: { email: uniqueEmail('nobody'), password: newPassword() }, 1: {} }),
       },
+      {
+        name: 'one Idempotency-Key over two mutations (400)',
+        method: 'POST',
+        path: '/trpc/v1.auth.login,v1.auth.login?batch=1',
+        headers: { ...json, 'idempotency-key': 'one-key-for-two' },
+        body: JSON.stringify({ 0: {}, 1: {} }),
+      },
+      {
+        name: 'malformed Idempotency-Keys (400)',
+        method: 'POST',
+        path: '/trpc/v1.auth.login?batch=1',
+        headers: { ...json, 'idempotency-keys': '{"0":' },
+        body: JSON.stringify({ 0: {} }),
+      },
       { name: 'HEAD (official)', method: 'HEAD', path: '/trpc/v1.products.list' },
       { name: 'PUT (official)', method: 'PUT', path: '/trpc/v1.products.list', headers: json, body: '{}' },
       {
