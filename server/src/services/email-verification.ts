@@ -2,6 +2,7 @@ import type { Accepted, ChangeEmailInput, User, VerifyEmailInput } from '@orders
 import type { Config } from '../core/config.ts';
 import type { Db } from '../core/db/database.ts';
 import { withTransaction, type Trx } from '../core/db/transaction.ts';
+import { isUniqueViolation } from '../core/db/database-errors.ts';
 import { AppError } from '../core/errors.ts';
 import type { Logger } from '../core/logging/logger.ts';
 import type { Mailer } from '../core/mail/mailer.ts';
@@ -61,35 +62,7 @@ type Verified = { ok: true; user: User; previousEmail: string | undefined; name:
  * new address of an email change, it replaces the old one, which is told.
  */
 export async function verifyEmail(deps: AccountDeps, { token }: VerifyEmailInput): Promise<User> {
-  const outcome = await withTransaction(deps, 'verify_email', async (trx) => {
-    const consumed = await consumeAccountToken(trx, { token, purpose: 'verify_email' });
-    if (!consumed.ok) return consumed;
-    const current = await trx
-      .selectFrom('users')
-      .select(['email', 'name'])
-      .where('id', '=', consumed.userId)
-      .forNoKeyUpdate()
-      .executeTakeFirstOrThrow();
-    const changing = current.email.toLowerCase() !== consumed.email.toLowerCase();
-    if (changing) await ensureEmailFree(trx, { email: consumed.email, userId: consumed.userId });
-    const row = await trx
-      .updateTable('users')
-      .set((eb) => ({
-        email: consumed.email,
-        email_verified_at: changing ? new Date() : eb.fn.coalesce('email_verified_at', eb.val(new Date())),
-        updated_at: new Date(),
-      }))
-      .where('id', '=', consumed.userId)
-      .returning(USER_COLUMNS)
-      .executeTakeFirstOrThrow();
-    const verified: Verified = {
-      ok: true,
-      user: toUser(row),
-      previousEmail: changing ? current.email : undefined,
-      name: current.name,
-    };
-    return verified;
-  });
+  const outcome = await spendVerification(deps, token);
   if (!outcome.ok) throw refuseAccountToken(deps.logger, outcome, 'verify_email');
   const { user, previousEmail } = outcome;
   deps.logger.info('email_verified', { user_id: user.id });
@@ -98,6 +71,48 @@ export async function verifyEmail(deps: AccountDeps, { token }: VerifyEmailInput
     deps.mailer.send(emailChangedMail({ to: previousEmail, name: outcome.name, newEmail: user.email }));
   }
   return user;
+}
+
+/**
+ * The token spent and the address written, in one transaction. An address taken by another
+ * account between the check and the write (its transaction not yet committed at the check) is
+ * refused by the unique index: 409 EMAIL_TAKEN, and the token stays unspent.
+ */
+async function spendVerification(deps: AccountDeps, token: string) {
+  try {
+    return await withTransaction(deps, 'verify_email', async (trx) => {
+      const consumed = await consumeAccountToken(trx, { token, purpose: 'verify_email' });
+      if (!consumed.ok) return consumed;
+      const current = await trx
+        .selectFrom('users')
+        .select(['email', 'name'])
+        .where('id', '=', consumed.userId)
+        .forNoKeyUpdate()
+        .executeTakeFirstOrThrow();
+      const changing = current.email.toLowerCase() !== consumed.email.toLowerCase();
+      if (changing) await ensureEmailFree(trx, { email: consumed.email, userId: consumed.userId });
+      const row = await trx
+        .updateTable('users')
+        .set((eb) => ({
+          email: consumed.email,
+          email_verified_at: changing ? new Date() : eb.fn.coalesce('email_verified_at', eb.val(new Date())),
+          updated_at: new Date(),
+        }))
+        .where('id', '=', consumed.userId)
+        .returning(USER_COLUMNS)
+        .executeTakeFirstOrThrow();
+      const verified: Verified = {
+        ok: true,
+        user: toUser(row),
+        previousEmail: changing ? current.email : undefined,
+        name: current.name,
+      };
+      return verified;
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new AppError('EMAIL_TAKEN', 'An account with this email exists already');
+    throw error;
+  }
 }
 
 async function ensureEmailFree(db: Db | Trx, { email, userId }: { email: string; userId: string }): Promise<void> {

@@ -4,6 +4,7 @@ import { AppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { preparedQuery } from '../core/db/prepared-query.ts';
 import type { ProductRow } from '../models/index.ts';
+import { isUniqueViolation } from '../core/db/database-errors.ts';
 import { containsPattern, countAsTotal, countedTotal, offsetPage } from './paging.ts';
 
 const PRODUCT_COLUMNS = [
@@ -86,10 +87,6 @@ export async function getProduct(
     throw new AppError('PRODUCT_NOT_FOUND', `No product with id ${productId}`, { context: { product_id: productId } });
   }
   return toProduct(row);
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
 }
 
 export async function createProduct(db: Db, input: CreateProductInput): Promise<Product> {

@@ -15,6 +15,7 @@ import { waitForLines } from '../../../test/http-client.ts';
 import { insertProducts } from '../../../test/seed-products.ts';
 import { createOrder } from '../../../test/orders-api.ts';
 import { startSmtpInbox } from '../../../test/smtp-inbox.ts';
+import { onRealPostgres } from '../../../test/test-database.ts';
 
 const inbox = await startSmtpInbox();
 afterAll(() => inbox.close());
@@ -188,4 +189,53 @@ describe('change email', () => {
       expectError(oldLogin, { status: 401, code: 'INVALID_CREDENTIALS' });
     },
   );
+
+  it.skipIf(!onRealPostgres)(
+    'answers 409 EMAIL_TAKEN and keeps the token when another account takes the address as the link is followed (needs real PostgreSQL: two transactions at once)',
+    async () => {
+      const user = await registerWithMail(app, { inbox, secrets, label: 'race' });
+      const other = await registerWithMail(app, { inbox, secrets, label: 'race-other' });
+      const newEmail = uniqueEmail('race-new');
+      const asked = await callApi(app.url, 'auth.changeEmail', {
+        protocol: 'rest',
+        token: user.session.accessToken,
+        input: { currentPassword: user.password, newEmail },
+      });
+      expect(asked.status, JSON.stringify(asked.body)).toBe(200);
+      const sent = linkOf(app, await inbox.waitFor(newEmail), { secrets, page: 'verify-email' });
+
+      // The other account takes the address in a transaction that is open while the link is
+      // followed: the check before the write cannot see it, the unique index can.
+      let commit: () => void = () => undefined;
+      const committed = new Promise<void>((resolve) => (commit = resolve));
+      const taking = app.database.db.transaction().execute(async (trx) => {
+        await trx.updateTable('users').set({ email: newEmail }).where('id', '=', other.session.user.id).execute();
+        await committed;
+      });
+      const following = verify('rest', sent.token);
+      await waitUntilWaitingOnLock();
+      commit();
+      await taking;
+      const refused = await following;
+      expectError(refused, { status: 409, code: 'EMAIL_TAKEN' });
+
+      const me = await callApi<User>(app.url, 'auth.me', { protocol: 'rest', token: user.session.accessToken });
+      expect(me.data.email).toBe(user.email);
+      // Nothing was spent: the token is refused for the address, not as used.
+      const again = await verify('rest', sent.token);
+      expectError(again, { status: 409, code: 'EMAIL_TAKEN' });
+    },
+  );
 });
+
+/** Waits until a statement of this database waits on a lock (the verification's write, here). */
+async function waitUntilWaitingOnLock(): Promise<void> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const { rows } = await sql<{ waiting: number }>`
+      select count(*)::int as waiting from pg_stat_activity
+      where datname = current_database() and wait_event_type = 'Lock'`.execute(app.database.db);
+    if ((rows[0]?.waiting ?? 0) > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error('no statement waited on the lock');
+}

@@ -84,3 +84,8 @@ export function isUnstorableText(error: unknown): boolean {
   }
   return false;
 }
+
+/** Whether PostgreSQL refused a write for a unique index (23505): another row took the value first. */
+export function isUniqueViolation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
+}
