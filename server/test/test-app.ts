@@ -47,7 +47,8 @@ export async function recordStoredSecrets(database: DatabaseHandle): Promise<voi
 export function testConfig(env: Record<string, string> = {}): Config {
   const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'debug', PORT: '0', ...env });
   recordSecret('signing_secret', config.jwt.secret);
-  if (config.paymentGateway.kind === 'stripe') recordSecret('stripe_secret_key', config.paymentGateway.stripe.secretKey);
+  if (config.paymentGateway.kind === 'stripe')
+    recordSecret('stripe_secret_key', config.paymentGateway.stripe.secretKey);
   recordSecret('stripe_webhook_secret', config.stripeWebhookSecret);
   return config;
 }
