@@ -6,7 +6,7 @@ import type { OrderRow } from '../../models/index.ts';
 import { PaymentGatewayUnavailableError, withGatewayTimeout } from '../payment-gateway/index.ts';
 import { retryWhenDatabaseReturns } from './deferred-write.ts';
 import type { OrdersDeps } from './deps.ts';
-import { withLines } from './mappers.ts';
+import { toOrder, withLines, type OrderItem } from './mappers.ts';
 import {
   beginAttempt,
   recordOutcomeAlone,
@@ -129,7 +129,18 @@ export function paymentFailure(
  */
 export async function chargeAndRecord(
   deps: OrdersDeps,
-  { order, paymentMethod, pending: begun }: { order: OrderRow; paymentMethod: string; pending?: PendingAttempt },
+  {
+    order,
+    paymentMethod,
+    pending: begun,
+    lines,
+  }: {
+    order: OrderRow;
+    paymentMethod: string;
+    pending?: PendingAttempt;
+    /** The order's lines in product id order, when the caller has them (else they are read). */
+    lines?: OrderItem[];
+  },
 ): Promise<Order> {
   const pending =
     begun ??
@@ -159,6 +170,7 @@ export async function chargeAndRecord(
           : { unavailable: attempt.error.kind.replaceAll('_', ' ') },
     });
   }
+  if (lines) return toOrder(recorded, lines);
   const [paid] = await withLines(deps.db, [recorded]);
   if (!paid) throw new Error(`order ${order.id} vanished after payment`);
   return paid;

@@ -3,14 +3,12 @@ import { AppError } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
 import { withTransaction } from '../../core/db/transaction.ts';
 import { chargeAndRecord } from './charge.ts';
-import { beginAttempt } from './payment-attempt.ts';
 import type { OrdersDeps } from './deps.ts';
 import type { KeyClaim } from './idempotency-claim.ts';
-import { linkOrderToIdempotencyKey } from './idempotency-record.ts';
+import { keyTakenOver } from './idempotency-record.ts';
 import { withIdempotencyKey } from './idempotency.ts';
-import { ORDER_COLUMNS } from './mappers.ts';
-import { INITIAL_STATUS } from './state-machine.ts';
-import { reserveStock } from './stock.ts';
+import { placeOrderRow, type LockedProduct } from './place-order.ts';
+import { outOfStock } from './stock.ts';
 
 interface PricedProduct {
   id: string;
@@ -34,30 +32,30 @@ function priceLines(items: CreateOrderInput['items'], byId: Map<string, PricedPr
 }
 
 /**
- * The order's total, refused with 422 ORDER_TOTAL_TOO_LARGE over MAX_MONEY_AMOUNT, before any
- * stock is taken or any card charged: an order past it could be neither stored nor answered.
+ * 422 ORDER_TOTAL_TOO_LARGE for a total over MAX_MONEY_AMOUNT (such an order is never placed, so
+ * no stock is taken and no card charged): an order past it could be neither stored nor answered.
  * Amounts are non-negative, so no line total can pass a total that is within the limit; every
  * figure stays a safe integer (50 lines x 1000 x MAX_MONEY_AMOUNT is far below 2^53).
  */
-function totalWithinLimit(lines: { line_total_amount: number }[], currency: string): number {
+function totalOverLimit(lines: { line_total_amount: number }[], currency: string): AppError | undefined {
   const total = lines.reduce((sum, line) => sum + line.line_total_amount, 0);
   if (total > MAX_MONEY_AMOUNT) {
     const amount = (value: number) => value.toLocaleString('en-US');
-    throw new AppError(
+    return new AppError(
       'ORDER_TOTAL_TOO_LARGE',
       `The order total of ${amount(total)} minor units (${currency}) is over the largest order total of ${amount(MAX_MONEY_AMOUNT)} minor units; split it into smaller orders`,
       { context: { total, currency, max: MAX_MONEY_AMOUNT } },
     );
   }
-  return total;
+  return undefined;
 }
 
 /**
  * Creates an order and charges it at once, under the request's Idempotency-Key when it has
- * one (a retry with the key answers the first outcome and charges once). One transaction
- * reserves the stock and writes the order and its lines, or nothing at all; the gateway is
- * called after it commits, so no transaction stays open across the network; a second
- * transaction records the outcome.
+ * one (a retry with the key answers the first outcome and charges once). One transaction of
+ * one statement reserves the stock and writes the order, its lines and its pending payment
+ * attempt, or nothing at all; the gateway is called after it commits, so no transaction stays
+ * open across the network; a second transaction records the outcome.
  */
 export function createOrder(
   deps: OrdersDeps,
@@ -74,54 +72,65 @@ async function placeOrder(
   input: CreateOrderInput & { userId: string },
   keyClaim: KeyClaim | undefined,
 ): Promise<Order> {
-  const productIds = input.items.map((item) => item.productId);
-  const order = await withTransaction(deps, 'create_order', async (trx) => {
-    const products = await trx
-      .selectFrom('products')
-      .select(['id', 'name', 'price_amount', 'currency'])
-      .where('id', 'in', productIds)
-      .where('active', '=', true)
-      .execute();
-    const byId = new Map(products.map((product) => [product.id, product]));
-    const missing = productIds.find((id) => !byId.has(id));
-    if (missing !== undefined) {
-      throw new AppError('PRODUCT_NOT_FOUND', `No product with id ${missing}`, { context: { product_id: missing } });
-    }
-    const currencies = [...new Set(products.map((product) => product.currency))];
-    const currency = currencies[0] ?? 'EUR';
-    if (currencies.length > 1) {
-      throw new AppError(
-        'CURRENCY_MISMATCH',
-        `An order is paid in one currency; these products are priced in ${currencies.join(' and ')}`,
-        {
-          context: { currencies },
-        },
-      );
-    }
-
-    const lines = priceLines(input.items, byId);
-    const total = totalWithinLimit(lines, currency);
-    await reserveStock(trx, input.items);
-    const row = await trx
-      .insertInto('orders')
-      .values({ id: newId('ord'), user_id: input.userId, status: INITIAL_STATUS, currency, total_amount: total })
-      .returning(ORDER_COLUMNS)
-      .executeTakeFirstOrThrow();
-    await trx
-      .insertInto('order_items')
-      .values(lines.map((line) => ({ ...line, order_id: row.id })))
-      .execute();
-    await linkOrderToIdempotencyKey(trx, row.id, keyClaim);
-    const pending = await beginAttempt(trx, {
-      order: row,
+  const placed = await withTransaction(deps, 'create_order', async (trx) => {
+    const result = await placeOrderRow(trx, {
+      orderId: newId('ord'),
+      paymentId: newId('pay'),
+      userId: input.userId,
+      items: input.items,
       paymentMethod: input.paymentMethod,
       gateway: deps.gateway.name,
+      keyClaim,
     });
-    return { ...row, pending };
+    if (!result.order || !result.pending) throw whyNotPlaced(input.items, result.products);
+    if (!result.linked && keyClaim) throw keyTakenOver(keyClaim.key);
+    return { order: result.order, pending: result.pending, products: result.products };
   });
+  const { order, pending, products } = placed;
   deps.logger.info('order_created', {
     context: { order_id: order.id, total: order.total_amount, currency: order.currency, lines: input.items.length },
   });
-  const { pending, ...row } = order;
-  return chargeAndRecord(deps, { order: row, paymentMethod: input.paymentMethod, pending });
+  const lines = priceLines(input.items, new Map(products.map((product) => [product.id, product])));
+  return chargeAndRecord(deps, {
+    order,
+    paymentMethod: input.paymentMethod,
+    pending,
+    lines: lines.sort((a, b) => compareIds(a.product_id, b.product_id)),
+  });
+}
+
+/** Orders strings as PostgreSQL's default collation does for ids (ASCII letters, digits and `_`). */
+function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * The refusal of an order the statement did not place, from its products as they were locked,
+ * by the rules `placeOrderRow` checks, in the order a client fixes them: a product that does
+ * not exist (or is inactive), products in two currencies, a total over the maximum, a line
+ * without enough stock (the first in product id order, as the stock is taken).
+ */
+function whyNotPlaced(items: CreateOrderInput['items'], products: LockedProduct[]): Error {
+  const byId = new Map(products.filter((product) => product.active).map((product) => [product.id, product]));
+  const missing = items.find((item) => !byId.has(item.productId));
+  if (missing !== undefined) {
+    return new AppError('PRODUCT_NOT_FOUND', `No product with id ${missing.productId}`, {
+      context: { product_id: missing.productId },
+    });
+  }
+  const currencies = [...new Set([...byId.values()].map((product) => product.currency))];
+  if (currencies.length > 1) {
+    return new AppError(
+      'CURRENCY_MISMATCH',
+      `An order is paid in one currency; these products are priced in ${currencies.join(' and ')}`,
+      { context: { currencies } },
+    );
+  }
+  const tooLarge = totalOverLimit(priceLines(items, byId), currencies[0] ?? 'EUR');
+  if (tooLarge) return tooLarge;
+  const short = [...items]
+    .sort((a, b) => compareIds(a.productId, b.productId))
+    .find((item) => (byId.get(item.productId)?.stock ?? 0) < item.quantity);
+  if (short) return outOfStock(short);
+  return new Error('the order was not placed, and no line breaks a rule');
 }

@@ -28,11 +28,14 @@ export async function linkOrderToIdempotencyKey(
     .where('claimed_by', '=', running.token)
     .executeTakeFirst();
   // The key was taken over (this request ran past its stale claim time): no order the key does not name.
-  if (linked.numUpdatedRows === 0n) {
-    throw new AppError('IDEMPOTENCY_KEY_IN_PROGRESS', 'Another request took over this Idempotency-Key; retry shortly', {
-      context: { idempotency_key: running.key },
-    });
-  }
+  if (linked.numUpdatedRows === 0n) throw keyTakenOver(running.key);
+}
+
+/** 409 IDEMPOTENCY_KEY_IN_PROGRESS: this request ran past its stale claim time and another took the key over. */
+export function keyTakenOver(key: string): AppError {
+  return new AppError('IDEMPOTENCY_KEY_IN_PROGRESS', 'Another request took over this Idempotency-Key; retry shortly', {
+    context: { idempotency_key: key },
+  });
 }
 
 /** What a finished request leaves in its key for the retries to answer with. */

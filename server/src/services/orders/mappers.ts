@@ -21,7 +21,7 @@ export const ITEM_COLUMNS = [
   'unit_price_amount',
   'line_total_amount',
 ] as const;
-type OrderItem = Pick<OrderItemRow, (typeof ITEM_COLUMNS)[number]>;
+export type OrderItem = Pick<OrderItemRow, (typeof ITEM_COLUMNS)[number]>;
 
 export function toOrder(row: OrderRow, items: OrderItem[]): Order {
   const money = (amount: number) => ({ amount, currency: row.currency });

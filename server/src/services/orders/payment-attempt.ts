@@ -5,7 +5,7 @@ import type { OrderRow, PaymentRow } from '../../models/index.ts';
 import type { ChargeOutcome, PaymentGatewayUnavailableError } from '../payment-gateway/index.ts';
 import type { OrdersDeps } from './deps.ts';
 import { ORDER_COLUMNS } from './mappers.ts';
-import { canTransition, moveOrder } from './state-machine.ts';
+import { canTransition, moveOrder, statusesLeadingTo } from './state-machine.ts';
 import { linesOf, releaseStock } from './stock.ts';
 
 /** What the gateway said to one attempt, or that it could not say (timeout, outage, processing error). */
@@ -80,47 +80,66 @@ export async function recordOutcome(
   trx: Trx,
   { orderId, paymentId, attempt }: { orderId: string; paymentId: string; attempt: Attempt },
 ): Promise<Recorded> {
-  // The order first, then the payment, in every path: a cancel running meanwhile waits, or is done.
-  const locked = await trx
-    .selectFrom('orders')
-    .select(ORDER_COLUMNS)
-    .where('id', '=', orderId)
-    .forUpdate()
-    .executeTakeFirstOrThrow();
-  const payment = await trx
-    .selectFrom('payments')
-    .select(['id', 'status', 'gateway_reference', 'amount', 'currency'])
-    .where('id', '=', paymentId)
-    .forUpdate()
-    .executeTakeFirstOrThrow();
-  const lateCharge = (reference: string | null): Recorded['lateCharge'] =>
-    reference === null ? undefined : { paymentId, reference, amount: payment.amount, currency: payment.currency };
-  if (payment.status !== 'pending') {
-    const late = payment.status === 'succeeded' && locked.status !== 'paid';
-    return { order: locked, lateCharge: late ? lateCharge(payment.gateway_reference) : undefined };
-  }
-  const reference = attempt.status === 'failed' ? null : attempt.reference;
-  await trx
-    .updateTable('payments')
-    .set({
-      status: attempt.status,
-      gateway_reference: reference,
-      decline_code: attempt.status === 'declined' ? attempt.declineCode : null,
-      failure_reason:
-        attempt.status === 'declined' ? attempt.message : attempt.status === 'failed' ? attempt.error.message : null,
-      updated_at: sql<Date>`now()`,
-    })
-    .where('id', '=', paymentId)
-    .execute();
   const answered = attempt.status === 'succeeded' ? 'paid' : 'payment_failed';
+  const reference = attempt.status === 'failed' ? null : attempt.reference;
+  // One statement: the order locked first, then the payment, in every path (a cancel running
+  // meanwhile waits, or is done); the attempt recorded only while still pending, the order moved
+  // only when the attempt was recorded and its status allows it, the stock given back with a
+  // failure (its rows locked in id order, as they are taken). A row locked after a wait is read as it is now, and the updates then see it so too.
+  const { rows } = await sql<RecordedRow>`with locked as materialized (
+  select ${sql.join(ORDER_COLUMNS.map((column) => sql.ref(`o.${column}`)))},
+    p.status as payment_status, p.gateway_reference, p.amount as payment_amount, p.currency as payment_currency
+  from orders o join payments p on p.order_id = o.id
+  where o.id = ${orderId} and p.id = ${paymentId}
+  for update of o, p
+), recorded as (
+  update payments set status = ${attempt.status}, gateway_reference = ${reference},
+    decline_code = ${attempt.status === 'declined' ? attempt.declineCode : null},
+    failure_reason = ${attempt.status === 'declined' ? attempt.message : attempt.status === 'failed' ? attempt.error.message : null},
+    updated_at = now()
+  where id = ${paymentId} and (select payment_status from locked) = 'pending'
+  returning id
+), moved as (
+  update orders set status = ${answered}, updated_at = now()
+  where id = ${orderId} and status = any(${statusesLeadingTo(answered)}::text[]) and exists (select from recorded)
+  returning status, updated_at
+), giving_back as materialized (
+  select products.id, order_items.quantity from products join order_items on order_items.product_id = products.id
+  where ${answered} = 'payment_failed' and order_items.order_id = ${orderId} and exists (select from moved)
+  order by products.id for update of products
+), released as (
+  update products set stock = products.stock + giving_back.quantity, updated_at = now()
+  from giving_back where products.id = giving_back.id
+)
+select locked.*, moved.status as moved_status, moved.updated_at as moved_updated_at
+from locked left join moved on true`.execute(trx);
+  const [row] = rows;
+  if (!row) throw new Error(`no payment ${paymentId} of order ${orderId}`);
+  const { payment_status, gateway_reference, payment_amount, payment_currency, moved_status, moved_updated_at, ...locked } =
+    row;
+  const lateCharge = (charged: string | null): Recorded['lateCharge'] =>
+    charged === null ? undefined : { paymentId, reference: charged, amount: payment_amount, currency: payment_currency };
+  if (payment_status !== 'pending') {
+    const late = payment_status === 'succeeded' && locked.status !== 'paid';
+    return { order: locked, lateCharge: late ? lateCharge(gateway_reference) : undefined };
+  }
   if (!canTransition(locked.status, answered)) {
     return { order: locked, lateCharge: attempt.status === 'succeeded' ? lateCharge(reference) : undefined };
   }
-  const updated = await moveOrder(trx, { orderId, to: answered });
-  if (!updated) throw new Error(`order ${orderId} left ${locked.status} while locked`);
-  if (attempt.status !== 'succeeded') await releaseStock(trx, await linesOf(trx, orderId));
-  return { order: updated, lateCharge: undefined };
+  if (moved_status === null || moved_updated_at === null) {
+    throw new Error(`order ${orderId} left ${locked.status} while locked`);
+  }
+  return { order: { ...locked, status: moved_status, updated_at: moved_updated_at }, lateCharge: undefined };
 }
+
+type RecordedRow = OrderRow & {
+  payment_status: PaymentRow['status'];
+  gateway_reference: string | null;
+  payment_amount: number;
+  payment_currency: string;
+  moved_status: OrderRow['status'] | null;
+  moved_updated_at: Date | null;
+};
 
 /**
  * Records a refund the gateway made of a paid order's payment inside `trx`: the payment

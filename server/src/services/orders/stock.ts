@@ -21,16 +21,15 @@ export async function reserveStock(trx: Trx, lines: StockLine[]): Promise<void> 
       .where('stock', '>=', line.quantity)
       .returning('id')
       .executeTakeFirst();
-    if (!taken) {
-      throw new AppError(
-        'OUT_OF_STOCK',
-        `Not enough stock for product ${line.productId} (asked for ${line.quantity})`,
-        {
-          context: { product_id: line.productId, quantity: line.quantity },
-        },
-      );
-    }
+    if (!taken) throw outOfStock(line);
   }
+}
+
+/** 409 OUT_OF_STOCK for the line that cannot be served. */
+export function outOfStock(line: StockLine): AppError {
+  return new AppError('OUT_OF_STOCK', `Not enough stock for product ${line.productId} (asked for ${line.quantity})`, {
+    context: { product_id: line.productId, quantity: line.quantity },
+  });
 }
 
 /** Gives reserved stock back (a failed payment, a cancellation, a refund). */

@@ -1,0 +1,122 @@
+import { MAX_MONEY_AMOUNT } from '@orders/shared';
+import { sql } from 'kysely';
+import type { Trx } from '../../core/db/transaction.ts';
+import type { OrderRow } from '../../models/index.ts';
+import type { KeyClaim } from './idempotency-claim.ts';
+import { ORDER_COLUMNS } from './mappers.ts';
+import type { PendingAttempt } from './payment-attempt.ts';
+import { INITIAL_STATUS } from './state-machine.ts';
+
+/** A product of the order as its row was when locked: what a refusal explains itself with. */
+export interface LockedProduct {
+  id: string;
+  name: string;
+  price_amount: number;
+  currency: string;
+  stock: number;
+  active: boolean;
+}
+
+export interface PlaceOrderInput {
+  orderId: string;
+  paymentId: string;
+  userId: string;
+  items: { productId: string; quantity: number }[];
+  paymentMethod: string;
+  gateway: string;
+  /** The request's claim on its Idempotency-Key: the order is linked to it in the same statement. */
+  keyClaim: KeyClaim | undefined;
+}
+
+export interface PlaceOrderResult {
+  /** The order written, or null when a line could not be served (nothing was changed). */
+  order: OrderRow | null;
+  /** The order's products as locked (inactive ones included), for the refusal's reason. */
+  products: LockedProduct[];
+  /** The payment attempt written `pending` with its gateway key, when the order was. */
+  pending: PendingAttempt | null;
+  /** False when the request's Idempotency-Key was taken over by another request meanwhile. */
+  linked: boolean;
+}
+
+/**
+ * Places an order in one statement, the whole of the work that holds the products' row locks:
+ * the products locked in id order (two orders never wait on each other's rows), every line
+ * checked (active, in stock, one currency, the total within MAX_MONEY_AMOUNT), and only when
+ * every line passes: the stock taken, the order and its lines written, its first payment
+ * attempt written `pending` with its gateway key, and the order linked to the request's
+ * Idempotency-Key. When a line fails nothing is written, and the locked rows say why.
+ *
+ * The checks here and `whyNotPlaced` (create-order.ts) are the same rules; the amounts are
+ * summed as bigint, so no total overflows before it is compared with the maximum.
+ */
+export async function placeOrderRow(trx: Trx, input: PlaceOrderInput): Promise<PlaceOrderResult> {
+  const productIds = input.items.map((item) => item.productId);
+  const quantities = input.items.map((item) => item.quantity);
+  const key = input.keyClaim ?? null;
+  const attemptKey = `${input.orderId}:attempt-1`;
+  const { rows } = await sql<PlacedRow>`with wanted as (
+  select product_id, quantity from unnest(${productIds}::text[], ${quantities}::int[]) as w(product_id, quantity)
+), locked as materialized (
+  select id, name, price_amount, currency, stock, active from products
+  where id = any(${productIds}::text[]) order by id for update
+), priced as (
+  select locked.id, locked.name, locked.price_amount, locked.currency, wanted.quantity,
+    locked.price_amount::bigint * wanted.quantity as line_total
+  from wanted join locked on locked.id = wanted.product_id
+  where locked.active and locked.stock >= wanted.quantity
+), verdict as (
+  select count(*) = ${input.items.length} and count(distinct currency) = 1
+      and sum(line_total) <= ${MAX_MONEY_AMOUNT} as served,
+    min(currency) as currency, sum(line_total) as total
+  from priced
+), taken as (
+  update products set stock = products.stock - priced.quantity, updated_at = now()
+  from priced where products.id = priced.id and (select served from verdict)
+), placed as (
+  insert into orders (id, user_id, status, currency, total_amount)
+  select ${input.orderId}, ${input.userId}, ${INITIAL_STATUS}, currency, total::integer from verdict where served
+  returning ${sql.join(ORDER_COLUMNS.map((column) => sql.ref(column)))}
+), lines as (
+  insert into order_items (order_id, product_id, product_name, quantity, unit_price_amount, line_total_amount)
+  select placed.id, priced.id, priced.name, priced.quantity, priced.price_amount, priced.line_total::integer
+  from placed, priced
+), attempt as (
+  insert into payments (id, order_id, amount, currency, payment_method, idempotency_key, status, gateway)
+  select ${input.paymentId}, placed.id, placed.total_amount, placed.currency, ${input.paymentMethod},
+    ${attemptKey}, 'pending', ${input.gateway}
+  from placed
+), linked as (
+  update idempotency_keys set order_id = placed.id from placed
+  where idempotency_keys.user_id = ${key?.userId ?? null} and idempotency_keys.key = ${key?.key ?? null}
+    and idempotency_keys.claimed_by = ${key?.token ?? null}
+  returning idempotency_keys.key
+)
+select placed.*,
+  (select coalesce(json_agg(locked), '[]') from locked) as products,
+  exists (select from linked) as linked
+from (select) as one left join placed on true`.execute(trx);
+  const [row] = rows;
+  if (!row) throw new Error('the order statement returned no row');
+  const { products, linked, ...order } = row;
+  if (order.id === null) return { order: null, products, pending: null, linked: false };
+  const placed = order as OrderRow;
+  return {
+    order: placed,
+    products,
+    pending: {
+      id: input.paymentId,
+      order_id: placed.id,
+      amount: placed.total_amount,
+      currency: placed.currency,
+      payment_method: input.paymentMethod,
+      idempotency_key: attemptKey,
+    },
+    linked: key === null || linked,
+  };
+}
+
+type PlacedRow = { [Column in keyof OrderRow]: OrderRow[Column] | null } & {
+  products: LockedProduct[];
+  linked: boolean;
+};
