@@ -4,7 +4,9 @@ import { redactString } from '../logging/redact.ts';
 import type { Metrics } from './metrics.ts';
 import { activeTracer, recordFailure } from './tracing.ts';
 
-const OPERATION = /^\s*([a-z]{1,16})/i;
+/** A statement written by hand may name itself in a leading comment: `/* place_order *\/ with ...`. */
+const NAMED = /^\s*\/\*\s*([a-z_]{1,40})\s*\*\/\s*/;
+const OPERATION = /^\s*(?:\/\*\s*[a-z_]{1,40}\s*\*\/\s*)?([a-z]{1,16})/i;
 const OPERATIONS = new Set(['select', 'insert', 'update', 'delete', 'with', 'begin', 'commit', 'rollback']);
 /** The first table a statement names (Kysely quotes identifiers); PostgreSQL's are at most 63 bytes. */
 const TABLE = /\b(?:from|into|update)\s+"([^"]{1,63})"/i;
@@ -29,14 +31,19 @@ export function createQueryObserver(metrics: Metrics | undefined): QueryObserver
     const started = performance.now();
     const observe = () => metrics?.observeQuery(operation, (performance.now() - started) / 1000);
     if (tracer === undefined) return run().finally(observe);
-    const table = TABLE.exec(query.sql)?.[1];
-    const name = table === undefined ? operation.toUpperCase() : `${operation.toUpperCase()} ${table}`;
+    // A statement written by hand over several tables is known by its name (its query summary);
+    // another by its first table.
+    const named = NAMED.exec(query.sql)?.[1];
+    const table = named === undefined ? TABLE.exec(query.sql)?.[1] : undefined;
+    const target = named ?? table;
+    const name = target === undefined ? operation.toUpperCase() : `${operation.toUpperCase()} ${target}`;
     const attributes = {
       'db.system': 'postgresql',
       'db.system.name': 'postgresql',
       'db.operation.name': operation.toUpperCase(),
       'db.query.text': redactString(query.sql),
       ...(table === undefined ? {} : { 'db.collection.name': table }),
+      ...(named === undefined ? {} : { 'db.query.summary': name }),
     };
     return tracer.startActiveSpan(name, { kind: SpanKind.CLIENT, attributes }, async (span) => {
       try {

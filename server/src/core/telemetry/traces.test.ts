@@ -157,11 +157,15 @@ describe('OpenTelemetry traces', () => {
       const gateway = rest.find((span) => span.name === 'payment_gateway charge') as OtlpSpan;
       expect(ancestry(gateway, rest)).toContain('v1.orders.create');
       expect(attribute(gateway, 'payment.outcome')).toBe('succeeded');
-      const insert = rest.find((span) => span.name === 'INSERT orders') as OtlpSpan;
+      // The statement that places the order (stock, order, lines, payment attempt), named by its comment.
+      const insert = rest.find((span) => span.name === 'WITH place_order') as OtlpSpan;
       expect(ancestry(insert, rest).slice(-2)).toEqual(['v1.orders.create', 'POST /api/v1/orders/create']);
       expect(attribute(insert, 'db.system')).toBe('postgresql');
+      expect(attribute(insert, 'db.query.summary')).toBe('WITH place_order');
       // The statement without its values.
-      expect(String(attribute(insert, 'db.query.text'))).toMatch(/^insert into "orders" .*\$1/);
+      const text = String(attribute(insert, 'db.query.text'));
+      expect(text).toMatch(/insert into orders .*\$\d/s);
+      expect(text).not.toContain('pm_card_visa');
       const transaction = rest.find((span) => span.name.startsWith('transaction ')) as OtlpSpan;
       expect(attribute(transaction, 'db.transaction.outcome')).toBe('commit');
 

@@ -86,7 +86,7 @@ export async function recordOutcome(
   // meanwhile waits, or is done); the attempt recorded only while still pending, the order moved
   // only when the attempt was recorded and its status allows it, the stock given back with a
   // failure (its rows locked in id order, as they are taken). A row locked after a wait is read as it is now, and the updates then see it so too.
-  const { rows } = await sql<RecordedRow>`with locked as materialized (
+  const { rows } = await sql<RecordedRow>`/* record_payment */ with locked as materialized (
   select ${sql.join(ORDER_COLUMNS.map((column) => sql.ref(`o.${column}`)))},
     p.status as payment_status, p.gateway_reference, p.amount as payment_amount, p.currency as payment_currency
   from orders o join payments p on p.order_id = o.id

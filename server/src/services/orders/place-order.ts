@@ -55,7 +55,7 @@ export async function placeOrderRow(trx: Trx, input: PlaceOrderInput): Promise<P
   const quantities = input.items.map((item) => item.quantity);
   const key = input.keyClaim ?? null;
   const attemptKey = `${input.orderId}:attempt-1`;
-  const { rows } = await sql<PlacedRow>`with wanted as (
+  const { rows } = await sql<PlacedRow>`/* place_order */ with wanted as (
   select product_id, quantity from unnest(${productIds}::text[], ${quantities}::int[]) as w(product_id, quantity)
 ), locked as materialized (
   select id, name, price_amount, currency, stock, active from products
