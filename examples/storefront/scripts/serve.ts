@@ -17,9 +17,11 @@ export interface StaticServer {
   close(): Promise<void>;
 }
 
-function send(res: ServerResponse, status: number, body: string | Buffer, type = 'text/plain; charset=utf-8'): void {
+function send(res: ServerResponse, status: number, { body, type }: { body: string | Buffer; type: string }): void {
   res.writeHead(status, { 'Content-Type': type, 'Cache-Control': 'no-store' }).end(body);
 }
+
+const text = (body: string) => ({ body, type: 'text/plain; charset=utf-8' });
 
 /**
  * Serves the built page (`dir`, as written by buildStorefront) over plain node:http, on its own
@@ -39,11 +41,11 @@ export async function serveStorefront({
 }): Promise<StaticServer> {
   const server = createServer((req, res) => {
     const entry = FILES[new URL(req.url ?? '/', 'http://storefront').pathname];
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed');
-    if (!entry) return send(res, 404, 'not found');
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, text('method not allowed'));
+    if (!entry) return send(res, 404, text('not found'));
     readFile(join(dir, entry.file)).then(
-      (body) => send(res, 200, body, entry.type),
-      () => send(res, 404, 'not built yet'),
+      (body) => send(res, 200, { body, type: entry.type }),
+      () => send(res, 404, text('not built yet')),
     );
   });
   await new Promise<void>((resolve, reject) => {

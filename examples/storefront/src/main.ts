@@ -22,6 +22,8 @@ function byId<T extends HTMLElement>(id: string): T {
 }
 
 const loginForm = byId<HTMLFormElement>('login');
+const email = byId<HTMLInputElement>('email');
+const password = byId<HTMLInputElement>('password');
 const sessionLine = byId<HTMLParagraphElement>('session');
 const shop = byId<HTMLElement>('shop');
 const paymentMethod = byId<HTMLSelectElement>('payment-method');
@@ -91,11 +93,8 @@ function run(button: HTMLButtonElement, action: () => Promise<void>): void {
     });
 }
 
-async function signIn(form: FormData): Promise<void> {
-  session = await client.v1.auth.login.mutate({
-    email: String(form.get('email')),
-    password: String(form.get('password')),
-  });
+async function signIn(): Promise<void> {
+  session = await client.v1.auth.login.mutate({ email: email.value, password: password.value });
   errorBox.hidden = true;
   sessionLine.textContent = `Signed in as ${session.user.name} (${session.user.email})`;
   loginForm.hidden = true;
@@ -141,5 +140,5 @@ async function pay(orderId: string): Promise<void> {
 loginForm.addEventListener('submit', (event) => {
   event.preventDefault();
   const submit = loginForm.querySelector('button');
-  if (submit) run(submit, () => signIn(new FormData(loginForm)));
+  if (submit) run(submit, signIn);
 });
