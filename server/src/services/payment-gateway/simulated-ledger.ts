@@ -42,15 +42,18 @@ export function memoryLedger(): SimulatedLedger {
  * charged outlives a process that dies before hearing the answer. Concurrent calls under one
  * key insert once (`on conflict do nothing`) and all read the entry that won.
  */
+const ENTRY_COLUMNS = ['reference', 'status', 'decline_code', 'message'] as const;
+
 export function databaseLedger(db: Db): SimulatedLedger {
   const entry = (key: string) =>
     db
       .selectFrom('simulated_gateway_ledger')
-      .select(['reference', 'status', 'decline_code', 'message'])
+      .select(ENTRY_COLUMNS)
       .where('idempotency_key', '=', key)
       .executeTakeFirstOrThrow();
   return {
     async charge(key, outcome, about) {
+      // The first call under a key stores its entry and reads it back in the same statement.
       const inserted = await db
         .insertInto('simulated_gateway_ledger')
         .values({
@@ -65,8 +68,9 @@ export function databaseLedger(db: Db): SimulatedLedger {
           order_id: about.orderId,
         })
         .onConflict((conflict) => conflict.column('idempotency_key').doNothing())
+        .returning(ENTRY_COLUMNS)
         .executeTakeFirst();
-      const stored = await entry(key);
+      const stored = inserted ?? (await entry(key));
       const answer: ChargeOutcome =
         stored.status === 'succeeded'
           ? { status: 'succeeded', reference: stored.reference }
@@ -76,7 +80,7 @@ export function databaseLedger(db: Db): SimulatedLedger {
               declineCode: stored.decline_code ?? 'generic_decline',
               message: stored.message ?? '',
             };
-      return { outcome: answer, stored: inserted.numInsertedOrUpdatedRows === 1n };
+      return { outcome: answer, stored: inserted !== undefined };
     },
     async refund(key, reference, about) {
       await db
