@@ -4,13 +4,14 @@ import type pg from 'pg';
 /**
  * The floor of `orders.create`: the same work as the service's, in the fewest round trips.
  *
- * First transaction (BEGIN, one statement, COMMIT): every line's stock taken in one update
- * (`stock >= quantity`, active products), the order written with its total only when every
- * line was taken, its lines written, and under an Idempotency-Key the key claimed with the
- * order linked. The simulated charge runs outside any transaction (in memory, answers kept by
- * gateway key, as the service's simulated gateway does). Second transaction (one statement):
- * the payment recorded, the order moved to paid (or to payment_failed with its stock given
- * back), the key marked done. No validation past what the statements need, no framework.
+ * First transaction, one statement: the lines' products locked in id order, and only when every
+ * line can be served (active, in stock, one currency) and, under an Idempotency-Key, the key
+ * could be claimed: the stock taken, the order written with its total, its lines written, the
+ * key claimed with the order linked. The simulated charge stores its answer under the gateway
+ * key in the database's ledger, as the service's simulated gateway does (one statement, outside
+ * any transaction). Second transaction, one statement: the payment recorded, the order moved to
+ * paid (or to payment_failed with its stock given back), the key marked done. No validation
+ * past what the statements need, no framework.
  */
 
 export interface CreateOrderRequest {
@@ -48,34 +49,51 @@ interface LineRow {
   line_total_amount: number;
 }
 
-// One-line orders take one row lock; an order of several lines locks its rows in the
-// update's join order (the service sorts them; the bench's orders have one line).
+// One statement, a transaction of its own: the products locked in id order, every line checked,
+// and every write conditional on the checks (and on the key's claim), so a refusal writes nothing.
 const PLACE = `with wanted as (
   select * from unnest($1::text[], $2::int[]) as w(product_id, quantity)
+), locked as materialized (
+  select id, name, price_amount, currency, stock, active from products
+  where id = any($1::text[]) order by id for update
+), priced as (
+  select locked.id, locked.name, locked.price_amount, locked.currency, wanted.quantity
+  from wanted join locked on locked.id = wanted.product_id
+  where locked.active and locked.stock >= wanted.quantity
+), verdict as (
+  select count(*) = $5 and count(distinct currency) = 1 as served, min(currency) as currency,
+    sum(price_amount * quantity) as total
+  from priced
+), claimed as (
+  insert into idempotency_keys (user_id, key, operation, fingerprint, state, order_id)
+  select $4, $6, 'orders.create', $7, 'in_progress', $3 from verdict where served and $6::text is not null
+  on conflict do nothing
+  returning key
+), go as (
+  select from verdict where served and ($6::text is null or exists (select from claimed))
 ), taken as (
-  update products p set stock = p.stock - w.quantity, updated_at = now()
-  from wanted w
-  where p.id = w.product_id and p.active and p.stock >= w.quantity
-  returning p.id, p.name, p.price_amount, p.currency, w.quantity
+  update products p set stock = p.stock - priced.quantity, updated_at = now()
+  from priced where p.id = priced.id and exists (select from go)
 ), placed as (
   insert into orders (id, user_id, status, currency, total_amount)
-  select $3, $4, 'pending_payment', min(currency), sum(price_amount * quantity)
-  from taken having count(*) = $5 and count(distinct currency) = 1
+  select $3, $4, 'pending_payment', currency, total from verdict where exists (select from go)
   returning id, user_id, status, currency, total_amount, created_at, updated_at
 ), lines as (
   insert into order_items (order_id, product_id, product_name, quantity, unit_price_amount, line_total_amount)
-  select placed.id, taken.id, taken.name, taken.quantity, taken.price_amount, taken.price_amount * taken.quantity
-  from placed, taken
+  select placed.id, priced.id, priced.name, priced.quantity, priced.price_amount, priced.price_amount * priced.quantity
+  from placed, priced
   returning product_id, product_name, quantity, unit_price_amount, line_total_amount
-), claimed as (
-  insert into idempotency_keys (user_id, key, operation, fingerprint, state, order_id)
-  select $4, $6, 'orders.create', $7, 'in_progress', placed.id from placed where $6::text is not null
-  on conflict do nothing
-  returning key
 )
 select (select row_to_json(placed) from placed) as "order",
   (select json_agg(lines order by product_id) from lines) as lines,
-  $6::text is null or exists (select from claimed) as claimed`;
+  $6::text is null or exists (select from claimed) or not (select served from verdict) as claimed`;
+
+/** The simulated gateway's ledger, in the database as the service's simulated gateway keeps it. */
+const LEDGER = `insert into simulated_gateway_ledger (idempotency_key, kind, reference, status, decline_code, message,
+    amount, currency, order_id)
+  values ($1, 'charge', $2, $3, $4, $5, $6, $7, $8)
+  on conflict (idempotency_key) do nothing
+  returning reference, status`;
 
 const RECORD = `with paid as (
   insert into payments (id, order_id, amount, currency, status, gateway, gateway_reference, decline_code,
@@ -94,8 +112,6 @@ const RECORD = `with paid as (
 select row_to_json(moved) as "order" from moved`;
 
 const SUCCEEDS = new Set(['pm_card_visa', 'pm_card_mastercard']);
-/** The simulated gateway's answers by gateway key, kept for the process's life like the service's. */
-const charges = new Map<string, { status: 'succeeded' | 'declined'; reference: string }>();
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 /** An order or payment id of the service's shape (prefix, 48-bit time, 80 random bits). */
@@ -109,15 +125,25 @@ function newId(prefix: string): string {
   return `${prefix}_${time}${random}`;
 }
 
-function charge(gatewayKey: string, paymentMethod: string) {
-  const earlier = charges.get(gatewayKey);
-  if (earlier) return earlier;
-  const outcome = {
-    status: SUCCEEDS.has(paymentMethod) ? ('succeeded' as const) : ('declined' as const),
-    reference: `ch_sim_${randomUUID().replaceAll('-', '')}`,
-  };
-  charges.set(gatewayKey, outcome);
-  return outcome;
+/** The simulated charge: its answer stored under the gateway key (the first answer under a key wins). */
+async function charge(
+  pool: pg.Pool,
+  { gatewayKey, paymentMethod, order }: { gatewayKey: string; paymentMethod: string; order: OrderRow },
+) {
+  const succeeded = SUCCEEDS.has(paymentMethod);
+  const { rows } = await pool.query<{ reference: string; status: 'succeeded' | 'declined' }>(LEDGER, [
+    gatewayKey,
+    `ch_sim_${randomUUID().replaceAll('-', '')}`,
+    succeeded ? 'succeeded' : 'declined',
+    succeeded ? null : 'generic_decline',
+    succeeded ? null : 'Your card was declined.',
+    order.total_amount,
+    order.currency,
+    order.id,
+  ]);
+  const [stored] = rows;
+  if (!stored) throw new Error(`gateway key ${gatewayKey} was charged before`);
+  return stored;
 }
 
 function toOrder(row: OrderRow, lines: LineRow[]) {
@@ -139,7 +165,7 @@ function toOrder(row: OrderRow, lines: LineRow[]) {
   };
 }
 
-/** Places, charges and records one order: two transactions, three statements and a COMMIT. */
+/** Places, charges and records one order: three statements, each a transaction of its own. */
 export async function createOrderFloor(pool: pg.Pool, request: CreateOrderRequest): Promise<CreateOrderAnswer> {
   const input = JSON.parse(request.body) as {
     items: { productId: string; quantity: number }[];
@@ -147,34 +173,26 @@ export async function createOrderFloor(pool: pg.Pool, request: CreateOrderReques
   };
   const key = request.idempotencyKey ?? null;
   const fingerprint = key === null ? null : createHash('sha256').update(request.body).digest('hex');
-  const client = await pool.connect();
-  let placed: PlacedRow;
-  try {
-    await client.query('begin');
-    const result = await client.query<PlacedRow>(PLACE, [
-      input.items.map((item) => item.productId),
-      input.items.map((item) => item.quantity),
-      newId('ord'),
-      request.userId,
-      input.items.length,
-      key,
-      fingerprint,
-    ]);
-    const [row] = result.rows;
-    if (!row) throw new Error('the order statement answered no row');
-    placed = row;
-    await client.query(placed.order && placed.claimed ? 'commit' : 'rollback');
-  } catch (error) {
-    await client.query('rollback').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+  const result = await pool.query<PlacedRow>(PLACE, [
+    input.items.map((item) => item.productId),
+    input.items.map((item) => item.quantity),
+    newId('ord'),
+    request.userId,
+    input.items.length,
+    key,
+    fingerprint,
+  ]);
+  const [placed] = result.rows;
+  if (!placed) throw new Error('the order statement answered no row');
   if (!placed.claimed) return { status: 409, body: { code: 'IDEMPOTENCY_KEY_IN_USE' } };
   if (!placed.order || !placed.lines) return { status: 409, body: { code: 'OUT_OF_STOCK' } };
 
   const order = placed.order;
-  const outcome = charge(`${order.id}:attempt-1`, input.paymentMethod);
+  const outcome = await charge(pool, {
+    gatewayKey: `${order.id}:attempt-1`,
+    paymentMethod: input.paymentMethod,
+    order,
+  });
   const succeeded = outcome.status === 'succeeded';
   const recorded = await pool.query<{ order: OrderRow }>(RECORD, [
     newId('pay'),

@@ -1,7 +1,7 @@
 import { MAX_MONEY_AMOUNT, type CreateOrderInput, type Order } from '@orders/shared';
 import { AppError } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
-import { withTransaction } from '../../core/db/transaction.ts';
+import { withOneStatement } from '../../core/db/transaction.ts';
 import { chargeAndRecord } from './charge.ts';
 import type { OrdersDeps } from './deps.ts';
 import type { KeyClaim } from './idempotency-claim.ts';
@@ -72,8 +72,8 @@ async function placeOrder(
   input: CreateOrderInput & { userId: string },
   keyClaim: KeyClaim | undefined,
 ): Promise<Order> {
-  const placed = await withTransaction(deps, 'create_order', async (trx) => {
-    const result = await placeOrderRow(trx, {
+  const placed = await withOneStatement(deps, 'create_order', async (db) => {
+    const result = await placeOrderRow(db, {
       orderId: newId('ord'),
       paymentId: newId('pay'),
       userId: input.userId,
@@ -82,8 +82,8 @@ async function placeOrder(
       gateway: deps.gateway.name,
       keyClaim,
     });
+    if (!result.keyHeld && keyClaim) throw keyTakenOver(keyClaim.key);
     if (!result.order || !result.pending) throw whyNotPlaced(input.items, result.products);
-    if (!result.linked && keyClaim) throw keyTakenOver(keyClaim.key);
     return { order: result.order, pending: result.pending, products: result.products };
   });
   const { order, pending, products } = placed;

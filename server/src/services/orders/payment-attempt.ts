@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { newId } from '../../core/ids.ts';
-import { withTransaction, type Trx } from '../../core/db/transaction.ts';
+import { withOneStatement, type Trx } from '../../core/db/transaction.ts';
+import type { Db } from '../../core/db/database.ts';
 import type { OrderRow, PaymentRow } from '../../models/index.ts';
 import type { ChargeOutcome, PaymentGatewayUnavailableError } from '../payment-gateway/index.ts';
 import type { OrdersDeps } from './deps.ts';
@@ -77,7 +78,7 @@ export interface Recorded {
  * order which left pending_payment meanwhile (cancelled) comes back as `lateCharge`, to refund.
  */
 export async function recordOutcome(
-  trx: Trx,
+  db: Db | Trx,
   { orderId, paymentId, attempt }: { orderId: string; paymentId: string; attempt: Attempt },
 ): Promise<Recorded> {
   const answered = attempt.status === 'succeeded' ? 'paid' : 'payment_failed';
@@ -112,7 +113,7 @@ export async function recordOutcome(
   from giving_back where products.id = giving_back.id
 )
 select locked.*, moved.status as moved_status, moved.updated_at as moved_updated_at
-from locked left join moved on true`.execute(trx);
+from locked left join moved on true`.execute(db);
   const [row] = rows;
   if (!row) throw new Error(`no payment ${paymentId} of order ${orderId}`);
   const { payment_status, gateway_reference, payment_amount, payment_currency, moved_status, moved_updated_at, ...locked } =
@@ -162,10 +163,10 @@ export async function recordRefund(
   return true;
 }
 
-/** Runs `recordOutcome` in a transaction of its own. */
+/** Runs `recordOutcome`, one statement, as a transaction of its own. */
 export function recordOutcomeAlone(
   deps: OrdersDeps,
   input: { orderId: string; paymentId: string; attempt: Attempt },
 ): Promise<Recorded> {
-  return withTransaction(deps, 'record_payment', (trx) => recordOutcome(trx, input));
+  return withOneStatement(deps, 'record_payment', (db) => recordOutcome(db, input));
 }

@@ -1,6 +1,6 @@
 import { MAX_MONEY_AMOUNT } from '@orders/shared';
 import { sql } from 'kysely';
-import type { Trx } from '../../core/db/transaction.ts';
+import type { Db } from '../../core/db/database.ts';
 import type { OrderRow } from '../../models/index.ts';
 import type { KeyClaim } from './idempotency-claim.ts';
 import { ORDER_COLUMNS } from './mappers.ts';
@@ -35,22 +35,24 @@ export interface PlaceOrderResult {
   products: LockedProduct[];
   /** The payment attempt written `pending` with its gateway key, when the order was. */
   pending: PendingAttempt | null;
-  /** False when the request's Idempotency-Key was taken over by another request meanwhile. */
-  linked: boolean;
+  /** False when the request's Idempotency-Key was taken over by another request meanwhile (nothing placed). */
+  keyHeld: boolean;
 }
 
 /**
  * Places an order in one statement, the whole of the work that holds the products' row locks:
  * the products locked in id order (two orders never wait on each other's rows), every line
  * checked (active, in stock, one currency, the total within MAX_MONEY_AMOUNT), and only when
- * every line passes: the stock taken, the order and its lines written, its first payment
- * attempt written `pending` with its gateway key, and the order linked to the request's
- * Idempotency-Key. When a line fails nothing is written, and the locked rows say why.
+ * every line passes and the request still holds its Idempotency-Key (if it has one): the stock
+ * taken, the order and its lines written, its first payment attempt written `pending` with its
+ * gateway key, and the order linked to the key. Otherwise nothing is written, and the locked
+ * rows say why. Every write is conditional on the checks, so the statement is a transaction
+ * of its own (`withOneStatement`).
  *
  * The checks here and `whyNotPlaced` (create-order.ts) are the same rules; the amounts are
  * summed as bigint, so no total overflows before it is compared with the maximum.
  */
-export async function placeOrderRow(trx: Trx, input: PlaceOrderInput): Promise<PlaceOrderResult> {
+export async function placeOrderRow(db: Db, input: PlaceOrderInput): Promise<PlaceOrderResult> {
   const productIds = input.items.map((item) => item.productId);
   const quantities = input.items.map((item) => item.quantity);
   const key = input.keyClaim ?? null;
@@ -65,9 +67,14 @@ export async function placeOrderRow(trx: Trx, input: PlaceOrderInput): Promise<P
     locked.price_amount::bigint * wanted.quantity as line_total
   from wanted join locked on locked.id = wanted.product_id
   where locked.active and locked.stock >= wanted.quantity
+), held_key as materialized (
+  select key from idempotency_keys
+  where user_id = ${key?.userId ?? null} and key = ${key?.key ?? null} and claimed_by = ${key?.token ?? null}
+  for update
 ), verdict as (
   select count(*) = ${input.items.length} and count(distinct currency) = 1
-      and sum(line_total) <= ${MAX_MONEY_AMOUNT} as served,
+      and sum(line_total) <= ${MAX_MONEY_AMOUNT}
+      and (${key === null} or exists (select from held_key)) as served,
     min(currency) as currency, sum(line_total) as total
   from priced
 ), taken as (
@@ -87,19 +94,18 @@ export async function placeOrderRow(trx: Trx, input: PlaceOrderInput): Promise<P
     ${attemptKey}, 'pending', ${input.gateway}
   from placed
 ), linked as (
-  update idempotency_keys set order_id = placed.id from placed
-  where idempotency_keys.user_id = ${key?.userId ?? null} and idempotency_keys.key = ${key?.key ?? null}
-    and idempotency_keys.claimed_by = ${key?.token ?? null}
-  returning idempotency_keys.key
+  update idempotency_keys set order_id = placed.id from placed, held_key
+  where idempotency_keys.user_id = ${key?.userId ?? null} and idempotency_keys.key = held_key.key
 )
 select placed.*,
   (select coalesce(json_agg(locked), '[]') from locked) as products,
-  exists (select from linked) as linked
-from (select) as one left join placed on true`.execute(trx);
+  exists (select from held_key) as key_held
+from (select) as one left join placed on true`.execute(db);
   const [row] = rows;
   if (!row) throw new Error('the order statement returned no row');
-  const { products, linked, ...order } = row;
-  if (order.id === null) return { order: null, products, pending: null, linked: false };
+  const { products, key_held, ...order } = row;
+  const keyHeld = key === null || key_held;
+  if (order.id === null) return { order: null, products, pending: null, keyHeld };
   const placed = order as OrderRow;
   return {
     order: placed,
@@ -112,11 +118,11 @@ from (select) as one left join placed on true`.execute(trx);
       payment_method: input.paymentMethod,
       idempotency_key: attemptKey,
     },
-    linked: key === null || linked,
+    keyHeld,
   };
 }
 
 type PlacedRow = { [Column in keyof OrderRow]: OrderRow[Column] | null } & {
   products: LockedProduct[];
-  linked: boolean;
+  key_held: boolean;
 };
