@@ -6,11 +6,13 @@ import type { OrderRow } from '../../models/index.ts';
 import { PaymentGatewayUnavailableError, withGatewayTimeout } from '../payment-gateway/index.ts';
 import { retryWhenDatabaseReturns } from './deferred-write.ts';
 import type { OrdersDeps } from './deps.ts';
+import type { KeyClaim } from './idempotency-claim.ts';
 import { toOrder, withLines, type OrderItem } from './mappers.ts';
 import {
   beginAttempt,
   recordOutcomeAlone,
   type Attempt,
+  type KeyToFinish,
   type PendingAttempt,
   type Recorded,
 } from './payment-attempt.ts';
@@ -51,11 +53,16 @@ function humanDecline(code: string): string {
  */
 export async function recordAttempt(
   deps: OrdersDeps,
-  { pending, attempt }: { pending: PendingAttempt; attempt: Attempt },
-): Promise<OrderRow> {
-  const recorded = await recordOutcomeAlone(deps, { orderId: pending.order_id, paymentId: pending.id, attempt });
+  { pending, attempt, finishKey }: { pending: PendingAttempt; attempt: Attempt; finishKey?: KeyToFinish | undefined },
+): Promise<Pick<Recorded, 'order' | 'keyFinished'>> {
+  const recorded = await recordOutcomeAlone(deps, {
+    orderId: pending.order_id,
+    paymentId: pending.id,
+    attempt,
+    finishKey,
+  });
   if (recorded.lateCharge) await refundLateCharge(deps, { orderId: pending.order_id, ...recorded.lateCharge });
-  return recorded.order;
+  return recorded;
 }
 
 /** No money may stay taken for an order that was cancelled while its charge was in flight. */
@@ -81,18 +88,28 @@ export async function refundLateCharge(
   deps.logger.warn('late_charge_refunded', { context: { order_id: orderId, reference } });
 }
 
+type Failure = { declineCode: string } | { unavailable: string };
+
+function failureOf(attempt: Exclude<Attempt, { status: 'succeeded' }>): Failure {
+  return attempt.status === 'declined'
+    ? { declineCode: attempt.declineCode }
+    : { unavailable: attempt.error.kind.replaceAll('_', ' ') };
+}
+
 /**
- * The error a payment_failed order answers with, logged as `PaymentGatewayError`: 402
- * PAYMENT_DECLINED for a decline, 502 PAYMENT_GATEWAY_UNAVAILABLE when the gateway failed.
+ * The error a payment_failed order answers with: 402 PAYMENT_DECLINED for a decline, 502
+ * PAYMENT_GATEWAY_UNAVAILABLE when the gateway failed; and the `PaymentGatewayError` line's
+ * reason and context.
  */
-export function paymentFailure(
-  deps: Pick<OrdersDeps, 'logger'>,
-  {
-    order,
-    paymentMethod,
-    failure,
-  }: { order: OrderRow; paymentMethod: string; failure: { declineCode: string } | { unavailable: string } },
-): AppError {
+function describeFailure({
+  order,
+  paymentMethod,
+  failure,
+}: {
+  order: OrderRow;
+  paymentMethod: string;
+  failure: Failure;
+}): { error: AppError; reason: string; context: Record<string, unknown> } {
   const declined = 'declineCode' in failure;
   const reason = declined
     ? `Card declined: ${humanDecline(failure.declineCode)}`
@@ -104,8 +121,7 @@ export function paymentFailure(
     decline_code: declined ? failure.declineCode : null,
     payment_method: paymentMethod,
   };
-  deps.logger.error('PaymentGatewayError', { reason, context });
-  return declined
+  const error = declined
     ? new AppError('PAYMENT_DECLINED', `${reason}. The order is kept as payment_failed; pay it with another method.`, {
         context,
         orderId: order.id,
@@ -115,6 +131,17 @@ export function paymentFailure(
         `${reason}. The order is kept as payment_failed; try paying it again.`,
         { context, orderId: order.id },
       );
+  return { error, reason, context };
+}
+
+/** The error a payment_failed order answers with (see `describeFailure`), logged as `PaymentGatewayError`. */
+export function paymentFailure(
+  deps: Pick<OrdersDeps, 'logger'>,
+  input: { order: OrderRow; paymentMethod: string; failure: Failure },
+): AppError {
+  const { error, reason, context } = describeFailure(input);
+  deps.logger.error('PaymentGatewayError', { reason, context });
+  return error;
 }
 
 /**
@@ -134,12 +161,15 @@ export async function chargeAndRecord(
     paymentMethod,
     pending: begun,
     lines,
+    keyClaim,
   }: {
     order: OrderRow;
     paymentMethod: string;
     pending?: PendingAttempt;
     /** The order's lines in product id order, when the caller has them (else they are read). */
     lines?: OrderItem[];
+    /** The request's Idempotency-Key: marked done in the statement that records the outcome. */
+    keyClaim?: KeyClaim | undefined;
   },
 ): Promise<Order> {
   const pending =
@@ -148,10 +178,18 @@ export async function chargeAndRecord(
       beginAttempt(trx, { order, paymentMethod, gateway: deps.gateway.name }),
     ));
   const attempt = await callGateway(deps, pending);
-  const record = () => recordAttempt(deps, { pending, attempt });
+  const failure =
+    attempt.status === 'succeeded' ? undefined : describeFailure({ order, paymentMethod, failure: failureOf(attempt) });
+  const finishKey = keyClaim && {
+    claim: keyClaim,
+    failure: failure && { code: failure.error.code, message: failure.error.message },
+  };
+  const record = () => recordAttempt(deps, { pending, attempt, finishKey });
   let recorded: OrderRow;
   try {
-    recorded = await record();
+    const outcome = await record();
+    recorded = outcome.order;
+    if (keyClaim && outcome.keyFinished) keyClaim.finished = true;
   } catch (error) {
     if (isDatabaseUnavailable(error)) {
       retryWhenDatabaseReturns(deps.logger, { name: 'record_payment', context: { order_id: order.id } }, record);
@@ -160,15 +198,9 @@ export async function chargeAndRecord(
   }
   const settled = attempt.status === 'succeeded' ? recorded.status === 'paid' : recorded.status === 'payment_failed';
   if (!settled) throw changedWhilePaying(order.id);
-  if (attempt.status !== 'succeeded') {
-    throw paymentFailure(deps, {
-      order,
-      paymentMethod,
-      failure:
-        attempt.status === 'declined'
-          ? { declineCode: attempt.declineCode }
-          : { unavailable: attempt.error.kind.replaceAll('_', ' ') },
-    });
+  if (failure) {
+    deps.logger.error('PaymentGatewayError', { reason: failure.reason, context: failure.context });
+    throw failure.error;
   }
   if (lines) return toOrder(recorded, lines);
   const [paid] = await withLines(deps.db, [recorded]);

@@ -96,6 +96,7 @@ async function placeOrder(
     paymentMethod: input.paymentMethod,
     pending,
     lines: lines.sort((a, b) => compareIds(a.product_id, b.product_id)),
+    keyClaim,
   });
 }
 

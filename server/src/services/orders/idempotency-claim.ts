@@ -25,6 +25,8 @@ export interface KeyClaim {
   key: string;
   /** Tells this request's claim from a later one that took the key over. */
   token: string;
+  /** Set once the key was marked done in the statement that recorded the payment: nothing left to write. */
+  finished?: boolean;
 }
 
 /** What claiming a key found: the key is this request's to run (or resume), or done already. */

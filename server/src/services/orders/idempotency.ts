@@ -28,8 +28,12 @@ export async function runIdempotent<Result>(
   }: { run: (claim: KeyClaim) => Promise<Result & { id: string }>; replay: (orderId: string) => Promise<Result> },
 ): Promise<Result> {
   const running: KeyClaim = { userId: scope.userId, key: scope.key, token: randomUUID() };
-  const finish = (outcome: KeyOutcome) =>
-    writeOrDefer(deps, { name: 'idempotency_key_done', key: scope.key }, () => finishKey(deps.db, running, outcome));
+  const finish = async (outcome: KeyOutcome) => {
+    if (running.finished) return;
+    await writeOrDefer(deps, { name: 'idempotency_key_done', key: scope.key }, () =>
+      finishKey(deps.db, running, outcome),
+    );
+  };
 
   let claim;
   try {

@@ -51,5 +51,5 @@ async function payAgain(
     });
     return { order: claimed, pending };
   });
-  return chargeAndRecord(deps, { ...order, paymentMethod: input.paymentMethod });
+  return chargeAndRecord(deps, { ...order, paymentMethod: input.paymentMethod, keyClaim });
 }

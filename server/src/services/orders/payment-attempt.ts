@@ -5,6 +5,7 @@ import type { Db } from '../../core/db/database.ts';
 import type { OrderRow, PaymentRow } from '../../models/index.ts';
 import type { ChargeOutcome, PaymentGatewayUnavailableError } from '../payment-gateway/index.ts';
 import type { OrdersDeps } from './deps.ts';
+import type { KeyClaim } from './idempotency-claim.ts';
 import { ORDER_COLUMNS } from './mappers.ts';
 import { canTransition, moveOrder, statusesLeadingTo } from './state-machine.ts';
 import { linesOf, releaseStock } from './stock.ts';
@@ -68,6 +69,19 @@ export interface Recorded {
   order: OrderRow;
   /** A succeeded payment of an order that is not paid (it was cancelled while the gateway worked): to refund. */
   lateCharge: { paymentId: string; reference: string; amount: number; currency: string } | undefined;
+  /** The request's Idempotency-Key was marked done with this outcome in the same statement. */
+  keyFinished: boolean;
+}
+
+/**
+ * The request's Idempotency-Key, to be marked done with the attempt's outcome when the order
+ * moves (paid, or payment_failed with the error the request answers): the key's last write
+ * rides on the outcome's statement instead of a statement of its own.
+ */
+export interface KeyToFinish {
+  claim: KeyClaim;
+  /** The error the request answers when the attempt did not succeed. */
+  failure: { code: string; message: string } | undefined;
 }
 
 /**
@@ -79,7 +93,12 @@ export interface Recorded {
  */
 export async function recordOutcome(
   db: Db | Trx,
-  { orderId, paymentId, attempt }: { orderId: string; paymentId: string; attempt: Attempt },
+  {
+    orderId,
+    paymentId,
+    attempt,
+    finishKey,
+  }: { orderId: string; paymentId: string; attempt: Attempt; finishKey?: KeyToFinish | undefined },
 ): Promise<Recorded> {
   const answered = attempt.status === 'succeeded' ? 'paid' : 'payment_failed';
   const reference = attempt.status === 'failed' ? null : attempt.reference;
@@ -104,6 +123,12 @@ export async function recordOutcome(
   update orders set status = ${answered}, updated_at = now()
   where id = ${orderId} and status = any(${statusesLeadingTo(answered)}::text[]) and exists (select from recorded)
   returning status, updated_at
+), finished as (
+  update idempotency_keys set state = 'done', order_id = ${orderId},
+    error_code = ${finishKey?.failure?.code ?? null}, error_message = ${finishKey?.failure?.message ?? null}
+  where user_id = ${finishKey?.claim.userId ?? null} and key = ${finishKey?.claim.key ?? null}
+    and claimed_by = ${finishKey?.claim.token ?? null} and exists (select from moved)
+  returning key
 ), giving_back as materialized (
   select products.id, order_items.quantity from products join order_items on order_items.product_id = products.id
   where ${answered} = 'payment_failed' and order_items.order_id = ${orderId} and exists (select from moved)
@@ -112,25 +137,38 @@ export async function recordOutcome(
   update products set stock = products.stock + giving_back.quantity, updated_at = now()
   from giving_back where products.id = giving_back.id
 )
-select locked.*, moved.status as moved_status, moved.updated_at as moved_updated_at
+select locked.*, moved.status as moved_status, moved.updated_at as moved_updated_at,
+  exists (select from finished) as key_finished
 from locked left join moved on true`.execute(db);
   const [row] = rows;
   if (!row) throw new Error(`no payment ${paymentId} of order ${orderId}`);
-  const { payment_status, gateway_reference, payment_amount, payment_currency, moved_status, moved_updated_at, ...locked } =
-    row;
+  const {
+    payment_status,
+    gateway_reference,
+    payment_amount,
+    payment_currency,
+    moved_status,
+    moved_updated_at,
+    key_finished: keyFinished,
+    ...locked
+  } = row;
   const lateCharge = (charged: string | null): Recorded['lateCharge'] =>
     charged === null ? undefined : { paymentId, reference: charged, amount: payment_amount, currency: payment_currency };
   if (payment_status !== 'pending') {
     const late = payment_status === 'succeeded' && locked.status !== 'paid';
-    return { order: locked, lateCharge: late ? lateCharge(gateway_reference) : undefined };
+    return { order: locked, lateCharge: late ? lateCharge(gateway_reference) : undefined, keyFinished };
   }
   if (!canTransition(locked.status, answered)) {
-    return { order: locked, lateCharge: attempt.status === 'succeeded' ? lateCharge(reference) : undefined };
+    return {
+      order: locked,
+      lateCharge: attempt.status === 'succeeded' ? lateCharge(reference) : undefined,
+      keyFinished,
+    };
   }
   if (moved_status === null || moved_updated_at === null) {
     throw new Error(`order ${orderId} left ${locked.status} while locked`);
   }
-  return { order: { ...locked, status: moved_status, updated_at: moved_updated_at }, lateCharge: undefined };
+  return { order: { ...locked, status: moved_status, updated_at: moved_updated_at }, lateCharge: undefined, keyFinished };
 }
 
 type RecordedRow = OrderRow & {
@@ -140,6 +178,7 @@ type RecordedRow = OrderRow & {
   payment_currency: string;
   moved_status: OrderRow['status'] | null;
   moved_updated_at: Date | null;
+  key_finished: boolean;
 };
 
 /**
@@ -166,7 +205,7 @@ export async function recordRefund(
 /** Runs `recordOutcome`, one statement, as a transaction of its own. */
 export function recordOutcomeAlone(
   deps: OrdersDeps,
-  input: { orderId: string; paymentId: string; attempt: Attempt },
+  input: { orderId: string; paymentId: string; attempt: Attempt; finishKey?: KeyToFinish | undefined },
 ): Promise<Recorded> {
   return withOneStatement(deps, 'record_payment', (db) => recordOutcome(db, input));
 }

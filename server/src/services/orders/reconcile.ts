@@ -1,6 +1,5 @@
 import { sql } from 'kysely';
 import { withTransaction } from '../../core/db/transaction.ts';
-import type { OrderRow } from '../../models/index.ts';
 import { callGateway, recordAttempt } from './charge.ts';
 import type { OrdersDeps } from './deps.ts';
 import { PENDING_COLUMNS, type PendingAttempt } from './payment-attempt.ts';
@@ -55,7 +54,7 @@ async function settle(deps: OrdersDeps, pending: PendingAttempt, result: Reconci
     });
     return;
   }
-  const order: OrderRow = await recordAttempt(deps, { pending, attempt });
+  const { order } = await recordAttempt(deps, { pending, attempt });
   const payment = await deps.db.selectFrom('payments').select('status').where('id', '=', pending.id).executeTakeFirst();
   const became = payment?.status === 'refunded' ? 'refunded' : order.status === 'paid' ? 'paid' : 'payment_failed';
   result[became] += 1;
