@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type nodemailer from 'nodemailer';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { WorkTracker } from '../work-tracker.ts';
@@ -41,11 +42,9 @@ type Deliver = (message: MailMessage) => Promise<{ messageId?: string; file?: st
 
 /**
  * nodemailer's transport, made at the first send: a process that sends no mail never loads
- * nodemailer (about 25 MB of memory). A failure is not kept: the next attempt tries again.
+ * nodemailer. A failure is not kept: the next attempt tries again.
  */
-function transportAtFirstSend<Transport>(
-  make: (nodemailer: typeof import('nodemailer').default) => Transport,
-): () => Promise<Transport> {
+function transportAtFirstSend<Transport>(make: (mailer: typeof nodemailer) => Transport): () => Promise<Transport> {
   let made: Promise<Transport> | undefined;
   return () =>
     (made ??= import('nodemailer').then(
@@ -58,8 +57,8 @@ function transportAtFirstSend<Transport>(
 }
 
 function smtpDelivery(config: Config['mail'], smtpUrl: string): Deliver {
-  const transport = transportAtFirstSend((nodemailer) =>
-    nodemailer.createTransport(
+  const transport = transportAtFirstSend((mailer) =>
+    mailer.createTransport(
       {
         url: smtpUrl,
         // A stuck server must not hold a send (and shutdown) for nodemailer's 10 minutes.
@@ -84,8 +83,8 @@ function smtpDelivery(config: Config['mail'], smtpUrl: string): Deliver {
 
 /** Development without SMTP: each message as an .eml file, its link printed for whoever runs the server. */
 function fileDelivery(config: Config['mail'], printLink: (line: string) => void): Deliver {
-  const transport = transportAtFirstSend((nodemailer) =>
-    nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' }),
+  const transport = transportAtFirstSend((mailer) =>
+    mailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' }),
   );
   return async (message) => {
     const sender = await transport();

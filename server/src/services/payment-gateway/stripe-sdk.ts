@@ -4,7 +4,7 @@ let loading: Promise<typeof Stripe> | undefined;
 
 /**
  * The Stripe SDK, loaded on first call and kept: only a process that charges through Stripe or
- * verifies its webhooks pays for it (about 30 MB of memory). The callers start it at boot, when
+ * verifies its webhooks pays for it in memory. The callers start it at boot, when
  * their configuration names Stripe, and await it where they use it.
  */
 export function loadStripeSdk(): Promise<typeof Stripe> {
