@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import nodemailer from 'nodemailer';
+import type nodemailer from 'nodemailer';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { WorkTracker } from '../work-tracker.ts';
@@ -40,19 +40,38 @@ const DEFAULT_RETRY_DELAYS_MS = [500, 2_000, 5_000] as const;
 
 type Deliver = (message: MailMessage) => Promise<{ messageId?: string; file?: string }>;
 
+/**
+ * nodemailer's transport, made at the first send: a process that sends no mail never loads
+ * nodemailer. A failure is not kept: the next attempt tries again.
+ */
+function transportAtFirstSend<Transport>(make: (mailer: typeof nodemailer) => Transport): () => Promise<Transport> {
+  let made: Promise<Transport> | undefined;
+  return () =>
+    (made ??= import('nodemailer').then(
+      (module) => make(module.default),
+      (error: unknown) => {
+        made = undefined;
+        throw error;
+      },
+    ));
+}
+
 function smtpDelivery(config: Config['mail'], smtpUrl: string): Deliver {
-  const transport = nodemailer.createTransport(
-    {
-      url: smtpUrl,
-      // A stuck server must not hold a send (and shutdown) for nodemailer's 10 minutes.
-      connectionTimeout: 10_000,
-      greetingTimeout: 10_000,
-      socketTimeout: 20_000,
-    },
-    { from: config.from },
+  const transport = transportAtFirstSend((mailer) =>
+    mailer.createTransport(
+      {
+        url: smtpUrl,
+        // A stuck server must not hold a send (and shutdown) for nodemailer's 10 minutes.
+        connectionTimeout: 10_000,
+        greetingTimeout: 10_000,
+        socketTimeout: 20_000,
+      },
+      { from: config.from },
+    ),
   );
   return async (message) => {
-    const info = await transport.sendMail({
+    const sender = await transport();
+    const info = await sender.sendMail({
       to: message.to,
       subject: message.subject,
       text: message.text,
@@ -64,9 +83,12 @@ function smtpDelivery(config: Config['mail'], smtpUrl: string): Deliver {
 
 /** Development without SMTP: each message as an .eml file, its link printed for whoever runs the server. */
 function fileDelivery(config: Config['mail'], printLink: (line: string) => void): Deliver {
-  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  const transport = transportAtFirstSend((mailer) =>
+    mailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' }),
+  );
   return async (message) => {
-    const info = await transport.sendMail({
+    const sender = await transport();
+    const info = await sender.sendMail({
       from: config.from,
       to: message.to,
       subject: message.subject,

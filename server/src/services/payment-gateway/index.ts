@@ -5,7 +5,7 @@ import { PaymentGatewayUnavailableError, type PaymentGateway } from './types.ts'
 
 export * from './types.ts';
 export { createSimulatedGateway } from './simulated.ts';
-export { createStripeClient, createStripeGateway } from './stripe.ts';
+export { createStripeGateway } from './stripe.ts';
 
 export type GatewayConfig =
   | { kind: 'simulated'; latencyMs: number; timeoutMs?: number }

@@ -1,4 +1,5 @@
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
+import { loadStripeSdk } from './stripe-sdk.ts';
 import {
   PaymentGatewayUnavailableError,
   type ChargeOutcome,
@@ -14,11 +15,11 @@ export interface StripeGatewayOptions {
   timeoutMs: number;
 }
 
-/** The SDK client, pointed at `apiUrl`. */
-export function createStripeClient({ secretKey, apiUrl, timeoutMs }: StripeGatewayOptions): Stripe {
+/** The SDK client's settings, pointed at `apiUrl`. */
+function clientSettings({ apiUrl, timeoutMs }: StripeGatewayOptions): Stripe.StripeConfig {
   const url = new URL(apiUrl);
   const protocol = url.protocol === 'http:' ? 'http' : 'https';
-  return new Stripe(secretKey, {
+  return {
     host: url.hostname,
     port: url.port || (protocol === 'http' ? 80 : 443),
     protocol,
@@ -26,29 +27,31 @@ export function createStripeClient({ secretKey, apiUrl, timeoutMs }: StripeGatew
     // Retries carry the request's Idempotency-Key: a retried charge is never charged twice.
     maxNetworkRetries: 1,
     telemetry: false,
-  });
+  };
 }
 
 /**
  * A gateway failure with nothing known to be charged: rate limits, Stripe's own errors and the
  * network become PaymentGatewayUnavailableError (502 PAYMENT_GATEWAY_UNAVAILABLE), never a 500.
  */
-function unavailable(error: unknown): PaymentGatewayUnavailableError {
-  if (error instanceof Stripe.errors.StripeRateLimitError) {
+function unavailable({ errors }: StripeSdk, error: unknown): PaymentGatewayUnavailableError {
+  if (error instanceof errors.StripeRateLimitError) {
     return new PaymentGatewayUnavailableError(`Stripe rate limit: ${error.message}`, 'rate_limited');
   }
-  if (error instanceof Stripe.errors.StripeConnectionError) {
+  if (error instanceof errors.StripeConnectionError) {
     return new PaymentGatewayUnavailableError(`Stripe could not be reached: ${error.message}`, 'unreachable');
   }
-  if (error instanceof Stripe.errors.StripeError) {
+  if (error instanceof errors.StripeError) {
     return new PaymentGatewayUnavailableError(`Stripe ${error.type}: ${error.message}`, 'api_error');
   }
   return new PaymentGatewayUnavailableError(error instanceof Error ? error.message : String(error), 'unreachable');
 }
 
+type StripeSdk = typeof Stripe;
+
 /** A card Stripe refused: its decline code, or what Stripe said of the payment method. */
-function declineOf(error: unknown, request: ChargeRequest): ChargeOutcome | undefined {
-  if (error instanceof Stripe.errors.StripeCardError) {
+function declineOf({ errors }: StripeSdk, error: unknown, request: ChargeRequest): ChargeOutcome | undefined {
+  if (error instanceof errors.StripeCardError) {
     // Stripe's processing errors are transient: a retry may pass, as with the simulated gateway.
     if (error.code === 'processing_error') return undefined;
     return {
@@ -59,7 +62,7 @@ function declineOf(error: unknown, request: ChargeRequest): ChargeOutcome | unde
     };
   }
   if (
-    error instanceof Stripe.errors.StripeInvalidRequestError &&
+    error instanceof errors.StripeInvalidRequestError &&
     error.code === 'resource_missing' &&
     error.param === 'payment_method'
   ) {
@@ -80,11 +83,15 @@ function declineOf(error: unknown, request: ChargeRequest): ChargeOutcome | unde
  * per attempt; refunds through the Refunds API under their own keys.
  */
 export function createStripeGateway(options: StripeGatewayOptions): PaymentGateway {
-  const stripe = createStripeClient(options);
+  const settings = clientSettings(options);
+  // The SDK starts loading with the gateway (at boot); the first call awaits it.
+  const connecting = loadStripeSdk().then((sdk) => ({ sdk, stripe: new sdk(options.secretKey, settings) }));
+  connecting.catch(() => undefined);
   return {
     name: 'stripe',
 
     async charge(request: ChargeRequest): Promise<ChargeOutcome> {
+      const { sdk, stripe } = await connecting;
       let intent: Stripe.PaymentIntent;
       try {
         intent = await stripe.paymentIntents.create(
@@ -99,12 +106,12 @@ export function createStripeGateway(options: StripeGatewayOptions): PaymentGatew
           { idempotencyKey: request.idempotencyKey },
         );
       } catch (error) {
-        const declined = declineOf(error, request);
+        const declined = declineOf(sdk, error, request);
         if (declined) return declined;
-        if (error instanceof Stripe.errors.StripeCardError) {
+        if (error instanceof sdk.errors.StripeCardError) {
           throw new PaymentGatewayUnavailableError(error.message, 'processing_error');
         }
-        throw unavailable(error);
+        throw unavailable(sdk, error);
       }
       if (intent.status === 'succeeded') return { status: 'succeeded', reference: intent.id };
       const lastError = intent.last_payment_error;
@@ -117,6 +124,7 @@ export function createStripeGateway(options: StripeGatewayOptions): PaymentGatew
     },
 
     async refund(request: RefundRequest): Promise<{ reference: string }> {
+      const { sdk, stripe } = await connecting;
       try {
         const refund = await stripe.refunds.create(
           { payment_intent: request.chargeReference, amount: request.amount },
@@ -124,7 +132,7 @@ export function createStripeGateway(options: StripeGatewayOptions): PaymentGatew
         );
         return { reference: refund.id };
       } catch (error) {
-        throw unavailable(error);
+        throw unavailable(sdk, error);
       }
     },
   };

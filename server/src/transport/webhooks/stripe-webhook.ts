@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import Stripe from 'stripe';
 import { AppError } from '../../core/errors.ts';
 import { readBodyText } from '../../core/http/body-text.ts';
 import { declaresBodyOver, payloadTooLarge } from '../../core/http/json-body.ts';
 import { sendError, sendJson } from '../../core/http/send.ts';
 import type { OrdersDeps } from '../../services/orders/index.ts';
 import { applyGatewayEvent, type GatewayEvent } from '../../services/orders/webhook-events.ts';
+import { loadStripeSdk, preloadStripeSdk } from '../../services/payment-gateway/stripe-sdk.ts';
 
 /** Stripe's own default: a delivery signed longer ago than this is refused as a replay. */
 export const SIGNATURE_TOLERANCE_SECONDS = 300;
@@ -35,6 +35,8 @@ export function createStripeWebhookHandler(
     deps.logger.warn('webhook_rejected', { gateway: 'stripe', reason });
     sendError(res, new AppError('BAD_REQUEST', `Webhook refused: ${reason}`));
   };
+  // The SDK verifies the signatures: loaded (now, at boot) only when a webhook secret is set.
+  if (deps.webhookSecret !== undefined) preloadStripeSdk();
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (req.method !== 'POST') {
@@ -58,9 +60,10 @@ export function createStripeWebhookHandler(
       reject(res, 'No Stripe-Signature header');
       return;
     }
+    const { webhooks } = await loadStripeSdk();
     let event: GatewayEvent;
     try {
-      event = Stripe.webhooks.constructEvent(body, header, deps.webhookSecret, SIGNATURE_TOLERANCE_SECONDS);
+      event = webhooks.constructEvent(body, header, deps.webhookSecret, SIGNATURE_TOLERANCE_SECONDS);
     } catch (error) {
       reject(res, signatureProblem(error));
       return;
