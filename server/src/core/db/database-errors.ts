@@ -89,3 +89,10 @@ export function isUnstorableText(error: unknown): boolean {
 export function isUniqueViolation(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
 }
+
+/** Whether PostgreSQL refused a write for the CHECK constraint `constraint` (23514). */
+export function isCheckViolation(error: unknown, constraint: string): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, constraint: violated } = error as { code?: unknown; constraint?: unknown };
+  return code === '23514' && violated === constraint;
+}

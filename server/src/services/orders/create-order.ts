@@ -1,6 +1,7 @@
 import { MAX_MONEY_AMOUNT, type CreateOrderInput, type Order } from '@orders/shared';
 import { AppError } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
+import { isCheckViolation } from '../../core/db/database-errors.ts';
 import { withOneStatement } from '../../core/db/transaction.ts';
 import { chargeAndRecord } from './charge.ts';
 import type { OrdersDeps } from './deps.ts';
@@ -72,15 +73,26 @@ async function placeOrder(
   input: CreateOrderInput & { userId: string },
   keyClaim: KeyClaim | undefined,
 ): Promise<Order> {
+  const placement = {
+    orderId: newId('ord'),
+    paymentId: newId('pay'),
+    userId: input.userId,
+    items: input.items,
+    paymentMethod: input.paymentMethod,
+    gateway: deps.gateway.name,
+    keyClaim,
+  };
   const placed = await withOneStatement(deps, 'create_order', async (db) => {
-    const result = await placeOrderRow(db, {
-      orderId: newId('ord'),
-      paymentId: newId('pay'),
-      userId: input.userId,
-      items: input.items,
-      paymentMethod: input.paymentMethod,
-      gateway: deps.gateway.name,
-      keyClaim,
+    // The stock's CHECK (stock >= 0) is the last word on overselling: should it refuse the
+    // statement (which then wrote nothing), a second run, on a fresh snapshot, sees the stock
+    // that another order took meanwhile and refuses the line as out of stock.
+    const result = await placeOrderRow(db, placement).catch((error: unknown) => {
+      if (!isCheckViolation(error, 'products_stock_check')) throw error;
+      deps.logger.warn('order_placement_retried', {
+        reason: 'stock changed under the statement',
+        context: { order_id: placement.orderId },
+      });
+      return placeOrderRow(db, placement);
     });
     if (!result.keyHeld && keyClaim) throw keyTakenOver(keyClaim.key);
     if (!result.order || !result.pending) throw whyNotPlaced(input.items, result.products);
