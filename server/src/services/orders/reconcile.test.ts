@@ -159,6 +159,7 @@ describe('reconcilePayments', () => {
     });
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toContain('paid: 1');
+    expect(run.stdout).toContain('late_charges_refunded: 0');
     expect((await orderRowOf(app, orderId))?.status).toBe('paid');
   });
 });
