@@ -4,7 +4,7 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { expectError } from '../../../test/api-client.ts';
 import { useTestApp } from '../../../test/fixture.ts';
-import { createOrder, orderRowOf, payOrder, paymentRowsOf, stockOf } from '../../../test/orders-api.ts';
+import { createOrder, orderIdsOf, orderRowOf, payOrder, paymentRowsOf, stockOf } from '../../../test/orders-api.ts';
 import { insertProducts } from '../../../test/seed-products.ts';
 import { REPO_ROOT } from '../../../test/test-results.ts';
 import { onRealPostgres } from '../../../test/test-database.ts';
@@ -324,6 +324,26 @@ describe('reconcilePayments on attempts whose gateway call timed out', () => {
       gateway_status: 'declined',
       payment_status: 'failed',
     });
+    expect((await orderRowOf(slow, orderId))?.status).toBe('payment_failed');
+    expect(await stockOf(slow, productId)).toBe(3);
+  });
+
+  it('clears the mark of a timed-out attempt the gateway answers with a processing error', async () => {
+    const [productId = ''] = await insertProducts(slow.database.db, [{ stock: 3, price_amount: 700 }]);
+    const res = await createOrder(slow, {
+      protocol: 'rest',
+      token: bob.accessToken,
+      items: [{ productId, quantity: 1 }],
+      paymentMethod: 'pm_card_chargeDeclinedProcessingError',
+    });
+    expect(expectError(res, { status: 502, code: 'PAYMENT_GATEWAY_UNAVAILABLE' }).message).toContain('timeout');
+    const [orderId = ''] = await orderIdsOf(slow, bob.id);
+    const [marked] = await paymentRowsOf(slow, orderId);
+    expect(marked?.outcome_unknown_since).toBeInstanceOf(Date);
+
+    expect(await reconcileSlow()).toMatchObject({ late_charges_refunded: 0, deferred: 0 });
+    expect(await paymentRowsOf(slow, orderId)).toMatchObject([{ status: 'failed', outcome_unknown_since: null }]);
+    expect(await slowLedgerOf(orderId)).toEqual([]);
     expect((await orderRowOf(slow, orderId))?.status).toBe('payment_failed');
     expect(await stockOf(slow, productId)).toBe(3);
   });

@@ -2,7 +2,6 @@ import { sql } from 'kysely';
 import type { Db } from '../../core/db/database.ts';
 import { withTransaction } from '../../core/db/transaction.ts';
 import type { OrderRow } from '../../models/index.ts';
-import { PaymentGatewayUnavailableError } from '../payment-gateway/index.ts';
 import { callGateway, recordAttempt, refundLateCharge } from './charge.ts';
 import type { OrdersDeps } from './deps.ts';
 import { PENDING_COLUMNS, type PendingAttempt } from './payment-attempt.ts';
@@ -144,7 +143,8 @@ async function claimLateCharge(deps: OrdersDeps, attempt: PendingAttempt, refere
  * of the same order begun later under the same key got that charge's answer, so the mark is only
  * cleared. Otherwise the charge is replayed under the attempt's key: a charge that succeeded is
  * refunded (its order went to payment_failed and gave its stock back, it is not paid by it); a
- * decline took nothing; a gateway that still does not answer is asked again on the next run.
+ * decline or a processing error took nothing; a gateway that still does not answer (or a refund
+ * that fails) is asked again on the next run.
  * `charged` is the reference of a late charge already claimed by an earlier run whose refund failed.
  */
 async function settleUnknown(
@@ -168,14 +168,16 @@ async function settleUnknown(
       return;
     }
     const answer = await callGateway(deps, attempt);
-    if (answer.status === 'failed') {
+    // Unknown still (timeout, outage): the mark stays for the next run.
+    if (answer.status === 'failed' && answer.error.kind !== 'processing_error') {
       defer(answer.error.message);
       return;
     }
-    if (answer.status === 'declined') {
+    // A decline, or a processing error (the gateway's answer that nothing was charged).
+    if (answer.status !== 'succeeded') {
       await clearUnknown(deps, attempt.id);
       deps.logger.info('payment_reconciled', {
-        context: { ...context, outcome_unknown: true, gateway_status: 'declined', payment_status: 'failed' },
+        context: { ...context, outcome_unknown: true, gateway_status: answer.status, payment_status: 'failed' },
       });
       return;
     }
@@ -191,8 +193,8 @@ async function settleUnknown(
       currency: attempt.currency,
     });
   } catch (error) {
-    if (!(error instanceof PaymentGatewayUnavailableError)) throw error;
-    defer(error.message);
+    // Claimed, not yet refunded: the next run refunds it under the same refund key.
+    defer(error instanceof Error ? error.message : String(error));
     return;
   }
   result.late_charges_refunded += 1;
