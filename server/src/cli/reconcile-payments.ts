@@ -26,6 +26,7 @@ try {
       `refunded: ${result.refunded}`,
       `deferred: ${result.deferred}`,
       `never_charged: ${result.never_charged}`,
+      `late_charges_refunded: ${result.late_charges_refunded}`,
       '',
     ].join('\n'),
   );

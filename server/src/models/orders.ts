@@ -38,6 +38,11 @@ export interface PaymentsTable {
   refunded_at: Date | null;
   /** The key the gateway is called with for this attempt; a replay with it never charges twice. */
   idempotency_key: string | null;
+  /**
+   * Set when the attempt is recorded `failed` because the gateway did not answer in time (it may
+   * have charged after): the reconciler asks the gateway again past the grace period, then clears it.
+   */
+  outcome_unknown_since: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   created_at: ColumnType<Date, Date | string | undefined, never>;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }

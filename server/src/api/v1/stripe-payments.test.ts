@@ -14,6 +14,8 @@ import {
 import { insertProducts } from '../../../test/seed-products.ts';
 import { TEST_SECRET_KEY, startStripeServer, type StripeServer } from '../../../test/stripe/stripe-server.ts';
 import { errorAnswer } from '../../../test/stripe/stripe-objects.ts';
+import { reconcilePayments } from '../../services/orders/index.ts';
+import { createPaymentGateway } from '../../services/payment-gateway/index.ts';
 
 /**
  * Orders paid through PAYMENT_GATEWAY=stripe, the official SDK talking to the suite's local
@@ -178,5 +180,53 @@ describe('the Stripe gateway when Stripe cannot be reached', () => {
     const [orderId = ''] = await orderIdsOf(offline, carol.id);
     expect((await paymentRowsOf(offline, orderId)).map((row) => row.status)).toEqual(['failed']);
     expect(await stockOf(offline, productId)).toBe(1);
+  });
+});
+
+describe('the Stripe gateway when Stripe answers after the timeout', () => {
+  const slowEnv: Record<string, string> = { PAYMENT_GATEWAY_TIMEOUT_MS: '200' };
+  // Registered before the app's: the shared server's address is known by then.
+  beforeAll(() => {
+    Object.assign(slowEnv, env, { PAYMENT_GATEWAY_TIMEOUT_MS: '200' });
+  });
+  const {
+    app: late,
+    users: { dave },
+  } = useTestApp({ env: slowEnv, users: { dave: 'customer' } });
+
+  it('refunds, from the reconciler, the PaymentIntent Stripe confirmed after the order failed', async () => {
+    const [productId = ''] = await insertProducts(late.database.db, [{ stock: 2, price_amount: 990 }]);
+    stripe.settings.responseDelayMs = 600;
+    let res;
+    try {
+      res = await createOrder(late, { protocol: 'rest', token: dave.accessToken, items: [{ productId, quantity: 2 }] });
+    } finally {
+      stripe.settings.responseDelayMs = 0;
+    }
+    expect(expectError(res, { status: 502, code: 'PAYMENT_GATEWAY_UNAVAILABLE' }).message).toContain('timeout');
+    const [orderId = ''] = await orderIdsOf(late, dave.id);
+    expect((await orderRowOf(late, orderId))?.status).toBe('payment_failed');
+    expect(await stockOf(late, productId)).toBe(2);
+    expect(stripe.succeededChargesFor(orderId)).toBe(1);
+
+    const deps = {
+      db: late.database.db,
+      logger: late.logger,
+      gateway: createPaymentGateway(late.config.paymentGateway, late.database.db),
+      gatewayTimeoutMs: late.config.paymentGateway.timeoutMs,
+    };
+    const options = { afterSeconds: 0, singleInstance: late.database.kind === 'pglite' };
+    expect(await reconcilePayments(deps, options)).toMatchObject({ late_charges_refunded: 1, deferred: 0 });
+    const [intent] = stripe.intentsFor(orderId);
+    expect(stripe.succeededChargesFor(orderId)).toBe(1);
+    expect(stripe.refundsFor(orderId)).toMatchObject([{ payment_intent: intent?.id, amount: 1980 }]);
+    expect(await paymentRowsOf(late, orderId)).toMatchObject([
+      { status: 'refunded', gateway_reference: intent?.id, outcome_unknown_since: null },
+    ]);
+    expect((await orderRowOf(late, orderId))?.status).toBe('payment_failed');
+    expect(await stockOf(late, productId)).toBe(2);
+
+    expect(await reconcilePayments(deps, options)).toMatchObject({ late_charges_refunded: 0, deferred: 0 });
+    expect(stripe.refundsFor(orderId)).toHaveLength(1);
   });
 });

@@ -34,6 +34,9 @@ export function paymentCrashSection(input: Input): Section {
         'reconciler (PAYMENT_RECONCILE_AFTER_SECONDS=2, PAYMENT_RECONCILE_INTERVAL_SECONDS=1) must settle every ' +
         'order within the grace period plus one interval: paid with exactly one charge kept at the gateway, or ' +
         'payment_failed with its stock back. The Stripe runs use the suite’s Stripe-compatible server.',
+      'A charge the gateway takes after its caller timed out (an attempt recorded failed, its order ' +
+        'payment_failed) is settled by the same reconciler: refunded, unless the order was paid again under the ' +
+        'same key; server/src/services/orders/reconcile.test.ts and stripe-payments.test.ts check it on both gateways.',
       table(
         ['figure', ...parts.map(([name]) => name)],
         [

@@ -81,7 +81,13 @@ export async function refundLateCharge(
   );
   await deps.db
     .updateTable('payments')
-    .set({ status: 'refunded', refund_reference: refund.reference, refunded_at: new Date(), updated_at: new Date() })
+    .set({
+      status: 'refunded',
+      refund_reference: refund.reference,
+      refunded_at: new Date(),
+      outcome_unknown_since: null,
+      updated_at: new Date(),
+    })
     .where('id', '=', paymentId)
     .where('status', '=', 'succeeded')
     .execute();

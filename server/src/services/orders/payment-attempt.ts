@@ -102,6 +102,8 @@ export async function recordOutcome(
 ): Promise<Recorded> {
   const answered = attempt.status === 'succeeded' ? 'paid' : 'payment_failed';
   const reference = attempt.status === 'failed' ? null : attempt.reference;
+  // A timeout may still end in a charge after the caller gave up: marked for the reconciler.
+  const unknown = attempt.status === 'failed' && attempt.error.kind === 'timeout';
   // One statement: the order locked first, then the payment, in every path (a cancel running
   // meanwhile waits, or is done); the attempt recorded only while still pending, the order moved
   // only when the attempt was recorded and its status allows it, the stock given back with a
@@ -116,7 +118,7 @@ export async function recordOutcome(
   update payments set status = ${attempt.status}, gateway_reference = ${reference},
     decline_code = ${attempt.status === 'declined' ? attempt.declineCode : null},
     failure_reason = ${attempt.status === 'declined' ? attempt.message : attempt.status === 'failed' ? attempt.error.message : null},
-    updated_at = now()
+    outcome_unknown_since = case when ${unknown} then now() end, updated_at = now()
   where id = ${paymentId} and (select payment_status from locked) = 'pending'
   returning id
 ), moved as (
