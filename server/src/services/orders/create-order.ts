@@ -9,7 +9,7 @@ import type { KeyClaim } from './idempotency-claim.ts';
 import { keyTakenOver } from './idempotency-record.ts';
 import { withIdempotencyKey } from './idempotency.ts';
 import { placeOrderRow, type LockedProduct } from './place-order.ts';
-import { outOfStock } from './stock.ts';
+import { compareProductIds, outOfStock } from './stock.ts';
 
 interface PricedProduct {
   id: string;
@@ -107,14 +107,9 @@ async function placeOrder(
     order,
     paymentMethod: input.paymentMethod,
     pending,
-    lines: lines.sort((a, b) => compareIds(a.product_id, b.product_id)),
+    lines: lines.sort((a, b) => compareProductIds(a.product_id, b.product_id)),
     keyClaim,
   });
-}
-
-/** Orders strings as PostgreSQL's default collation does for ids (ASCII letters, digits and `_`). */
-function compareIds(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**
@@ -142,7 +137,7 @@ function whyNotPlaced(items: CreateOrderInput['items'], products: LockedProduct[
   const tooLarge = totalOverLimit(priceLines(items, byId), currencies[0] ?? 'EUR');
   if (tooLarge) return tooLarge;
   const short = [...items]
-    .sort((a, b) => compareIds(a.productId, b.productId))
+    .sort((a, b) => compareProductIds(a.productId, b.productId))
     .find((item) => (byId.get(item.productId)?.stock ?? 0) < item.quantity);
   if (short) return outOfStock(short);
   return new Error('the order was not placed, and no line breaks a rule');

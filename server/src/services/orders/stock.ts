@@ -13,7 +13,7 @@ export interface StockLine {
  * OUT_OF_STOCK and the caller's transaction rolls back everything, earlier lines included.
  */
 export async function reserveStock(trx: Trx, lines: StockLine[]): Promise<void> {
-  for (const line of [...lines].sort((a, b) => a.productId.localeCompare(b.productId))) {
+  for (const line of [...lines].sort((a, b) => compareProductIds(a.productId, b.productId))) {
     const taken = await trx
       .updateTable('products')
       .set({ stock: sql<number>`stock - ${line.quantity}`, updated_at: new Date() })
@@ -34,7 +34,7 @@ export function outOfStock(line: StockLine): AppError {
 
 /** Gives reserved stock back (a failed payment, a cancellation, a refund). */
 export async function releaseStock(trx: Trx, lines: StockLine[]): Promise<void> {
-  for (const line of [...lines].sort((a, b) => a.productId.localeCompare(b.productId))) {
+  for (const line of [...lines].sort((a, b) => compareProductIds(a.productId, b.productId))) {
     await trx
       .updateTable('products')
       .set({ stock: sql<number>`stock + ${line.quantity}`, updated_at: new Date() })
@@ -50,4 +50,12 @@ export async function linesOf(trx: Trx, orderId: string): Promise<StockLine[]> {
     .where('order_id', '=', orderId)
     .execute();
   return items.map((item) => ({ productId: item.product_id, quantity: item.quantity }));
+}
+
+/**
+ * Product ids in the order PostgreSQL sorts them here (byte order: the ids are ASCII letters,
+ * digits and `_`), the order every statement takes their row locks in.
+ */
+export function compareProductIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
