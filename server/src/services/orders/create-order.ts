@@ -7,7 +7,7 @@ import { chargeAndRecord } from './charge.ts';
 import type { OrdersDeps } from './deps.ts';
 import type { KeyClaim } from './idempotency-claim.ts';
 import { keyTakenOver } from './idempotency-record.ts';
-import { withIdempotencyKey } from './idempotency.ts';
+import { KeyNotNew, withIdempotencyKey } from './idempotency.ts';
 import { placeOrderRow, type LockedProduct } from './place-order.ts';
 import { compareProductIds, outOfStock } from './stock.ts';
 
@@ -63,8 +63,10 @@ export function createOrder(
   { idempotencyKey, ...input }: CreateOrderInput & { userId: string; idempotencyKey?: string | undefined },
 ): Promise<Order> {
   const { userId, ...request } = input;
-  return withIdempotencyKey(deps, { userId, idempotencyKey, operation: 'orders.create', request }, (keyClaim) =>
-    placeOrder(deps, input, keyClaim),
+  return withIdempotencyKey(
+    deps,
+    { userId, idempotencyKey, operation: 'orders.create', request },
+    { place: (keyClaim) => placeOrder(deps, input, keyClaim), claimsNewKey: true },
   );
 }
 
@@ -94,10 +96,13 @@ async function placeOrder(
       });
       return placeOrderRow(db, placement);
     });
+    // A key that was there already: the statement wrote nothing, and committed that.
+    if (!result.keyHeld && keyClaim?.unclaimed) return undefined;
     if (!result.keyHeld && keyClaim) throw keyTakenOver(keyClaim.key);
     if (!result.order || !result.pending) throw whyNotPlaced(input.items, result.products);
     return { order: result.order, pending: result.pending, products: result.products };
   });
+  if (placed === undefined) throw new KeyNotNew();
   const { order, pending, products } = placed;
   deps.logger.info('order_created', {
     context: { order_id: order.id, total: order.total_amount, currency: order.currency, lines: input.items.length },

@@ -27,6 +27,18 @@ export interface KeyClaim {
   token: string;
   /** Set once the key was marked done in the statement that recorded the payment: nothing left to write. */
   finished?: boolean;
+  /**
+   * Set while the key is not claimed yet: the request's first statement claims it, if the key
+   * is new (a first request, the common case, then claims and places in one round trip), and
+   * says so; a key seen before is claimed the usual way (`claimKey`) and the request run again.
+   */
+  unclaimed?: NewKey;
+}
+
+/** What a statement that claims a new key writes beside the claim's user, key and token. */
+export interface NewKey {
+  operation: IdempotencyScope['operation'];
+  fingerprint: string;
 }
 
 /** What claiming a key found: the key is this request's to run (or resume), or done already. */
@@ -56,7 +68,7 @@ function canonical(value: unknown): unknown {
   return value;
 }
 
-function fingerprintOf(scope: IdempotencyScope): string {
+export function fingerprintOf(scope: IdempotencyScope): string {
   return createHash('sha256')
     .update(JSON.stringify([scope.operation, canonical(scope.request)]))
     .digest('hex');

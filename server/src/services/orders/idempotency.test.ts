@@ -101,7 +101,29 @@ describe.each(PROTOCOLS)('Idempotency-Key on orders.create over %s', (protocol) 
       filter: { request_id: replay.requestId },
     });
     expect(line?.context).toMatchObject({ idempotency_key: key, operation: 'orders.create', order_id: first.data.id });
-    expect(app.logs.events('db_transaction', { request_id: replay.requestId })).toEqual([]);
+    // Its one statement is the placing one, which claims a key only when it is new: it found
+    // the key, locked and wrote nothing, and the request turned to the replay.
+    const replayed = app.logs.events('db_transaction', { request_id: replay.requestId });
+    expect(replayed.map((line) => [line.name, line.outcome])).toEqual([['create_order', 'commit']]);
+  });
+
+  it('claims a new key in the statement that places the order: no round trip of its own', async () => {
+    const productId = await product({ stock: 5 });
+    const key = newKey();
+    const items = [{ productId, quantity: 1 }];
+    const placed = await createOrder(app, { protocol, token: alice.accessToken, items, headers: keyed(key) });
+    expect(placed.status, JSON.stringify(placed.body)).toBe(200);
+    await app.logger.flush();
+    const statements = app.logs.events('db_query', { request_id: placed.requestId }).map((line) => String(line.sql));
+    const named = statements.map((text) => /^\/\* (\w+) \*\//.exec(text)?.[1]);
+    expect(named.filter((name) => name === 'place_order')).toHaveLength(1);
+    // Only the named statements (placing, recording) touch the key.
+    expect(statements.filter((text, index) => !named[index] && text.includes('idempotency_keys'))).toEqual([]);
+    expect(await keyRow(alice, key)).toMatchObject({
+      state: 'done',
+      order_id: placed.data.id,
+      operation: 'orders.create',
+    });
   });
 
   it('treats the same body with its keys in another order as the same request', async () => {

@@ -4,7 +4,7 @@ import { isDatabaseUnavailable } from '../../core/db/database-errors.ts';
 import { AppError } from '../../core/errors.ts';
 import { retryWhenDatabaseReturns } from './deferred-write.ts';
 import type { OrdersDeps } from './deps.ts';
-import { claimKey, type IdempotencyScope, type KeyClaim } from './idempotency-claim.ts';
+import { claimKey, fingerprintOf, type Claim, type IdempotencyScope, type KeyClaim } from './idempotency-claim.ts';
 import { finishKey, releaseKey, writeOrDefer, type KeyOutcome } from './idempotency-record.ts';
 import { replayOutcome } from './idempotency-replay.ts';
 import { resumeOrder } from './idempotency-resume.ts';
@@ -25,19 +25,45 @@ export async function runIdempotent<Result>(
   {
     run,
     replay,
-  }: { run: (claim: KeyClaim) => Promise<Result & { id: string }>; replay: (orderId: string) => Promise<Result> },
+    claimsNewKey = false,
+  }: {
+    run: (claim: KeyClaim) => Promise<Result & { id: string }>;
+    replay: (orderId: string) => Promise<Result>;
+    /** `run`'s first statement claims a new key itself (see `KeyClaim.unclaimed`). */
+    claimsNewKey?: boolean;
+  },
 ): Promise<Result> {
   const running: KeyClaim = { userId: scope.userId, key: scope.key, token: randomUUID() };
-  const finish = async (outcome: KeyOutcome) => {
-    if (running.finished) return;
-    await writeOrDefer(deps, { name: 'idempotency_key_done', key: scope.key }, () =>
-      finishKey(deps.db, running, outcome),
+  if (claimsNewKey) {
+    const unclaimed = { operation: scope.operation, fingerprint: fingerprintOf(scope) };
+    const firstTry = await runOwned(
+      deps,
+      { scope, running: { ...running, unclaimed }, resumeOrderId: null },
+      { run, replay },
     );
-  };
+    if (firstTry !== KEY_NOT_NEW) return firstTry;
+  }
 
-  let claim;
+  const claim = await claimOrRelease(deps, scope, running);
+  if (!claim.owned) return replayOutcome(deps, { scope, done: claim }, replay);
+  const result = await runOwned(deps, { scope, running, resumeOrderId: claim.resumeOrderId }, { run, replay });
+  if (result === KEY_NOT_NEW) throw new Error('a claimed key was claimed again as new');
+  return result;
+}
+
+/** What a run that was to claim a new key answers when the key was there already (it wrote nothing). */
+const KEY_NOT_NEW = Symbol('key not new');
+
+/** Thrown by a run whose statement was to claim a new key, and found the key there already. */
+export class KeyNotNew extends Error {
+  constructor() {
+    super('the Idempotency-Key was there already: claim it the usual way');
+  }
+}
+
+async function claimOrRelease(deps: OrdersDeps, scope: IdempotencyScope, running: KeyClaim): Promise<Claim> {
   try {
-    claim = await claimKey(deps.db, { scope, token: running.token });
+    return await claimKey(deps.db, { scope, token: running.token });
   } catch (error) {
     // The claim may be written although its acknowledgement was lost: let it go once the database is back.
     if (isDatabaseUnavailable(error)) {
@@ -49,15 +75,33 @@ export async function runIdempotent<Result>(
     }
     throw error;
   }
-  if (!claim.owned) return replayOutcome(deps, { scope, done: claim }, replay);
+}
 
-  const resumeOrderId = claim.resumeOrderId;
+/**
+ * Runs (or resumes) the request that holds the key, and keeps its outcome in the key: done with
+ * the order or the AppError, released on an unexpected failure.
+ */
+async function runOwned<Result>(
+  deps: OrdersDeps,
+  { scope, running, resumeOrderId }: { scope: IdempotencyScope; running: KeyClaim; resumeOrderId: string | null },
+  {
+    run,
+    replay,
+  }: { run: (claim: KeyClaim) => Promise<Result & { id: string }>; replay: (orderId: string) => Promise<Result> },
+): Promise<Result | typeof KEY_NOT_NEW> {
+  const finish = async (outcome: KeyOutcome) => {
+    if (running.finished) return;
+    await writeOrDefer(deps, { name: 'idempotency_key_done', key: scope.key }, () =>
+      finishKey(deps.db, running, outcome),
+    );
+  };
   try {
     const result =
       resumeOrderId === null ? await run(running) : await resumeOrder(deps, { scope, orderId: resumeOrderId }, replay);
     await finish({ order_id: resumeOrderId ?? (result as { id: string }).id });
     return result;
   } catch (error) {
+    if (error instanceof KeyNotNew) return KEY_NOT_NEW;
     if (error instanceof AppError) {
       // The order the error names; else the key keeps the order it was linked to, if any.
       const orderId = typeof error.context?.order_id === 'string' ? error.context.order_id : undefined;
@@ -91,7 +135,14 @@ export interface OrderRequest {
 export function withIdempotencyKey(
   deps: OrdersDeps,
   { userId, idempotencyKey, operation, request }: OrderRequest,
-  place: (keyClaim: KeyClaim | undefined) => Promise<Order>,
+  {
+    place,
+    claimsNewKey = false,
+  }: {
+    place: (keyClaim: KeyClaim | undefined) => Promise<Order>;
+    /** `place`'s first statement claims a new key itself (see `KeyClaim.unclaimed`). */
+    claimsNewKey?: boolean;
+  },
 ): Promise<Order> {
   if (idempotencyKey === undefined) return place(undefined);
   // The order a key names is always its requester's own.
@@ -102,6 +153,7 @@ export function withIdempotencyKey(
     {
       run: place,
       replay: (orderId) => getOrder(deps.db, { orderId, actor }),
+      claimsNewKey,
     },
   );
 }

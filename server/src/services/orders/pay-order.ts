@@ -23,7 +23,7 @@ export function payOrder(
   return withIdempotencyKey(
     deps,
     { userId: actor.id, idempotencyKey, operation: 'orders.pay', request: input },
-    (keyClaim) => payAgain(deps, { actor, ...input }, keyClaim),
+    { place: (keyClaim) => payAgain(deps, { actor, ...input }, keyClaim) },
   );
 }
 

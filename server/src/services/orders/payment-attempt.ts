@@ -155,7 +155,9 @@ from locked left join moved on true`.execute(db);
     ...locked
   } = row;
   const lateCharge = (charged: string | null): Recorded['lateCharge'] =>
-    charged === null ? undefined : { paymentId, reference: charged, amount: payment_amount, currency: payment_currency };
+    charged === null
+      ? undefined
+      : { paymentId, reference: charged, amount: payment_amount, currency: payment_currency };
   if (payment_status !== 'pending') {
     const late = payment_status === 'succeeded' && locked.status !== 'paid';
     return { order: locked, lateCharge: late ? lateCharge(gateway_reference) : undefined, keyFinished };
@@ -170,7 +172,11 @@ from locked left join moved on true`.execute(db);
   if (moved_status === null || moved_updated_at === null) {
     throw new Error(`order ${orderId} left ${locked.status} while locked`);
   }
-  return { order: { ...locked, status: moved_status, updated_at: moved_updated_at }, lateCharge: undefined, keyFinished };
+  return {
+    order: { ...locked, status: moved_status, updated_at: moved_updated_at },
+    lateCharge: undefined,
+    keyFinished,
+  };
 }
 
 type RecordedRow = OrderRow & {
