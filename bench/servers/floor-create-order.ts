@@ -4,8 +4,10 @@ import type pg from 'pg';
 /**
  * The floor of `orders.create`: the same work as the service's, in the fewest round trips.
  *
- * First transaction, one statement: the lines' products locked in id order, and only when every
- * line can be served (active, in stock, one currency) and, under an Idempotency-Key, the key
+ * First transaction, one statement: the caller's account checked as the service checks every
+ * authenticated request (the user exists, is not disabled, and the token's session still has a
+ * live refresh token), the lines' products locked in id order, and only when the account passes,
+ * every line can be served (active, in stock, one currency) and, under an Idempotency-Key, the key
  * could be claimed: the stock taken, the order written with its total, its lines written, the
  * key claimed with the order linked. The simulated charge stores its answer under the gateway
  * key in the database's ledger, as the service's simulated gateway does (one statement, outside
@@ -16,6 +18,8 @@ import type pg from 'pg';
 
 export interface CreateOrderRequest {
   userId: string;
+  /** The access token's session (its `sid`). */
+  sessionId: string;
   body: string;
   idempotencyKey: string | undefined;
 }
@@ -36,6 +40,7 @@ interface OrderRow {
 }
 
 interface PlacedRow {
+  account_ok: boolean;
   order: OrderRow | null;
   lines: LineRow[] | null;
   claimed: boolean;
@@ -51,7 +56,10 @@ interface LineRow {
 
 // One statement, a transaction of its own: the products locked in id order, every line checked,
 // and every write conditional on the checks (and on the key's claim), so a refusal writes nothing.
-const PLACE = `with wanted as (
+const PLACE = `with account as (
+  select from users u where u.id = $4 and u.disabled_at is null and exists (
+    select from refresh_tokens r where r.family_id = $8 and r.user_id = u.id and r.revoked_at is null)
+), wanted as (
   select * from unnest($1::text[], $2::int[]) as w(product_id, quantity)
 ), locked as materialized (
   select id, name, price_amount, currency, stock, active from products
@@ -61,7 +69,8 @@ const PLACE = `with wanted as (
   from wanted join locked on locked.id = wanted.product_id
   where locked.active and locked.stock >= wanted.quantity
 ), verdict as (
-  select count(*) = $5 and count(distinct currency) = 1 as served, min(currency) as currency,
+  select count(*) = $5 and count(distinct currency) = 1 and exists (select from account) as served,
+    min(currency) as currency,
     sum(price_amount * quantity) as total
   from priced
 ), claimed as (
@@ -84,7 +93,7 @@ const PLACE = `with wanted as (
   from placed, priced
   returning product_id, product_name, quantity, unit_price_amount, line_total_amount
 )
-select (select row_to_json(placed) from placed) as "order",
+select exists (select from account) as account_ok, (select row_to_json(placed) from placed) as "order",
   (select json_agg(lines order by product_id) from lines) as lines,
   $6::text is null or exists (select from claimed) or not (select served from verdict) as claimed`;
 
@@ -181,9 +190,11 @@ export async function createOrderFloor(pool: pg.Pool, request: CreateOrderReques
     input.items.length,
     key,
     fingerprint,
+    request.sessionId,
   ]);
   const [placed] = result.rows;
   if (!placed) throw new Error('the order statement answered no row');
+  if (!placed.account_ok) return { status: 401, body: { code: 'UNAUTHORIZED' } };
   if (!placed.claimed) return { status: 409, body: { code: 'IDEMPOTENCY_KEY_IN_USE' } };
   if (!placed.order || !placed.lines) return { status: 409, body: { code: 'OUT_OF_STOCK' } };
 

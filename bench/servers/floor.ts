@@ -8,7 +8,11 @@ import { createOrderFloor } from './floor-create-order.ts';
 /**
  * Hand-written floors for real endpoints: node http + pg, the same selects as
  * v1.products.get and v1.orders.get, one winston JSON line per request (winston's default
- * JSON format), and for orders a JWT verify with a KeyObject. No validation, no framework.
+ * JSON format), and for orders a JWT verify with a KeyObject and the account check the service
+ * makes on every authenticated request (the user exists, is not disabled, and the token's
+ * session still has a live refresh token), inside the order's read: the order and its items are
+ * read concurrently, as before the check, and a refused caller's reads are dropped. No
+ * validation, no framework.
  * `POST /orders` is the floor of v1.orders.create (see floor-create-order.ts).
  */
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
@@ -24,19 +28,32 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-/** The token's subject, or undefined when the token does not verify. */
-function verifiedUser(authorization: string | undefined): string | undefined {
+/** The token's subject and session, or undefined when the token does not verify. */
+function verifiedUser(authorization: string | undefined): { sub: string; sid: string } | undefined {
   try {
     const claims = jwt.verify((authorization ?? '').slice(7), key, {
       algorithms: ['HS256'],
       issuer: 'orders-service',
       audience: 'orders-api',
     });
-    return typeof claims === 'object' && typeof claims.sub === 'string' ? claims.sub : undefined;
+    if (typeof claims !== 'object' || typeof claims.sub !== 'string' || typeof claims.sid !== 'string')
+      return undefined;
+    return { sub: claims.sub, sid: claims.sid };
   } catch {
     return undefined;
   }
 }
+
+/**
+ * The order, and the service's account check (the user exists, is not disabled, and the
+ * token's session is live) in the same statement: one row whether or not the order is found.
+ */
+const ORDER_WITH_ACCOUNT = `select o.id, o.user_id, o.status, o.currency, o.total_amount, o.created_at, o.updated_at,
+  exists (
+    select from users u where u.id = $2 and u.disabled_at is null and exists (
+      select from refresh_tokens r where r.family_id = $3 and r.user_id = u.id and r.revoked_at is null)
+  ) as account_ok
+from (select) as one left join orders o on o.id = $1 and o.user_id = $2`;
 
 createServer((req, res) => {
   const started = performance.now();
@@ -56,8 +73,8 @@ createServer((req, res) => {
     return;
   }
   if (kind === 'orders' && req.method === 'POST') {
-    const userId = verifiedUser(req.headers.authorization);
-    if (userId === undefined) {
+    const caller = verifiedUser(req.headers.authorization);
+    if (caller === undefined) {
       done(401, {});
       return;
     }
@@ -66,7 +83,8 @@ createServer((req, res) => {
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       createOrderFloor(pool, {
-        userId,
+        userId: caller.sub,
+        sessionId: caller.sid,
         body: Buffer.concat(chunks).toString('utf8'),
         idempotencyKey: typeof idempotencyKey === 'string' ? idempotencyKey : undefined,
       })
@@ -76,19 +94,22 @@ createServer((req, res) => {
     return;
   }
   if (kind === 'orders') {
-    const sub = verifiedUser(req.headers.authorization);
-    if (sub === undefined) {
+    const caller = verifiedUser(req.headers.authorization);
+    if (caller === undefined) {
       done(401, {});
       return;
     }
+    const { sub, sid } = caller;
     Promise.all([
-      pool.query(
-        'select id, user_id, status, currency, total_amount, created_at, updated_at from orders where id = $1 and user_id = $2',
-        [id, sub],
-      ),
+      pool.query<{ id: string | null; account_ok: boolean }>(ORDER_WITH_ACCOUNT, [id, sub, sid]),
       pool.query('select * from order_items where order_id = $1', [id]),
     ])
-      .then(([order, items]) => done(order.rows[0] ? 200 : 404, { ...order.rows[0], items: items.rows }))
+      .then(([found, items]) => {
+        const [row] = found.rows;
+        if (!row?.account_ok) return done(401, {});
+        const { account_ok: _, ...order } = row;
+        done(order.id === null ? 404 : 200, order.id === null ? {} : { ...order, items: items.rows });
+      })
       .catch(() => done(500, {}));
     return;
   }
