@@ -1,7 +1,7 @@
 import type { BenchFixture } from './fixture.ts';
 import { generateLoad, type LoadRequest, type LoadResult } from './load.ts';
 import type { Scenario } from './scenarios.ts';
-import { CLOCK_TICKS, cpuTicks, rssMb, type Running } from './server-process.ts';
+import { CLOCK_TICKS, cpuTicks, emptyLog, rssMb, type Running } from './server-process.ts';
 import { CONNECTIONS, DURATION, HAS_TASKSET, ROUNDS, SCRATCH_DIR, WARMUP } from './settings.ts';
 
 export interface Measurement {
@@ -17,6 +17,7 @@ export interface Measurement {
 
 /** `seconds` of `request` against a running server, from core 1 where it can be pinned. */
 export function load(target: Running, request: LoadRequest, seconds: number): Promise<LoadResult> {
+  emptyLog(target);
   return generateLoad({
     url: target.url,
     request,

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync } from 'node:fs';
+import { ftruncateSync, mkdirSync, openSync, readFileSync, truncateSync } from 'node:fs';
 import { startCommand } from '../server/test/start-command.ts';
 import type { NodeBinary } from './node-binary.ts';
 import { SERVICE, type ServerSpec } from './server-specs.ts';
-import { HAS_TASKSET, ROOT, SCRATCH_DIR } from './settings.ts';
+import { HAS_TASKSET, ROOT, SERVER_LOG_DIR } from './settings.ts';
 
 /** Linux's clock ticks per second, the unit of /proc/<pid>/stat's CPU times. */
 export const CLOCK_TICKS = 100;
@@ -12,6 +12,13 @@ export interface Running {
   spec: ServerSpec;
   process: ChildProcess;
   url: string;
+  /** Where its output goes (see SERVER_LOG_DIR). */
+  logFile: string;
+}
+
+/** Empties a server's log: it keeps writing at the start (the file is opened for appending). */
+export function emptyLog(target: Running): void {
+  truncateSync(target.logFile, 0);
 }
 
 async function waitUntilAnswering(url: string): Promise<void> {
@@ -28,11 +35,14 @@ async function waitUntilAnswering(url: string): Promise<void> {
 
 /**
  * Starts `spec` on `port` with the node binary `node` (pinned to core 0 where it can be), its
- * output to bench/tmp/<name>-<node version>.log.
+ * output to <SERVER_LOG_DIR>/<name>-<node version>.log.
  */
 async function startServer(spec: ServerSpec, port: number, node: NodeBinary): Promise<Running> {
-  mkdirSync(SCRATCH_DIR, { recursive: true });
-  const log = openSync(`${SCRATCH_DIR}/${spec.name}-${node.version}.log`, 'w');
+  mkdirSync(SERVER_LOG_DIR, { recursive: true });
+  const logFile = `${SERVER_LOG_DIR}/${spec.name}-${node.version}.log`;
+  // Appending, so that `emptyLog` can cut it while the server writes.
+  const log = openSync(logFile, 'a');
+  ftruncateSync(log, 0);
   // The service runs compiled, exactly as `pnpm start` runs it (V8 flags included); the
   // baselines are single files run through tsx.
   const command =
@@ -48,7 +58,7 @@ async function startServer(spec: ServerSpec, port: number, node: NodeBinary): Pr
   );
   const url = `http://127.0.0.1:${port}`;
   await waitUntilAnswering(url);
-  return { spec, process: child, url };
+  return { spec, process: child, url, logFile };
 }
 
 /** CPU time a process has used (user + system), in clock ticks. */

@@ -28,7 +28,7 @@ const METRICS_PORT = '4199';
 /** Every server a scenario can run on: the baselines (bench/servers/) and the service, configured six ways. */
 export function servers(databaseUrl: string, { otlpUrl }: { otlpUrl: string }): ServerSpec[] {
   const database = { DATABASE_URL: databaseUrl, JWT_SECRET };
-  // Production mode, every line at info and up, written (with stdout) to bench/tmp/<name>.log.
+  // Production mode, every line at info and up, written (with stdout) to a file (see SERVER_LOG_DIR).
   const service = {
     ...database,
     NODE_ENV: 'production',
