@@ -76,7 +76,10 @@ export function createApp(options: AppOptions) {
       ...(options.mailRetryDelaysMs ? { retryDelaysMs: options.mailRetryDelaysMs } : {}),
     }),
   };
-  const openApiJson = JSON.stringify(createOpenApiDocument(appRouter, options.version));
+  // Built at its first request: most workers never serve it, and building it at start grew the
+  // heap that every worker then keeps.
+  let openApiJson: string | undefined;
+  const openApiText = () => (openApiJson ??= JSON.stringify(createOpenApiDocument(appRouter, options.version)));
   const createTrpcHandler = config.http.adapter === 'native' ? createNativeHTTPHandler : createOfficialHTTPHandler;
   const trpc = createTrpcHandler({
     router: appRouter,
@@ -134,7 +137,7 @@ export function createApp(options: AppOptions) {
       }
       if (path === '/openapi.json') {
         res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-cache' });
-        res.end(openApiJson);
+        res.end(openApiText());
         return;
       }
       if (under(path, '/docs')) {
