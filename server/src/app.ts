@@ -2,7 +2,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createContextFactory, type AppDeps, type RequestDeps } from './api/context.ts';
 import { shownText } from './api/shown-text.ts';
 import { toTrpcError } from './api/trpc-errors.ts';
-import { createOpenApiDocument } from './transport/docs/openapi.ts';
 import { createPanel } from './transport/docs/panel.ts';
 import { serveAccountPage } from './transport/account-pages.ts';
 import { createOfficialRestHandler } from './transport/rest/official-handler.ts';
@@ -47,6 +46,19 @@ export interface AppOptions extends AppDeps {
 
 const VARY_ORIGIN = Object.freeze({ headers: Object.freeze({ vary: ['Origin'] }) });
 
+/**
+ * The OpenAPI document as JSON, generated on its first request and kept: its generator
+ * (trpc-to-openapi, zod-openapi) and its building cost about 20 MB of memory that a server
+ * answering only the API would carry for nothing. The REST handler needs none of it.
+ */
+function lazyOpenApiJson(version: string): () => Promise<string> {
+  let json: Promise<string> | undefined;
+  return () =>
+    (json ??= import('./transport/docs/openapi.ts').then(({ createOpenApiDocument }) =>
+      JSON.stringify(createOpenApiDocument(appRouter, version)),
+    ));
+}
+
 function under(path: string, prefix: string): boolean {
   return path === prefix || path.startsWith(`${prefix}/`);
 }
@@ -76,10 +88,7 @@ export function createApp(options: AppOptions) {
       ...(options.mailRetryDelaysMs ? { retryDelaysMs: options.mailRetryDelaysMs } : {}),
     }),
   };
-  // Built at its first request: most workers never serve it, and building it at start grew the
-  // heap that every worker then keeps.
-  let openApiJson: string | undefined;
-  const openApiText = () => (openApiJson ??= JSON.stringify(createOpenApiDocument(appRouter, options.version)));
+  const openApiJson = lazyOpenApiJson(options.version);
   const createTrpcHandler = config.http.adapter === 'native' ? createNativeHTTPHandler : createOfficialHTTPHandler;
   const trpc = createTrpcHandler({
     router: appRouter,
@@ -136,8 +145,9 @@ export function createApp(options: AppOptions) {
         return sendJson(res, { status: readiness.ready ? 200 : 503, body });
       }
       if (path === '/openapi.json') {
+        const json = await openApiJson();
         res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-cache' });
-        res.end(openApiText());
+        res.end(json);
         return;
       }
       if (under(path, '/docs')) {

@@ -1,8 +1,11 @@
 /**
  * `pnpm build`: the server compiled for production into `server/dist/`.
  *
- * - `main.js`: `server/src/main.ts` and the workspace packages it imports, in one ES module,
- *   with a source map; npm packages stay imports, resolved from `server/node_modules`.
+ * - `main.js`: `server/src/main.ts` and the workspace packages it imports, as ES modules
+ *   with source maps; npm packages stay imports, resolved from `server/node_modules`. A module
+ *   the server imports with `import()` gets a file of its own beside it (`[name]-[hash].js`,
+ *   code shared with `main.js` in another), so the npm packages it imports load only when it
+ *   does: in one file they would be hoisted to its top and loaded at start.
  * - `migrations/*.js`: each migration compiled on its own, where the bundled migrator looks
  *   for them (`./migrations` beside `main.js`), because Kysely loads them by file name.
  *
@@ -34,8 +37,9 @@ async function buildServer(): Promise<void> {
   await build({
     ...common,
     entryPoints: [`${ROOT}server/src/main.ts`],
-    outfile: `${OUT_DIR}/main.js`,
+    outdir: OUT_DIR,
     bundle: true,
+    splitting: true,
     packages: 'external',
     plugins: [bundleWorkspacePackages],
     sourcemap: true,

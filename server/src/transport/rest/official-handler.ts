@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AnyRouter } from '@trpc/server';
-import { createOpenApiNodeHttpHandler } from 'trpc-to-openapi';
 import type { AppError } from '../../core/errors.ts';
 import { readJsonBody } from '../../core/http/json-body.ts';
 import { splitRequestUrl } from '../../core/http/request-url.ts';
@@ -49,12 +48,16 @@ export function createOfficialRestHandler(deps: RequestDeps & { appRouter: AppRo
   /** The AppError each failed request answers with, kept from trpc-to-openapi's onError for its answer. */
   const failures = new WeakMap<IncomingMessage, AppError>();
   const exposeInternalMessage = deps.config.localDevelopment;
-  const openApiHandler = createOpenApiNodeHttpHandler({
-    router: deps.appRouter,
-    createContext,
-    maxBodySize: deps.config.http.maxBodyBytes,
-    onError: ({ error, req }) => failures.set(req, appErrorOf(error, { exposeInternalMessage })),
-  });
+  // Loaded with this handler only: a server on the native handler does not carry trpc-to-openapi.
+  const openApiHandler = import('trpc-to-openapi').then(({ createOpenApiNodeHttpHandler }) =>
+    createOpenApiNodeHttpHandler({
+      router: deps.appRouter,
+      createContext,
+      maxBodySize: deps.config.http.maxBodyBytes,
+      onError: ({ error, req }) => failures.set(req, appErrorOf(error, { exposeInternalMessage })),
+    }),
+  );
+  openApiHandler.catch(() => undefined);
 
   return async function handleRest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = req.method ?? 'GET';
@@ -86,6 +89,8 @@ export function createOfficialRestHandler(deps: RequestDeps & { appRouter: AppRo
       return end(JSON.stringify(failure.envelope));
     }) as typeof res.end;
 
-    await openApiHandler(req, res);
+    await (
+      await openApiHandler
+    )(req, res);
   };
 }
