@@ -10,6 +10,12 @@ import { replayOutcome } from './idempotency-replay.ts';
 import { resumeOrder } from './idempotency-resume.ts';
 import { getOrder } from './queries.ts';
 
+/** What a keyed request runs, and how it answers a key already done. */
+interface KeyedWork<Result> {
+  run: (claim: KeyClaim) => Promise<Result & { id: string }>;
+  replay: (orderId: string) => Promise<Result>;
+}
+
 /**
  * Stripe's Idempotency-Key semantics for one user's request: the first request with a key
  * runs and its outcome is kept (the order, or the AppError it ended with); the same key with
@@ -23,12 +29,9 @@ export async function runIdempotent<Result>(
   deps: OrdersDeps,
   scope: IdempotencyScope,
   {
-    run,
-    replay,
     claimsNewKey = false,
-  }: {
-    run: (claim: KeyClaim) => Promise<Result & { id: string }>;
-    replay: (orderId: string) => Promise<Result>;
+    ...work
+  }: KeyedWork<Result> & {
     /** `run`'s first statement claims a new key itself (see `KeyClaim.unclaimed`). */
     claimsNewKey?: boolean;
   },
@@ -36,23 +39,18 @@ export async function runIdempotent<Result>(
   const running: KeyClaim = { userId: scope.userId, key: scope.key, token: randomUUID() };
   if (claimsNewKey) {
     const unclaimed = { operation: scope.operation, fingerprint: fingerprintOf(scope) };
-    const firstTry = await runOwned(
-      deps,
-      { scope, running: { ...running, unclaimed }, resumeOrderId: null },
-      { run, replay },
-    );
-    if (firstTry !== KEY_NOT_NEW) return firstTry;
+    try {
+      return await runOwned(deps, { scope, running: { ...running, unclaimed }, resumeOrderId: null }, work);
+    } catch (error) {
+      // The key was there already and nothing was written: claim it the usual way.
+      if (!(error instanceof KeyNotNew)) throw error;
+    }
   }
 
   const claim = await claimOrRelease(deps, scope, running);
-  if (!claim.owned) return replayOutcome(deps, { scope, done: claim }, replay);
-  const result = await runOwned(deps, { scope, running, resumeOrderId: claim.resumeOrderId }, { run, replay });
-  if (result === KEY_NOT_NEW) throw new Error('a claimed key was claimed again as new');
-  return result;
+  if (!claim.owned) return replayOutcome(deps, { scope, done: claim }, work.replay);
+  return runOwned(deps, { scope, running, resumeOrderId: claim.resumeOrderId }, work);
 }
-
-/** What a run that was to claim a new key answers when the key was there already (it wrote nothing). */
-const KEY_NOT_NEW = Symbol('key not new');
 
 /** Thrown by a run whose statement was to claim a new key, and found the key there already. */
 export class KeyNotNew extends Error {
@@ -84,11 +82,8 @@ async function claimOrRelease(deps: OrdersDeps, scope: IdempotencyScope, running
 async function runOwned<Result>(
   deps: OrdersDeps,
   { scope, running, resumeOrderId }: { scope: IdempotencyScope; running: KeyClaim; resumeOrderId: string | null },
-  {
-    run,
-    replay,
-  }: { run: (claim: KeyClaim) => Promise<Result & { id: string }>; replay: (orderId: string) => Promise<Result> },
-): Promise<Result | typeof KEY_NOT_NEW> {
+  { run, replay }: KeyedWork<Result>,
+): Promise<Result> {
   const finish = async (outcome: KeyOutcome) => {
     if (running.finished) return;
     await writeOrDefer(deps, { name: 'idempotency_key_done', key: scope.key }, () =>
@@ -101,7 +96,8 @@ async function runOwned<Result>(
     await finish({ order_id: resumeOrderId ?? (result as { id: string }).id });
     return result;
   } catch (error) {
-    if (error instanceof KeyNotNew) return KEY_NOT_NEW;
+    // Nothing was claimed or written: the caller claims the key the usual way.
+    if (error instanceof KeyNotNew) throw error;
     if (error instanceof AppError) {
       // The order the error names; else the key keeps the order it was linked to, if any.
       const orderId = typeof error.context?.order_id === 'string' ? error.context.order_id : undefined;

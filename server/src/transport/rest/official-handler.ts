@@ -89,8 +89,7 @@ export function createOfficialRestHandler(deps: RequestDeps & { appRouter: AppRo
       return end(JSON.stringify(failure.envelope));
     }) as typeof res.end;
 
-    await (
-      await openApiHandler
-    )(req, res);
+    const handle = await openApiHandler;
+    await handle(req, res);
   };
 }
