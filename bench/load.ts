@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 
 export interface LoadRequest {
@@ -52,6 +52,8 @@ function toMs(text: string | undefined): number {
 }
 
 async function withWrk({ url, request, seconds, connections, pin, scratchDir }: LoadOptions): Promise<LoadResult> {
+  // The scratch folder is git-ignored, so a fresh clone has none until the first load.
+  mkdirSync(scratchDir, { recursive: true });
   const script = `${scratchDir}/wrk-${process.pid}.lua`;
   const lines = [`wrk.method = ${luaString(request.method ?? 'GET')}`];
   for (const [name, value] of Object.entries(request.headers ?? {}))
