@@ -21,7 +21,7 @@ export const BESIDE_NODE = process.env.BENCH_BESIDE_NODE ?? 'machine';
 export const JWT_SECRET = 'bench-secret-that-is-long-enough-for-hs256-0123456789';
 /** Servers go to core 0 and the load generator to core 1 where `taskset` exists. */
 export const HAS_TASKSET = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
-/** Where the servers' logs and the load generator's scripts go (git ignores it). */
+/** Where the load generator's scripts go, and the servers' logs on a machine without `/dev/shm` (git ignores it). */
 export const SCRATCH_DIR = `${ROOT}bench/tmp`;
 /**
  * Where the servers' output goes: memory (tmpfs, `/dev/shm`) where the machine has it, so a

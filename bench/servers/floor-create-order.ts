@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import { liveAccount } from './live-account.ts';
 
 /**
  * The floor of `orders.create`: the same work as the service's, in the fewest round trips.
@@ -57,8 +58,7 @@ interface LineRow {
 // One statement, a transaction of its own: the products locked in id order, every line checked,
 // and every write conditional on the checks (and on the key's claim), so a refusal writes nothing.
 const PLACE = `with account as (
-  select from users u where u.id = $4 and u.disabled_at is null and exists (
-    select from refresh_tokens r where r.family_id = $8 and r.user_id = u.id and r.revoked_at is null)
+  select where ${liveAccount('$4', '$8')}
 ), wanted as (
   select * from unnest($1::text[], $2::int[]) as w(product_id, quantity)
 ), locked as materialized (

@@ -4,6 +4,7 @@ import jwt from 'jsonwebtoken';
 import pg from 'pg';
 import winston from 'winston';
 import { createOrderFloor } from './floor-create-order.ts';
+import { liveAccount } from './live-account.ts';
 
 /**
  * Hand-written floors for real endpoints: node http + pg, the same selects as
@@ -49,10 +50,7 @@ function verifiedUser(authorization: string | undefined): { sub: string; sid: st
  * token's session is live) in the same statement: one row whether or not the order is found.
  */
 const ORDER_WITH_ACCOUNT = `select o.id, o.user_id, o.status, o.currency, o.total_amount, o.created_at, o.updated_at,
-  exists (
-    select from users u where u.id = $2 and u.disabled_at is null and exists (
-      select from refresh_tokens r where r.family_id = $3 and r.user_id = u.id and r.revoked_at is null)
-  ) as account_ok
+  ${liveAccount('$2', '$3')} as account_ok
 from (select) as one left join orders o on o.id = $1 and o.user_id = $2`;
 
 createServer((req, res) => {
